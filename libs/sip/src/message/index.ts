@@ -1,0 +1,3 @@
+export { Headers, canonicalName, displayName, isListHeader, splitList, COMPACT_FORMS } from './headers.js';
+export { SipRequest, SipResponse, SipError, reasonPhrase, REASON_PHRASES } from './message.js';
+export type { SipMessage, TransportInfo } from './message.js';
