@@ -1,1 +1,2 @@
+// Public surface of @trapezoid/sdp.
 export {};

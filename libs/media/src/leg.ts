@@ -1,0 +1,50 @@
+// The contract between media legs (WebRTC, RTP, SDES-SRTP) and the bridge that
+// joins two of them. A leg owns its socket(s) and its crypto; the bridge owns the
+// header rewriting between legs. Packets cross this boundary as plain (decrypted)
+// RTP/RTCP in a buffer the leg lends for the duration of the call only: the
+// receiver must not keep a reference, and nothing here allocates per packet.
+
+/** Counters a one-way-audio detector and the stats path read. Plain numbers only. */
+export interface LegStats {
+  packetsIn: number;
+  bytesIn: number;
+  packetsOut: number;
+  bytesOut: number;
+  /** RTP packets dropped: SRTP authentication/replay failures, unknown PT, before latching. */
+  packetsDropped: number;
+  /** Estimated lost packets from sequence gaps (RFC 3550 A.3). */
+  packetsLost: number;
+  /** Interarrival jitter in timestamp units (RFC 3550 A.8). */
+  jitter: number;
+  /** Date.now() of the last packet received, 0 if none. */
+  lastPacketAt: number;
+}
+
+export function emptyLegStats(): LegStats {
+  return { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, packetsDropped: 0, packetsLost: 0, jitter: 0, lastPacketAt: 0 };
+}
+
+/** Receives plain RTP or RTCP from a leg: `buf[0..len)` is valid only during the call. */
+export type PacketSink = (buf: Buffer, len: number) => void;
+
+export interface MediaLeg {
+  readonly kind: 'webrtc' | 'rtp' | 'sdes';
+  /** Local transport address the leg is bound to (what the SDP advertises). */
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly stats: LegStats;
+  /** Set by the bridge: plain RTP received on this leg (after SRTP unprotect). */
+  onRtp: PacketSink | null;
+  /** Set by the bridge: plain RTCP received on this leg (after SRTCP unprotect). */
+  onRtcp: PacketSink | null;
+  /**
+   * Sends plain RTP out of this leg (the leg protects it if it is SRTP). `buf` must
+   * have at least 16 spare bytes after `len` for an auth tag; the leg may write there.
+   */
+  sendRtp(buf: Buffer, len: number): void;
+  sendRtcp(buf: Buffer, len: number): void;
+  /** Everything a takeover needs to resume this leg on another node (plain, JSON-safe). */
+  exportState(): Record<string, unknown>;
+  /** Releases sockets and timers. Idempotent. */
+  close(): Promise<void>;
+}
