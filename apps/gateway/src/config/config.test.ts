@@ -1,0 +1,69 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, configPathFrom, ConfigError } from './index.js';
+
+function withFile(text: string, fn: (path: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'trapezoid-config-'));
+  const path = join(dir, 'gateway.yaml');
+  writeFileSync(path, text);
+  try { fn(path); } finally { rmSync(dir, { recursive: true, force: true }); }
+}
+
+test('no file gives the embedded demo: a ws listener, the echo route and a demo user', () => {
+  const c = loadConfig({ env: {} });
+  assert.equal(c.listeners[0]!.protocol, 'ws');
+  assert.equal(c.routes[0]!.internal, 'echo');
+  assert.equal(c.users[0]!.username, 'demo');
+  assert.ok(c.media.portMin < c.media.portMax);
+});
+
+test('a wrong type names the key and the file', () => {
+  withFile('media:\n  portMin: "low"\n', (path) => {
+    assert.throws(() => loadConfig({ path, env: {} }), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, new RegExp(`${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: media\\.portMin: .*number`));
+      return true;
+    });
+  });
+});
+
+test('an unknown key is refused by name', () => {
+  withFile('listeners:\n  - protocol: ws\n    port: 8088\n    prot: 1\n', (path) => {
+    assert.throws(() => loadConfig({ path, env: {} }), /listeners\.0: .*prot/);
+  });
+});
+
+test('a route to an undefined trunk is refused', () => {
+  withFile('routes:\n  - match: "^9"\n    trunk: nowhere\n', (path) => {
+    assert.throws(() => loadConfig({ path, env: {} }), /routes\.0\.trunk: no trunk named "nowhere"/);
+  });
+});
+
+test('a wss listener without certificates is refused', () => {
+  withFile('listeners:\n  - protocol: wss\n    port: 8443\n', (path) => {
+    assert.throws(() => loadConfig({ path, env: {} }), /listeners\.0\.tls: tls and wss listeners need/);
+  });
+});
+
+test('environment overrides reach nested keys and list items, and are named in errors', () => {
+  withFile('trunks:\n  - name: carrier\n    address: 127.0.0.1\n', (path) => {
+    const c = loadConfig({ path, env: { TRAPEZOID_MEDIA__PORT_MIN: '21000', TRAPEZOID_TRUNKS__0__PORT: '5070' } });
+    assert.equal(c.media.portMin, 21000);
+    assert.equal(c.trunks[0]!.port, 5070);
+    assert.throws(() => loadConfig({ path, env: { TRAPEZOID_TRUNKS__0__PORT: 'x' } }), /TRAPEZOID_TRUNKS__0__PORT \(environment\): trunks\.0\.port/);
+  });
+});
+
+test('broken YAML and a missing file are reported with the path', () => {
+  withFile('media: [\n', (path) => assert.throws(() => loadConfig({ path, env: {} }), /invalid YAML at line/));
+  assert.throws(() => loadConfig({ path: '/nonexistent/trapezoid.yaml', env: {} }), /cannot read config file \/nonexistent\/trapezoid.yaml: ENOENT/);
+});
+
+test('--config wins over TRAPEZOID_CONFIG', () => {
+  assert.equal(configPathFrom(['--config', 'a.yaml'], { TRAPEZOID_CONFIG: 'b.yaml' }), 'a.yaml');
+  assert.equal(configPathFrom(['--config=c.yaml'], {}), 'c.yaml');
+  assert.equal(configPathFrom([], { TRAPEZOID_CONFIG: 'b.yaml' }), 'b.yaml');
+});

@@ -1,0 +1,3 @@
+export { loadConfig, configPathFrom, ConfigError } from './load.js';
+export { configSchema } from './schema.js';
+export type { GatewayConfig, TrunkConfig, ListenerConfig, RouteConfig } from './schema.js';
