@@ -18,4 +18,14 @@ export default tseslint.config(
       'no-control-regex': 'off',
     },
   },
+  {
+    files: ['apps/gateway/public/**/*.js', 'test/**/pages/**/*.js'],
+    languageOptions: {
+      globals: {
+        window: 'readonly', document: 'readonly', location: 'readonly', fetch: 'readonly',
+        URLSearchParams: 'readonly', MediaStream: 'readonly', RTCPeerConnection: 'readonly',
+        navigator: 'readonly', JsSIP: 'readonly',
+      },
+    },
+  },
 );

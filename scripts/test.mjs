@@ -23,6 +23,7 @@ function findTests(dir, out) {
 
 run('bash', ['scripts/install-test-deps.sh']);
 run('npx', ['tsc', '-b']);
+run(process.execPath, ['scripts/bundle-jssip.mjs']);
 run('npx', ['eslint', '.']);
 const filter = process.argv[2];
 const files = [];
