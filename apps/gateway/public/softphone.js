@@ -1,6 +1,5 @@
 // Demo softphone: registers with the gateway over WebSocket and calls through it.
 // Exposes window.softphone for automated tests (state, last stats).
-/* global JsSIP */
 (function () {
   const $ = (id) => document.getElementById(id);
   const params = new URLSearchParams(location.search);
