@@ -1,0 +1,139 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import {
+  DigestServer, chooseChallenge, createAuthorization, parseChallenge, parseCredentials, formatCredentials,
+} from './index.js';
+import { NonceMint } from './nonce.js';
+
+const users: Record<string, string> = { alice: 'wonderland' };
+const lookup = (u: string): { password: string } | undefined =>
+  users[u] === undefined ? undefined : { password: users[u]! };
+const req = { method: 'REGISTER', uri: 'sip:example.com' };
+
+function answer(server: DigestServer, password = 'wonderland', stale = false): string {
+  const c = chooseChallenge(server.challenge(stale))!;
+  return createAuthorization(c, req, { username: 'alice', password });
+}
+
+test('challenge lists one value per algorithm, in the configured order, qop=auth', () => {
+  const s = new DigestServer({ realm: 'example.com', lookup, algorithms: ['SHA-256', 'MD5-sess'] });
+  const values = s.challenge();
+  assert.equal(values.length, 2);
+  const [a, b] = values.map((v) => parseChallenge(v));
+  assert.equal(a!.algorithm, 'SHA-256');
+  assert.equal(b!.algorithm, 'MD5-sess');
+  assert.deepEqual(a!.qop, ['auth']);
+  assert.equal(a!.realm, 'example.com');
+  assert.equal(a!.stale, undefined);
+  assert.equal(parseChallenge(s.challenge(true)[0]!).stale, true);
+  // Two challenges get different nonces.
+  assert.notEqual(parseChallenge(s.challenge()[0]!).nonce, a!.nonce);
+});
+
+test('right password verifies for every algorithm; wrong one fails with the configured status', async () => {
+  for (const alg of ['MD5', 'MD5-sess', 'SHA-256', 'SHA-256-sess', 'SHA-512-256'] as const) {
+    const s = new DigestServer({ realm: 'example.com', lookup, algorithms: [alg] });
+    const ok = await s.verify({ ...req, authorization: answer(s) });
+    assert.equal(ok.ok, true, alg);
+    assert.equal(ok.ok && ok.username, 'alice');
+    const bad = await s.verify({ ...req, authorization: answer(s, 'guess') });
+    assert.deepEqual(bad, { ok: false, stale: false, reason: 'wrong password', status: 403 });
+  }
+  const s401 = new DigestServer({ realm: 'example.com', lookup, wrongPasswordStatus: 401 });
+  const r = await s401.verify({ ...req, authorization: answer(s401, 'guess') });
+  assert.equal(!r.ok && r.status, 401);
+  const unknown = await s401.verify({ ...req, authorization: createAuthorization(s401.challenge()[0]!, req,
+    { username: 'mallory', password: 'x' }) });
+  assert.equal(!unknown.ok && unknown.reason, 'unknown user');
+});
+
+test('stored HA1 instead of the password: by hex length or per algorithm', async () => {
+  const md5 = createHash('md5').update('alice:example.com:wonderland').digest('hex');
+  const sha = createHash('sha256').update('alice:example.com:wonderland').digest('hex');
+  const s1 = new DigestServer({ realm: 'example.com', algorithms: ['MD5'], lookup: async () => ({ ha1: md5 }) });
+  assert.equal((await s1.verify({ ...req, authorization: answer(s1) })).ok, true);
+  const s2 = new DigestServer({ realm: 'example.com', lookup: () => ({ ha1: { 'SHA-256': sha, MD5: md5 } }) });
+  assert.equal((await s2.verify({ ...req, authorization: answer(s2) })).ok, true);
+  // An MD5 HA1 cannot answer a SHA-256 response.
+  const s3 = new DigestServer({ realm: 'example.com', algorithms: ['SHA-256'], lookup: () => ({ ha1: md5 }) });
+  const r = await s3.verify({ ...req, authorization: answer(s3) });
+  assert.equal(r.ok, false);
+  assert.match(!r.ok ? r.reason : '', /no HA1/);
+});
+
+test('expired nonce with the right password -> stale=true, not a failure of the password', async () => {
+  const secret = Buffer.alloc(32, 7);
+  const s = new DigestServer({ realm: 'example.com', lookup, secret, nonceTtlSec: 60 });
+  // A nonce minted two minutes ago by the same secret.
+  const old = new NonceMint(secret, 'example.com').issue(Date.now() - 120_000);
+  const c = { ...parseChallenge(s.challenge()[0]!), nonce: old };
+  const right = await s.verify({ ...req, authorization: createAuthorization(c, req, { username: 'alice', password: 'wonderland' }) });
+  assert.deepEqual(right, { ok: false, stale: true, reason: 'nonce expired', status: 401 });
+  const wrong = await s.verify({ ...req, authorization: createAuthorization(c, req, { username: 'alice', password: 'nope' }) });
+  assert.equal(!wrong.ok && wrong.stale, false);
+  assert.equal(!wrong.ok && wrong.status, 403);
+});
+
+test('tampered nonce is rejected; a nonce from another secret with the right password is stale', async () => {
+  const s = new DigestServer({ realm: 'example.com', lookup });
+  const ch = parseChallenge(s.challenge()[0]!);
+  const chars = ch.nonce.split('');
+  chars[2] = chars[2] === 'A' ? 'B' : 'A'; // flip bits of the timestamp
+  const tampered = { ...ch, nonce: chars.join('') };
+  const creds = parseCredentials(answer(s));
+  // Attacker swaps the nonce but keeps a response computed for the real one.
+  const swapped = await s.verify({ ...req, authorization: formatCredentials({ ...creds, nonce: tampered.nonce }) });
+  assert.equal(swapped.ok, false);
+  assert.equal(!swapped.ok && swapped.stale, false);
+  assert.match(!swapped.ok ? swapped.reason : '', /invalid nonce \(forged\)/);
+  const garbage = await s.verify({ ...req, authorization: formatCredentials({ ...creds, nonce: 'short' }) });
+  assert.match(!garbage.ok ? garbage.reason : '', /malformed/);
+  // After a restart (new secret) a client that knows the password is told stale=true.
+  const restarted = new DigestServer({ realm: 'example.com', lookup });
+  const r = await restarted.verify({ ...req, authorization: answer(s) });
+  assert.equal(!r.ok && r.stale, true);
+  // Another realm's nonce does not verify here even with the same secret.
+  const secret = Buffer.alloc(32, 1);
+  const a = new DigestServer({ realm: 'a.example', lookup, secret });
+  const b = new DigestServer({ realm: 'b.example', lookup, secret });
+  const forA = parseChallenge(a.challenge()[0]!);
+  const crossed = await b.verify({ ...req, authorization: createAuthorization({ ...forA, realm: 'b.example' }, req,
+    { username: 'alice', password: 'wonderland' }) });
+  assert.equal(crossed.ok, false);
+});
+
+test('request checks: missing, malformed, wrong realm, wrong uri, algorithm not offered', async () => {
+  const s = new DigestServer({ realm: 'example.com', lookup, algorithms: ['SHA-256'] });
+  assert.deepEqual(await s.verify({ ...req, authorization: undefined }),
+    { ok: false, stale: false, reason: 'no credentials', status: 401 });
+  const mal = await s.verify({ ...req, authorization: 'Digest username=' });
+  assert.equal(!mal.ok && mal.status, 400);
+  const good = answer(s);
+  const wrongUri = await s.verify({ method: 'REGISTER', uri: 'sip:other.example', authorization: good });
+  assert.equal(!wrongUri.ok && wrongUri.status, 400);
+  const md5 = createAuthorization({ ...parseChallenge(s.challenge()[0]!), algorithm: 'MD5' }, req,
+    { username: 'alice', password: 'wonderland' });
+  const r = await s.verify({ ...req, authorization: md5 });
+  assert.match(!r.ok ? r.reason : '', /not offered/);
+  const realm = createAuthorization({ ...parseChallenge(s.challenge()[0]!), realm: 'evil' }, req,
+    { username: 'alice', password: 'wonderland' });
+  assert.equal((await s.verify({ ...req, authorization: realm })).ok, false);
+});
+
+test('replayed nc: accepted by the stateless default, refused (stale) when tracking is on', async () => {
+  const loose = new DigestServer({ realm: 'example.com', lookup });
+  const v = answer(loose);
+  assert.equal((await loose.verify({ ...req, authorization: v })).ok, true);
+  // Documented trade-off: within the nonce TTL a captured request can be replayed.
+  assert.equal((await loose.verify({ ...req, authorization: v })).ok, true);
+
+  const strict = new DigestServer({ realm: 'example.com', lookup, rejectReplayedNc: true, maxTrackedNonces: 2 });
+  const c = chooseChallenge(strict.challenge())!;
+  const creds = { username: 'alice', password: 'wonderland' };
+  const one = createAuthorization(c, req, creds, 1);
+  assert.equal((await strict.verify({ ...req, authorization: one })).ok, true);
+  const replay = await strict.verify({ ...req, authorization: one });
+  assert.deepEqual(replay, { ok: false, stale: true, reason: 'replayed nonce-count', status: 401 });
+  assert.equal((await strict.verify({ ...req, authorization: createAuthorization(c, req, creds, 2) })).ok, true);
+});

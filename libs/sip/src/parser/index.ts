@@ -1,0 +1,17 @@
+export { SipParseError } from './errors.js';
+export { DEFAULT_MAX_HEADERS, DEFAULT_MAX_MESSAGE_BYTES } from './limits.js';
+export type { ParseLimits } from './limits.js';
+export { parseMessage } from './message-parser.js';
+export { frameLength } from './framing.js';
+export { parseUri, formatUri, uriEquals, unescapeUri, escapeUri, isSipUri, isTelUri } from './uri.js';
+export type { SipUri, TelUri, AbsoluteUri, Uri } from './uri.js';
+export { parseNameAddr, formatNameAddr, tagOf } from './name-addr.js';
+export type { NameAddr } from './name-addr.js';
+export { parseVia, formatVia } from './via.js';
+export type { Via } from './via.js';
+export { parseCSeq, formatCSeq, MAX_CSEQ } from './cseq.js';
+export type { CSeq } from './cseq.js';
+export { parseParams, formatParams, quote, unquote } from './params.js';
+export { formatHost, normalizeHost } from './host.js';
+export { validateRequest, validateResponse } from './validate.js';
+export type { ValidateOptions } from './validate.js';

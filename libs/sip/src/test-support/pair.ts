@@ -1,0 +1,34 @@
+// Two UserAgents joined by a LoopbackNetwork, for mock-clock tests.
+
+import { UserAgent } from '../ua/user-agent.js';
+import { LoopbackNetwork, LoopbackTransport } from './loopback-transport.js';
+import type { TransportProtocol } from '../transport/types.js';
+
+export interface UaPair {
+  net: LoopbackNetwork;
+  ta: LoopbackTransport;
+  tb: LoopbackTransport;
+  a: UserAgent;
+  b: UserAgent;
+  /** sip URI of b. */
+  bUri: string;
+  close(): Promise<void>;
+}
+
+export function uaPair(protocol: TransportProtocol = 'udp'): UaPair {
+  const net = new LoopbackNetwork();
+  const ta = net.endpoint({ protocol, port: 5060 });
+  const tb = net.endpoint({ protocol, port: 5070 });
+  const a = new UserAgent({ transport: ta, contactUser: 'alice', userAgentName: 'a' });
+  const b = new UserAgent({ transport: tb, contactUser: 'bob', userAgentName: 'b' });
+  const bUri = 'sip:bob@127.0.0.1:5070' + (protocol === 'udp' ? '' : ';transport=' + protocol);
+  return {
+    net, ta, tb, a, b, bUri,
+    async close() {
+      await a.close();
+      await b.close();
+      await ta.close();
+      await tb.close();
+    },
+  };
+}

@@ -1,0 +1,29 @@
+// What server transactions share: the owner callback and the respond surface.
+
+import type { SipRequest, SipResponse } from '../message/index.js';
+
+export type ServerTransactionState = 'trying' | 'proceeding' | 'completed' | 'accepted' | 'confirmed' | 'terminated';
+
+export interface ServerTransactionOwner {
+  /**
+   * The transaction ended without the exchange completing: Timer H fired (no ACK for
+   * a non-2xx final, §17.2.1) or a response could not be sent (§17.2.4).
+   */
+  serverTransactionFailed(tx: ServerTransaction, reason: 'timeout' | 'transport'): void;
+}
+
+export interface ServerTransaction {
+  readonly key: string;
+  readonly request: SipRequest;
+  readonly state: ServerTransactionState;
+  readonly lastResponse: SipResponse | undefined;
+  /** True once a final response was handed to the transaction. */
+  readonly finalSent: boolean;
+  owner: ServerTransactionOwner | undefined;
+  /** Set by the layer while the request is registered for merge detection (§8.2.2.2). */
+  mergeKey: string | undefined;
+  /** Hands a response from the TU to the transaction; false if the state forbids it. */
+  respond(res: SipResponse): boolean;
+  receiveRetransmission(): void;
+  terminate(): void;
+}

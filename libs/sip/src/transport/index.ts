@@ -1,0 +1,12 @@
+// Public surface of the transport layer (RFC 3261 §18, RFC 7118, RFC 5626 flows).
+export { TransportLayer } from './layer.js';
+export type { TransportLayerOptions } from './layer.js';
+export { TransportError } from './types.js';
+export type {
+  TransportProtocol,
+  ListenOptions,
+  ListeningPoint,
+  Destination,
+  TlsListenOptions,
+  TlsClientOptions,
+} from './types.js';

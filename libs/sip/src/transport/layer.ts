@@ -1,0 +1,377 @@
+// The transport layer (RFC 3261 §18): listening points for UDP, TCP, TLS, WS and WSS,
+// the flow table, and the rules for where a request or a response is sent.
+
+import { EventEmitter } from 'node:events';
+import * as net from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import type { WebSocket } from 'ws';
+import { SipError, type SipRequest, type SipResponse, type TransportInfo } from '../message/index.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, parseMessage, SipParseError, type ParseLimits } from '../parser/index.js';
+import { addressFamily, normalizeAddress, unbracket } from './address.js';
+import { FlowTable, type Flow } from './flow.js';
+import { stampTopVia, statelessErrorResponse, withRecoveredHeaders } from './inbound.js';
+import { responseTarget } from './response-route.js';
+import type { FlowSink } from './sink.js';
+import { StreamFlow, connectStream, startStreamServer } from './stream-flow.js';
+import { UdpPoint, openUdp } from './udp.js';
+import { connectWs } from './ws-client.js';
+import { WsFlow } from './ws-flow.js';
+import { startWsServer, type WsServer } from './ws-server.js';
+import {
+  TransportError,
+  type Destination,
+  type ListenOptions,
+  type ListeningPoint,
+  type TlsClientOptions,
+  type TransportProtocol,
+} from './types.js';
+
+export interface TransportLayerOptions {
+  limits?: ParseLimits;
+  /** WebSocket ping interval; a peer that misses one pong is dropped (default 30 s). */
+  keepaliveIntervalMs?: number;
+  /** Connections with no traffic for this long are closed (default 10 min). */
+  idleTimeoutMs?: number;
+  /** Outbound connection setup limit (default 10 s). */
+  connectTimeoutMs?: number;
+  /** Trust and identity for outbound tls/wss connections. */
+  tlsClient?: TlsClientOptions;
+}
+
+interface ServerPoint {
+  readonly point: ListeningPoint;
+  close(): Promise<void>;
+}
+
+const PROTOCOLS: ReadonlySet<string> = new Set(['udp', 'tcp', 'tls', 'ws', 'wss']);
+
+function isCrlfOnly(buf: Buffer): boolean {
+  for (let i = 0; i < buf.length; i++) if (buf[i] !== 0x0d && buf[i] !== 0x0a) return false;
+  return true;
+}
+
+/**
+ * Events:
+ * - 'message' (msg) — msg.transport set; requests have their top Via stamped with
+ *   received/rport (RFC 3261 §18.2.1, RFC 3581 §4).
+ * - 'parseError' (err: SipParseError, info: TransportInfo) — after the stateless error
+ *   response, if one could be addressed.
+ * - 'flowClosed' (flowId, info) — a TCP/TLS/WS/WSS connection is gone (RFC 5626).
+ * Never 'error': per-peer failures become the events above.
+ */
+export class TransportLayer extends EventEmitter implements FlowSink {
+  private readonly limits: ParseLimits | undefined;
+  private readonly keepaliveIntervalMs: number;
+  private readonly idleTimeoutMs: number;
+  private readonly connectTimeoutMs: number;
+  private readonly maxMessageBytes: number;
+  private readonly tlsClient: TlsClientOptions | undefined;
+  private readonly points: ServerPoint[] = [];
+  private readonly udp: UdpPoint[] = [];
+  private readonly flows = new FlowTable();
+  private readonly connecting = new Map<string, Promise<Flow>>();
+  private readonly pendingSockets = new Set<net.Socket>();
+  private readonly pendingWs = new Set<WebSocket>();
+  private readonly pingTimer: NodeJS.Timeout;
+  private readonly idleTimer: NodeJS.Timeout;
+  private closing = false;
+
+  constructor(opts: TransportLayerOptions = {}) {
+    super();
+    this.limits = opts.limits;
+    this.keepaliveIntervalMs = opts.keepaliveIntervalMs ?? 30_000;
+    this.idleTimeoutMs = opts.idleTimeoutMs ?? 600_000;
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
+    this.maxMessageBytes = opts.limits?.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.tlsClient = opts.tlsClient;
+    this.pingTimer = setInterval(() => this.pingWsFlows(), this.keepaliveIntervalMs).unref();
+    const sweep = Math.max(50, Math.min(this.idleTimeoutMs / 2, 60_000));
+    this.idleTimer = setInterval(() => this.closeIdleFlows(), sweep).unref();
+  }
+
+  async listen(opts: ListenOptions): Promise<ListeningPoint> {
+    if (this.closing) throw new TransportError('transport layer is closed');
+    if (!PROTOCOLS.has(opts.protocol)) throw new TransportError(`unknown transport ${String(opts.protocol)}`);
+    if ((opts.protocol === 'tls' || opts.protocol === 'wss') && !opts.tls) {
+      throw new TransportError(`${opts.protocol} listening point needs tls.cert and tls.key`);
+    }
+    const address = unbracket(opts.address);
+    let sp: ServerPoint;
+    switch (opts.protocol) {
+      case 'udp': {
+        const u = await openUdp(address, opts.port, (buf, info) => this.receive(buf, info));
+        this.udp.push(u);
+        sp = u;
+        break;
+      }
+      case 'tcp':
+      case 'tls':
+        sp = await this.listenStream(opts.protocol, address, opts);
+        break;
+      case 'ws':
+      case 'wss': {
+        const protocol = opts.protocol;
+        const ws: WsServer = await startWsServer({ ...opts, address }, this.maxMessageBytes, (socket, req) =>
+          this.acceptWs(protocol, socket, req),
+        );
+        sp = { point: { protocol, address, port: ws.port }, close: () => ws.close() };
+        break;
+      }
+    }
+    this.points.push(sp);
+    return { ...sp.point };
+  }
+
+  listeningPoints(): ListeningPoint[] {
+    return this.points.map((p) => ({ ...p.point }));
+  }
+
+  /** The Via sent-by / Contact host:port to advertise for a protocol. */
+  localPoint(protocol: TransportProtocol): ListeningPoint | undefined {
+    const p = this.points.find((sp) => sp.point.protocol === protocol);
+    return p ? { ...p.point } : undefined;
+  }
+
+  /** Whether a flow (connection) is still open. */
+  hasFlow(flowId: string): boolean {
+    return this.flows.get(flowId) !== undefined;
+  }
+
+  /**
+   * Sends a request (or a response to an explicit destination), RFC 3261 §18.1: over
+   * `dest.flowId` if that connection is still open, else over a connection to the
+   * destination that can be reused, else over a new one (UDP: the listening point's
+   * socket of the destination's address family).
+   */
+  async send(message: SipRequest | SipResponse, dest: Destination): Promise<TransportInfo> {
+    if (this.closing) throw new TransportError('transport layer is closed');
+    const data = message.toBuffer();
+    if (dest.flowId !== undefined) {
+      const flow = this.flows.get(dest.flowId);
+      if (flow) return this.writeFlow(flow, data);
+      // A browser behind its WebSocket (RFC 7118 §5: Via host "*.invalid") can only be
+      // reached over the connection it opened.
+      if (dest.protocol === 'ws' || dest.protocol === 'wss') {
+        throw new TransportError(`flow ${dest.flowId} is closed`);
+      }
+    }
+    const address = normalizeAddress(unbracket(dest.address));
+    if (dest.protocol === 'udp') return this.sendUdp(data, address, dest.port, undefined);
+    if (!PROTOCOLS.has(dest.protocol)) throw new TransportError(`unknown transport ${String(dest.protocol)}`);
+    if (address.toLowerCase().endsWith('.invalid')) {
+      throw new TransportError(`${address} is reachable only over its own flow, which is gone`);
+    }
+    const flow = this.flows.findByRemote(dest.protocol, address, dest.port) ?? (await this.connect(dest, address));
+    return this.writeFlow(flow, data);
+  }
+
+  /**
+   * Sends a response where RFC 3261 §18.2.2 and RFC 3581 §4 say: over the request's
+   * connection if it is still open, else to the top Via's received/rport, else to its
+   * sent-by. UDP responses leave from the socket the request arrived on (symmetric).
+   */
+  async sendResponse(response: SipResponse, request: SipRequest): Promise<TransportInfo> {
+    if (this.closing) throw new TransportError('transport layer is closed');
+    const t = request.transport;
+    if (t?.flowId !== undefined) {
+      const flow = this.flows.get(t.flowId);
+      if (flow) return this.writeFlow(flow, response.toBuffer());
+    }
+    const target = responseTarget(response, request);
+    if (target.protocol === 'udp') {
+      const from = t && t.protocol === 'udp' ? this.udpPointFor(t.localAddress, t.localPort) : undefined;
+      return this.sendUdp(response.toBuffer(), target.address, target.port, from);
+    }
+    return this.send(response, target);
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    clearInterval(this.pingTimer);
+    clearInterval(this.idleTimer);
+    for (const s of this.pendingSockets) s.destroy();
+    for (const w of this.pendingWs) w.terminate();
+    const waits: Array<Promise<void>> = [];
+    for (const flow of [...this.flows.values()]) {
+      flow.destroy();
+      waits.push(flow.whenClosed);
+    }
+    for (const p of this.points) waits.push(p.close());
+    this.points.length = 0;
+    this.udp.length = 0;
+    await Promise.all(waits);
+  }
+
+  // ---- FlowSink ----
+
+  flowMessage(data: Buffer, flow: Flow): void {
+    this.receive(data, flow.info);
+  }
+
+  flowFramingError(err: unknown, flow: Flow, data: Buffer): void {
+    this.rejectMalformed(withRecoveredHeaders(err, data, this.limits), flow.info);
+  }
+
+  flowClosed(flow: Flow): void {
+    if (this.flows.remove(flow)) this.emit('flowClosed', flow.id, flow.info);
+  }
+
+  // ---- receive path ----
+
+  private receive(data: Buffer, info: TransportInfo): void {
+    // RFC 5626 §4.4.1 / §3.5.1: CRLF keepalives on UDP and WS carry no message.
+    if (isCrlfOnly(data)) return;
+    let msg: SipRequest | SipResponse;
+    try {
+      msg = parseMessage(data, this.limits);
+    } catch (err) {
+      this.rejectMalformed(err, info);
+      return;
+    }
+    msg.transport = info;
+    if (msg.isRequest) {
+      if (!msg.headers.has('via')) {
+        this.rejectMalformed(new SipParseError(400, 'Bad Request: missing Via', msg), info);
+        return;
+      }
+      try {
+        stampTopVia(msg, info);
+      } catch (err) {
+        const reason = err instanceof SipError ? err.reason : 'Bad Request: malformed Via';
+        this.rejectMalformed(new SipParseError(400, reason, msg), info);
+        return;
+      }
+    }
+    this.emit('message', msg);
+  }
+
+  /** A malformed request gets a stateless error response if it can be addressed. */
+  private rejectMalformed(err: unknown, info: TransportInfo): void {
+    const perr =
+      err instanceof SipParseError
+        ? err
+        : new SipParseError(400, err instanceof SipError ? err.reason : 'Bad Request: malformed message');
+    const partial = perr.partial;
+    if (partial?.isRequest) {
+      const res = statelessErrorResponse(partial, perr.status, perr.reason);
+      // Back to the packet's source over the same socket or flow: the Via of a request
+      // that failed to parse is not to be trusted for routing.
+      if (res) this.sendRaw(res.toBuffer(), info).catch(() => undefined);
+    }
+    this.emit('parseError', perr, info);
+  }
+
+  private sendRaw(data: Buffer, info: TransportInfo): Promise<TransportInfo> {
+    if (info.flowId !== undefined) {
+      const flow = this.flows.get(info.flowId);
+      if (!flow) return Promise.reject(new TransportError(`flow ${info.flowId} is closed`));
+      return this.writeFlow(flow, data);
+    }
+    const from = this.udpPointFor(info.localAddress, info.localPort);
+    return this.sendUdp(data, info.remoteAddress, info.remotePort, from);
+  }
+
+  // ---- send helpers ----
+
+  private async writeFlow(flow: Flow, data: Buffer): Promise<TransportInfo> {
+    await flow.write(data);
+    return flow.info;
+  }
+
+  private udpPointFor(localAddress: string, localPort: number): UdpPoint | undefined {
+    return this.udp.find((u) => u.point.port === localPort && u.point.address === localAddress);
+  }
+
+  private async sendUdp(data: Buffer, address: string, port: number, from: UdpPoint | undefined): Promise<TransportInfo> {
+    const family = addressFamily(address);
+    const u = from ?? this.udp.find((p) => p.family === family) ?? this.udp.find((p) => p.dualStack);
+    if (!u) throw new TransportError(`no UDP listening point for IPv${family} destination ${address}`);
+    return u.send(data, address, port);
+  }
+
+  private connect(dest: Destination, address: string): Promise<Flow> {
+    const key = dest.protocol + '|' + address + '|' + dest.port + '|' + (dest.tlsServerName ?? '');
+    let p = this.connecting.get(key);
+    if (!p) {
+      p = this.openFlow(dest, address).finally(() => this.connecting.delete(key));
+      this.connecting.set(key, p);
+    }
+    return p;
+  }
+
+  private async openFlow(dest: Destination, address: string): Promise<Flow> {
+    const protocol = dest.protocol;
+    if (protocol === 'tcp' || protocol === 'tls') {
+      const socket = await connectStream(
+        protocol, address, dest.port, this.connectTimeoutMs, this.tlsClient, dest.tlsServerName, this.pendingSockets,
+      );
+      if (this.closing) {
+        socket.destroy();
+        throw new TransportError('transport layer is closed');
+      }
+      return this.adoptStream(protocol, socket);
+    }
+    if (protocol === 'ws' || protocol === 'wss') {
+      const { ws, socket } = await connectWs(
+        protocol, address, dest.port, dest.wsPath ?? '/', this.connectTimeoutMs, this.maxMessageBytes,
+        this.tlsClient, dest.tlsServerName, this.pendingWs,
+      );
+      if (this.closing) {
+        ws.terminate();
+        throw new TransportError('transport layer is closed');
+      }
+      return this.adoptWs(protocol, ws, socket);
+    }
+    throw new TransportError(`unknown transport ${String(protocol)}`);
+  }
+
+  // ---- connection-oriented listening points ----
+
+  private async listenStream(protocol: 'tcp' | 'tls', address: string, opts: ListenOptions): Promise<ServerPoint> {
+    const server = await startStreamServer(protocol, address, opts.port, opts.tls, (socket) => {
+      if (this.closing) socket.destroy();
+      else this.adoptStream(protocol, socket);
+    });
+    return { point: { protocol, address, port: server.port }, close: () => server.close() };
+  }
+
+  private adoptStream(protocol: 'tcp' | 'tls', socket: net.Socket): StreamFlow {
+    const id = this.flows.nextId(protocol, normalizeAddress(socket.remoteAddress ?? ''), socket.remotePort ?? 0);
+    const flow = new StreamFlow(socket, protocol, id, this, this.limits, this.maxMessageBytes);
+    this.flows.add(flow);
+    return flow;
+  }
+
+  private acceptWs(protocol: 'ws' | 'wss', ws: WebSocket, req: IncomingMessage): void {
+    if (this.closing) {
+      ws.terminate();
+      return;
+    }
+    this.adoptWs(protocol, ws, req.socket);
+  }
+
+  private adoptWs(protocol: 'ws' | 'wss', ws: WebSocket, socket: net.Socket): WsFlow {
+    const remoteAddress = normalizeAddress(socket.remoteAddress ?? '');
+    const remotePort = socket.remotePort ?? 0;
+    const id = this.flows.nextId(protocol, remoteAddress, remotePort);
+    const flow = new WsFlow(
+      ws, protocol, id,
+      { localAddress: normalizeAddress(socket.localAddress ?? ''), localPort: socket.localPort ?? 0, remoteAddress, remotePort },
+      this,
+    );
+    this.flows.add(flow);
+    return flow;
+  }
+
+  // ---- timers ----
+
+  private pingWsFlows(): void {
+    for (const f of this.flows.values()) if (f instanceof WsFlow) f.heartbeat();
+  }
+
+  private closeIdleFlows(): void {
+    const limit = Date.now() - this.idleTimeoutMs;
+    for (const f of this.flows.values()) if (f.lastActivity < limit) f.end();
+  }
+}

@@ -1,0 +1,90 @@
+// Public vocabulary of the transport layer (RFC 3261 §18): protocols, listening
+// points, destinations and the error every failed send rejects with.
+
+import type { IncomingMessage } from 'node:http';
+import { SipError } from '../message/index.js';
+
+export type TransportProtocol = 'udp' | 'tcp' | 'tls' | 'ws' | 'wss';
+
+export interface TlsListenOptions {
+  cert: string | Buffer;
+  key: string | Buffer;
+  /** Trust anchors for peer certificates. */
+  ca?: string | Buffer;
+}
+
+export interface ListenOptions {
+  protocol: TransportProtocol;
+  address: string;
+  /** 0 = any free port. */
+  port: number;
+  /** Required for tls and wss. */
+  tls?: TlsListenOptions;
+  /** ws/wss only: the HTTP path of the WebSocket endpoint (default: any path). */
+  wsPath?: string;
+  /**
+   * ws/wss only: admission check on the HTTP upgrade request (Origin, credentials ...).
+   * Return false (refused with 403) or an HTTP status to refuse; true admits.
+   */
+  wsAdmit?: (req: IncomingMessage) => boolean | number;
+}
+
+export interface ListeningPoint {
+  protocol: TransportProtocol;
+  address: string;
+  port: number;
+}
+
+export interface Destination {
+  protocol: TransportProtocol;
+  address: string;
+  port: number;
+  /** Send over this existing connection if it is still open. */
+  flowId?: string;
+  /** tls/wss client side: the name the server certificate must match (RFC 5922 §7.2). */
+  tlsServerName?: string;
+  /** ws/wss client side: the HTTP path to connect to (default "/"). */
+  wsPath?: string;
+}
+
+/** Client-side TLS settings for outbound tls/wss connections. */
+export interface TlsClientOptions {
+  /** Trust anchors for server certificates (default: Node's bundled CAs). */
+  ca?: string | Buffer;
+  /** Client certificate for mutual TLS. */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  /** Default true: a server whose certificate does not verify is a transport error. */
+  rejectUnauthorized?: boolean;
+}
+
+/**
+ * A failure to deliver a message. RFC 3261 §8.1.3.1: a transport error on a request
+ * is treated as a 503 (Service Unavailable) by the client transaction.
+ */
+export class TransportError extends SipError {
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super(503, reason, options);
+    this.name = 'TransportError';
+  }
+}
+
+/** Protocols whose messages travel on a connection (a flow, RFC 5626 §3). */
+export function isConnectionOriented(protocol: string): boolean {
+  return protocol !== 'udp';
+}
+
+/** The Via transport token for a protocol (RFC 3261 §20.42, RFC 7118 §5). */
+export function viaTransport(protocol: TransportProtocol): string {
+  return protocol.toUpperCase();
+}
+
+/** Default port per protocol (RFC 3261 §19.1.2; RFC 7118 uses the HTTP ports). */
+export function defaultPort(protocol: string): number {
+  switch (protocol) {
+    case 'tls': return 5061;
+    case 'ws': return 80;
+    case 'wss': return 443;
+    default: return 5060;
+  }
+}

@@ -1,0 +1,166 @@
+// A request received by this UA with its server transaction: the application
+// answers it with reply(), or for INVITE with progress() and answer() which set up
+// the UAS dialog (RFC 3261 §12.1.1, §13.3).
+
+import { EventEmitter } from 'node:events';
+import type { SipRequest, SipResponse } from '../message/index.js';
+import { SipError } from '../message/index.js';
+import { tagOf } from '../parser/index.js';
+import { createResponse } from '../transaction/response.js';
+import type { ServerTransaction, ServerTransactionOwner } from '../transaction/server.js';
+import type { TransportProtocol } from '../transport/types.js';
+import { Dialog } from '../dialog/dialog.js';
+import { uasState } from '../dialog/state.js';
+import { applyMessageOptions, type MessageOptions, type UaCore } from './core.js';
+import { newTag } from './ids.js';
+
+export interface ReplyOptions extends MessageOptions {
+  /** Contact to advertise instead of the UA's own (dialog-creating responses). */
+  contact?: string;
+}
+
+export class IncomingRequest extends EventEmitter implements ServerTransactionOwner {
+  /** Set when a CANCEL for this INVITE arrived (§9.2). */
+  canceled = false;
+  private tag: string | undefined;
+  /** The early dialog made by progress(), then the dialog made by answer(). */
+  private uasDialog: Dialog | undefined;
+
+  constructor(
+    private readonly core: UaCore,
+    readonly message: SipRequest,
+    readonly transaction: ServerTransaction,
+    /** The dialog an in-dialog request belongs to. */
+    readonly dialog?: Dialog,
+  ) {
+    super();
+    transaction.owner = this;
+  }
+
+  /** The To tag of every response to this request (one UAS dialog per request). */
+  get localTag(): string {
+    if (this.tag === undefined) {
+      this.tag = this.dialog ? this.dialog.state.localTag : tagOf(this.message.headers.get('to') ?? '') ?? newTag();
+    }
+    return this.tag;
+  }
+
+  get method(): string {
+    return this.message.method;
+  }
+
+  /** True once a final response was sent. */
+  get finalSent(): boolean {
+    return this.transaction.finalSent;
+  }
+
+  private protocol(): TransportProtocol {
+    return (this.message.transport?.protocol ?? 'udp') as TransportProtocol;
+  }
+
+  /** A response to this request with the UA's To tag, not yet sent. */
+  createResponse(status: number, reason?: string, opts?: ReplyOptions): SipResponse {
+    const res = createResponse(this.message, status, reason, this.localTag);
+    if (this.core.userAgentName) res.headers.append('server', this.core.userAgentName);
+    applyMessageOptions(res, opts);
+    return res;
+  }
+
+  /**
+   * Sends a response. For an INVITE, a 2xx goes through answer() (dialog, 2xx
+   * retransmission) and a 1xx through progress(); returns the response.
+   */
+  reply(status: number, reasonOrOpts?: string | ReplyOptions, maybeOpts?: ReplyOptions): SipResponse {
+    const reason = typeof reasonOrOpts === 'string' ? reasonOrOpts : undefined;
+    const opts = typeof reasonOrOpts === 'object' ? reasonOrOpts : maybeOpts;
+    if (this.message.method === 'INVITE') {
+      if (status >= 200 && status < 300) {
+        const { response, acked } = this.sendAnswer(status, reason, opts);
+        acked.then(undefined, ignore);
+        return response;
+      }
+      if (status > 100 && status < 200) return this.progress(status, reason, opts);
+    }
+    const res = this.createResponse(status, reason, opts);
+    if (this.dialog && status >= 200 && status < 300) this.dialog.refreshTargetFromRequest(this.message);
+    this.transaction.respond(res);
+    if (status >= 300 && this.uasDialog && this.uasDialog.state.state === 'early') {
+      this.uasDialog.terminate(this.canceled ? 'canceled' : 'rejected');
+    }
+    return res;
+  }
+
+  /** INVITE: a 1xx with To tag and Contact; 101-199 create the early dialog (§12.1.1). */
+  progress(status = 180, reason?: string, opts?: ReplyOptions): SipResponse {
+    if (status < 100 || status > 199) throw new RangeError('progress() takes a 1xx status');
+    const res = this.createResponse(status, reason, opts);
+    if (status > 100 && this.message.method === 'INVITE' && !this.dialog) {
+      this.addDialogHeaders(res, opts);
+      if (!this.uasDialog) {
+        this.uasDialog = new Dialog(this.core, uasState(this.message, this.localTag, res.headers.get('contact')!, this.protocol()));
+        this.core.addDialog(this.uasDialog);
+      }
+    }
+    this.transaction.respond(res);
+    return res;
+  }
+
+  /**
+   * INVITE: sends the 2xx (To tag, Contact, Record-Route), confirms the dialog and
+   * resolves with it when the ACK arrives; rejects when no ACK comes within 64*T1
+   * (the dialog is then ended with BYE, §13.3.1.4) or the dialog ends first.
+   */
+  answer(opts?: ReplyOptions & { status?: number; reason?: string }): Promise<Dialog> {
+    if (this.message.method !== 'INVITE') return Promise.reject(new Error('answer() is for INVITE'));
+    return this.sendAnswer(opts?.status ?? 200, opts?.reason, opts).acked;
+  }
+
+  private sendAnswer(status: number, reason: string | undefined, opts: ReplyOptions | undefined): { response: SipResponse; acked: Promise<Dialog> } {
+    if (this.transaction.finalSent) {
+      const err = new SipError(500, 'INVITE already answered');
+      return { response: this.transaction.lastResponse!, acked: Promise.reject(err) };
+    }
+    const res = this.createResponse(status, reason, opts);
+    let d = this.dialog;
+    if (d) {
+      if (!res.headers.has('contact')) res.headers.set('contact', opts?.contact ?? d.state.localContact);
+      d.refreshTargetFromRequest(this.message);
+    } else {
+      this.addDialogHeaders(res, opts);
+      d = this.uasDialog;
+      if (!d) {
+        d = new Dialog(this.core, uasState(this.message, this.localTag, res.headers.get('contact')!, this.protocol()));
+        this.core.addDialog(d);
+        this.uasDialog = d;
+      }
+      d.confirm();
+    }
+    this.transaction.respond(res);
+    return { response: res, acked: d.awaitAck(res, this.message) };
+  }
+
+  /** §12.1.1: dialog-creating responses copy Record-Route and carry a Contact. */
+  private addDialogHeaders(res: SipResponse, opts: ReplyOptions | undefined): void {
+    for (const rr of this.message.headers.getAll('record-route')) res.headers.append('record-route', rr);
+    if (!res.headers.has('contact')) res.headers.set('contact', opts?.contact ?? this.core.contact(this.protocol()));
+  }
+
+  /** The UAS dialog (early or confirmed) this INVITE created, if any. */
+  get createdDialog(): Dialog | undefined {
+    return this.uasDialog;
+  }
+
+  /** Called by the UA when a CANCEL matched this INVITE (§9.2). */
+  cancelReceived(cancel: SipRequest): void {
+    if (this.transaction.finalSent) return;
+    this.canceled = true;
+    this.emit('cancel', cancel);
+    if (!this.transaction.finalSent) this.reply(487);
+  }
+
+  serverTransactionFailed(_tx: ServerTransaction, reason: 'timeout' | 'transport'): void {
+    this.emit('failed', reason);
+  }
+}
+
+function ignore(): void { /* reply() callers do not wait for the ACK */ }
