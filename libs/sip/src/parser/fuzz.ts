@@ -8,6 +8,7 @@ import { SipError } from '../message/message.js';
 import { SipRequest } from '../message/message.js';
 import { SipParseError } from './errors.js';
 import { frameLength } from './framing.js';
+import { skipLeadingCrlf } from './limits.js';
 import { parseMessage } from './message-parser.js';
 import { parseNameAddr, tagOf } from './name-addr.js';
 import { parseCSeq } from './cseq.js';
@@ -147,7 +148,18 @@ export function fuzzParsers(seeds: readonly Buffer[], iterations: number, seed =
     let cur = seeds[Math.floor(rnd() * seeds.length)]!;
     for (let k = 1 + Math.floor(rnd() * 3); k > 0; k--) cur = mutate(cur, seeds, rnd);
     input = cur;
-    call('frameLength', () => frameLength(cur));
+    const framed = call('frameLength', () => frameLength(cur)) as number | undefined;
+    if (framed) {
+      // Framing and parsing must agree on Content-Length: a frame never parses as truncated.
+      const frame = cur.subarray(0, framed);
+      const fm = call('parseMessage', () => parseMessage(frame, { maxMessageBytes: 1 << 17 })) as ReturnType<typeof parseMessage> | undefined;
+      if (fm && framed - frame.indexOf('\r\n\r\n', skipLeadingCrlf(frame)) - 4 !== fm.body.length) throw new FuzzFailure('frameLength and parseMessage disagree on the body', cur);
+      try {
+        parseMessage(frame, { maxMessageBytes: 1 << 17 });
+      } catch (e) {
+        if (e instanceof SipParseError && /exceeds body/.test(e.reason)) throw new FuzzFailure('a framed message parsed as truncated', cur);
+      }
+    }
     const m = call('parseMessage', () => parseMessage(cur, { maxMessageBytes: 1 << 17 })) as ReturnType<typeof parseMessage> | undefined;
     // Every line also goes to the header parsers, so they see garbage that parseMessage would have stopped.
     const text = cur.toString('utf8');
