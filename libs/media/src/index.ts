@@ -1,3 +1,39 @@
 // Public surface of @trapezoid/media.
 export { emptyLegStats } from './leg.js';
 export type { LegStats, MediaLeg, PacketSink } from './leg.js';
+export { WebRtcLeg } from './webrtc/webrtc-leg.js';
+export type {
+  WebRtcLegOptions, WebRtcLegState, WebRtcLegMarks, WebRtcLocalParameters, WebRtcRemoteParameters, DtlsSetup,
+} from './webrtc/webrtc-leg.js';
+export { getCertificate } from './webrtc/certificate.js';
+export type { DtlsCertificate } from './webrtc/certificate.js';
+export { generateIceCredentials } from './webrtc/ice-lite.js';
+export type { IceCredentials, SelectedPair } from './webrtc/ice-lite.js';
+export type { RemoteFingerprint } from './webrtc/dtls-verify.js';
+// SRTP (RFC 3711, RFC 7714), DTLS-SRTP keys (RFC 5764), SDES (RFC 4568).
+export { SrtpContext } from './srtp/context.js';
+export type { SrtpContextState, SrtpStreamState } from './srtp/context.js';
+export { SRTP_PROFILE_IDS, SRTP_MAX_OVERHEAD, srtpProfileFromId, isSrtpProfile, srtpMasterSaltLength, srtpRtpOverhead, srtpRtcpOverhead } from './srtp/profile.js';
+export type { SrtpProfile, SrtpKeys } from './srtp/profile.js';
+export { srtpKeysFromDtls, dtlsSrtpKeyingMaterialLength, DTLS_SRTP_EXPORTER_LABEL } from './srtp/dtls-keys.js';
+export { parseSdesCrypto, makeSdesCrypto, generateSrtpKeys } from './srtp/sdes.js';
+export type { SdesCrypto } from './srtp/sdes.js';
+// RTP/RTCP helpers, RTP and SDES legs, bridge, port allocation.
+export * as rtpHeader from './rtp/header.js';
+export { RtpReceiveStats } from './rtp/stats.js';
+export { writeRtcpReport, readRtcpCompound } from './rtp/rtcp.js';
+export { RtpLeg } from './rtp/rtp-leg.js';
+export type { RtpLegOptions, RtpLegState, TransportAddress } from './rtp/rtp-leg.js';
+export { SdesLeg } from './rtp/sdes-leg.js';
+export type { SdesLegOptions, SdesLegState } from './rtp/sdes-leg.js';
+export { Bridge } from './bridge/bridge.js';
+export type { BridgeOptions, BridgeState, BridgeSide } from './bridge/bridge.js';
+export type { DirectionState } from './bridge/rewrite.js';
+export { PortAllocator } from './ports/allocator.js';
+export type { PortRange } from './ports/allocator.js';
+export { MediaEngine, EngineError } from './engine/engine.js';
+export type { MediaEngineOptions, BridgesLost } from './engine/engine.js';
+export type {
+  BridgeDescription, BridgeSpec, BridgeState as EngineBridgeState, BridgeUpdate, LegDescription, LegEvent, LegSpec,
+  RtpLegSpec, SdesLegSpec, WebRtcLegSpec, SrtpProfileName, TransportAddress as EngineTransportAddress,
+} from './engine/protocol.js';

@@ -64,7 +64,10 @@ const user = z.strictObject({ username: z.string().min(1), password: z.string() 
 
 export const configSchema = z.strictObject({
   domain: z.string().default('trapezoid.invalid'),
-  listeners: z.array(listener).min(1).default([{ protocol: 'ws', address: '127.0.0.1', port: 8088, origins: [] }]),
+  listeners: z.array(listener).min(1).default([
+    { protocol: 'ws', address: '127.0.0.1', port: 8088, origins: [] },
+    { protocol: 'udp', address: '127.0.0.1', port: 5060, origins: [] },
+  ]),
   http: z.strictObject({ address: host.default('127.0.0.1'), port: port.default(8080), demo: z.boolean().default(true) }).prefault({}),
   media: z.strictObject({
     address: host.default('127.0.0.1'),
@@ -81,6 +84,11 @@ export const configSchema = z.strictObject({
     realm: z.string().default('trapezoid'),
     /** Require digest auth of WebSocket clients (REGISTER and INVITE). */
     required: z.boolean().default(true),
+    /**
+     * Digest algorithms challenged, most preferred first (RFC 8760). MD5 alone by
+     * default: JsSIP and SIP.js know only MD5 and JsSIP reads the last challenge.
+     */
+    algorithms: z.array(z.enum(['MD5', 'MD5-sess', 'SHA-256', 'SHA-256-sess'])).min(1).default(['MD5']),
   }).prefault({}),
   users: z.array(user).default([{ username: 'demo', password: 'demo' }]),
   logging: z.strictObject({

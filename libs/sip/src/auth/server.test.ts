@@ -137,3 +137,16 @@ test('replayed nc: accepted by the stateless default, refused (stale) when track
   assert.deepEqual(replay, { ok: false, stale: true, reason: 'replayed nonce-count', status: 401 });
   assert.equal((await strict.verify({ ...req, authorization: createAuthorization(c, req, creds, 2) })).ok, true);
 });
+
+test('qop=auth-int covers the body: verified against the body the server got', async () => {
+  const s = new DigestServer({ realm: 'example.com', lookup, qop: ['auth-int'] });
+  const body = Buffer.from('v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\n');
+  const invite = { method: 'INVITE', uri: 'sip:bob@example.com' };
+  const v = createAuthorization(s.challenge()[0]!, { ...invite, body }, { username: 'alice', password: 'wonderland' });
+  assert.equal(parseCredentials(v).qop, 'auth-int');
+  assert.equal((await s.verify({ ...invite, authorization: v, body })).ok, true);
+  const altered = await s.verify({ ...invite, authorization: v, body: Buffer.from('v=0\r\n') });
+  assert.equal(altered.ok, false);
+  // Without the body the server cannot check auth-int: refused, not guessed.
+  assert.match(JSON.stringify(await s.verify({ ...invite, authorization: v })), /not offered/);
+});

@@ -30,6 +30,8 @@ interface Counters {
   answered: number;
   rejected: number;
   challenged: number;
+  /** Accepted credentials by digest algorithm. */
+  authenticated: Record<string, number>;
   acks: number;
   ackTimeouts: number;
   byes: number;
@@ -66,7 +68,7 @@ async function main(): Promise<void> {
   });
 
   const c: Counters = {
-    wire: {}, registers: 0, invites: 0, answered: 0, rejected: 0, challenged: 0, acks: 0, ackTimeouts: 0,
+    wire: {}, registers: 0, invites: 0, answered: 0, rejected: 0, challenged: 0, authenticated: {}, acks: 0, ackTimeouts: 0,
     byes: 0, cancels: 0,
   };
   transport.on('message', (m: SipMessage) => {
@@ -82,7 +84,11 @@ async function main(): Promise<void> {
     if (!digest) return true;
     const m = req.message;
     const v = await digest.verify({ method: m.method, uri: m.uri, authorization: m.headers.get('authorization') });
-    if (v.ok) return true;
+    if (v.ok) {
+      const alg = String(v.credentials.algorithm);
+      c.authenticated[alg] = (c.authenticated[alg] ?? 0) + 1;
+      return true;
+    }
     c.challenged++;
     if (v.status === 401) req.reply(401, { headers: { 'WWW-Authenticate': digest.challenge(v.stale) } });
     else req.reply(v.status, v.reason);

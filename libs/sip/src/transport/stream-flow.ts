@@ -88,7 +88,7 @@ export class StreamFlow implements Flow {
     let buf = this.pending === null ? chunk : Buffer.concat([this.pending, chunk]);
     this.pending = null;
     let off = 0;
-    while (off < buf.length && !this._closed) {
+    while (off < buf.length && !this._closed && !this.socket.destroyed) {
       if (buf[off] === CR) {
         // RFC 5626 §4.4.1: CRLFCRLF is a keepalive ping, answered by a CRLF pong; a
         // lone CRLF is a pong (or, RFC 3261 §7.5, noise before a start line).
@@ -118,7 +118,7 @@ export class StreamFlow implements Flow {
       off += n;
       this.sink.flowMessage(n === rest.length ? rest : rest.subarray(0, n), this);
     }
-    if (this._closed || off >= buf.length) return;
+    if (this._closed || this.socket.destroyed || off >= buf.length) return;
     buf = off === 0 ? buf : buf.subarray(off);
     if (buf.length > this.maxBuffered) {
       this.framingFailed(new SipParseError(513, 'Message Too Large'), buf);

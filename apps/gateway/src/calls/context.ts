@@ -1,0 +1,49 @@
+// What call handlers need from the gateway, passed explicitly (no singletons).
+
+import type { UserAgent, IncomingRequest, DigestServer } from '@trapezoid/sip';
+import type { PortAllocator } from '@trapezoid/media';
+import type { GatewayConfig, TrunkConfig } from '../config/index.js';
+import type { Logger } from '../logging.js';
+import type { Registrar } from '../registrar/registrar.js';
+import type { CallRegistry } from './call.js';
+import type { Router } from './routing.js';
+
+export interface CallContext {
+  ua: UserAgent;
+  config: GatewayConfig;
+  router: Router;
+  calls: CallRegistry;
+  registrar: Registrar;
+  allocator: PortAllocator;
+  log: Logger;
+  /** Digest check of browser requests; undefined when auth is off. */
+  digest: DigestServer | undefined;
+  /** The built-in echo endpoint, reached like a trunk. */
+  echoTrunk: () => TrunkConfig | undefined;
+}
+
+/**
+ * Digest-authenticates an out-of-dialog request from a browser (RFC 3261 §22.3,
+ * Proxy-Authenticate for INVITE). Returns the user name, or undefined after having
+ * answered the request with the challenge or the refusal.
+ */
+export async function authenticate(ctx: CallContext, req: IncomingRequest): Promise<string | undefined> {
+  const digest = ctx.digest;
+  if (!digest) return 'anonymous';
+  const msg = req.message;
+  const result = await digest.verify({ method: msg.method, uri: msg.uri, authorization: msg.headers.get('proxy-authorization') });
+  if (result.ok) return result.username;
+  if (result.status === 401) req.reply(407, { headers: { 'Proxy-Authenticate': digest.challenge(result.stale) } });
+  else req.reply(result.status, result.reason);
+  return undefined;
+}
+
+/**
+ * The status a browser sees for a trunk's final failure: failures are relayed as they
+ * come (486, 480, 404, 603, 5xx ...), except those that would mislead the browser:
+ * an authentication challenge the gateway could not meet is the gateway's problem.
+ */
+export function relayStatus(status: number): number {
+  if (status === 401 || status === 407) return 403;
+  return status;
+}

@@ -1,0 +1,150 @@
+// Browser -> trunk (DESIGN.md call flow 1): the browser's INVITE over WebSocket is
+// authenticated and routed by dialled number; its WebRTC offer becomes an RTP/AVP
+// offer to the trunk; the trunk's answer becomes the WebRTC answer; BYE and CANCEL
+// cross in both directions.
+
+import {
+  parseUri, isSipUri, parseNameAddr, SipError,
+  type IncomingRequest, type SipResponse, type ClientRequest,
+} from '@trapezoid/sip';
+import { webrtcOfferToRtpOffer, rtpAnswerToWebrtcAnswer, parseCodecPolicy, SdpError, type OfferState } from '@trapezoid/sdp';
+import { CallMedia } from '../media/call-media.js';
+import type { Call } from './call.js';
+import { authenticate, relayStatus, type CallContext } from './context.js';
+import type { TrunkConfig } from '../config/index.js';
+
+export async function handleOutboundInvite(ctx: CallContext, req: IncomingRequest): Promise<void> {
+  const msg = req.message;
+  const user = await authenticate(ctx, req);
+  if (user === undefined) return;
+  const ruri = parseUri(msg.uri);
+  const dialled = isSipUri(ruri) ? ruri.user ?? '' : '';
+  const target = ctx.router.outbound(dialled);
+  if (!target) throw new SipError(404, `No route for ${dialled || 'an empty number'}`);
+  const trunk = target.kind === 'trunk' ? target.trunk : ctx.echoTrunk();
+  if (!trunk) throw new SipError(503, 'Echo service not running');
+  if (msg.body.length === 0) throw new SipError(488, 'An SDP offer is required in the INVITE');
+
+  const call = ctx.calls.create({ direction: 'outbound', aCallId: msg.callId, from: user, to: target.number });
+  call.record.trunk = trunk.name;
+  req.on('cancel', () => void call.end(487, 'Canceled by the caller', 'a'));
+  try {
+    await connectToTrunk(ctx, call, req, trunk, target.number, user);
+  } catch (err) {
+    const status = err instanceof SipError || err instanceof SdpError ? err.status : 500;
+    const reason = err instanceof SipError || err instanceof SdpError ? err.reason : 'Server Internal Error';
+    if (!(err instanceof SipError || err instanceof SdpError)) call.log.error('call setup failed', { event: 'call-error', error: String(err) });
+    if (!req.finalSent) req.reply(status, reason);
+    await call.end(status, reason);
+  }
+}
+
+async function connectToTrunk(ctx: CallContext, call: Call, req: IncomingRequest, trunk: TrunkConfig, number: string, user: string): Promise<void> {
+  const offer = req.message.body.toString('utf8');
+  const mediaCfg = ctx.config.media;
+  const media = await CallMedia.create({
+    allocator: ctx.allocator,
+    address: mediaCfg.address,
+    ...(mediaCfg.publicAddress ? { advertisedAddress: mediaCfg.publicAddress } : {}),
+  });
+  if (call.ended) {
+    // Canceled while the ports were being bound: end() has run without them.
+    await media.close();
+    return;
+  }
+  call.attachMedia(media);
+  const rtpOffer = webrtcOfferToRtpOffer(offer, parseCodecPolicy({ codecs: trunk.codecs }), media.rtpEndpoint);
+  media.setWebRtcRemote(rtpOffer.remote);
+
+  const domain = trunk.domain ?? trunk.address;
+  const out = ctx.ua.request('INVITE', `sip:${number}@${domain}${trunk.port === 5060 ? '' : `:${trunk.port}`}`, {
+    from: `<sip:${user}@${ctx.config.domain}>`,
+    to: `<sip:${number}@${domain}>`,
+    destination: { protocol: trunk.transport, address: trunk.address, port: trunk.port },
+    body: rtpOffer.sdp,
+    contentType: 'application/sdp',
+    ...(trunk.credentials ? { credentials: trunk.credentials } : {}),
+  });
+  call.record.bCallId = out.message.callId;
+  call.setState('proceeding', { trunk: trunk.name, bLeg: out.message.callId });
+  call.onEnd(() => out.cancel());
+  const noAnswer = setTimeout(() => {
+    call.log.info('no answer from trunk in time', { event: 'call-timeout', seconds: trunk.answerTimeout });
+    out.cancel();
+  }, trunk.answerTimeout * 1000);
+  call.onEnd(() => clearTimeout(noAnswer));
+
+  let webrtcAnswer: string | null = null;
+  const answerFrom = (res: SipResponse): string => {
+    if (webrtcAnswer === null) {
+      const converted = rtpAnswerToWebrtcAnswer(rtpOffer.session as OfferState, res.body.toString('utf8'), media.iceDtls, media.webrtcEndpoint);
+      media.setRtpRemote(converted.remote);
+      media.connect(converted.mapping);
+      webrtcAnswer = converted.sdp;
+    }
+    return webrtcAnswer;
+  };
+
+  out.on('provisional', (res: SipResponse) => {
+    if (call.ended || req.finalSent || res.status === 100) return;
+    call.setState('early', { status: res.status });
+    if (res.body.length > 0 && /application\/sdp/i.test(res.headers.get('content-type') ?? '')) {
+      // Early media (announcements, ringback from the far end) reaches the browser.
+      try {
+        req.progress(183, 'Session Progress', { body: answerFrom(res), contentType: 'application/sdp' });
+        return;
+      } catch (err) {
+        call.log.warn('early media SDP not usable', { event: 'early-media-error', error: String(err) });
+      }
+    }
+    req.progress(res.status === 183 ? 183 : 180);
+  });
+
+  const final = await out.final;
+  clearTimeout(noAnswer);
+  if (final.status >= 300 || final.status < 200) {
+    if (call.ended) return;
+    const timedOut = final.status === 487 && !req.canceled;
+    const status = timedOut ? 480 : relayStatus(final.status);
+    const reason = timedOut ? 'No answer' : final.reason;
+    if (!req.finalSent) req.reply(status, reason);
+    await call.end(status, `trunk answered ${final.status} ${final.reason}`, 'b');
+    return;
+  }
+  await bridgeAnswered(call, req, out, final, answerFrom);
+}
+
+async function bridgeAnswered(
+  call: Call, req: IncomingRequest, out: ClientRequest, final: SipResponse, answerFrom: (res: SipResponse) => string,
+): Promise<void> {
+  const bDialog = out.dialog;
+  if (!bDialog) throw new SipError(502, 'Trunk answered without a dialog');
+  if (call.ended || req.finalSent) {
+    // The browser gave up while the trunk was answering: hang the trunk up.
+    await bDialog.bye().catch(() => undefined);
+    return;
+  }
+  call.bDialog = bDialog;
+  let sdp: string;
+  try {
+    sdp = answerFrom(final);
+  } catch (err) {
+    const status = err instanceof SdpError ? err.status : 500;
+    call.log.warn('trunk answer not usable', { event: 'answer-sdp-error', error: String(err) });
+    req.reply(status, err instanceof SdpError ? err.reason : 'Bad SDP from trunk');
+    await call.end(status, 'trunk SDP not usable');
+    return;
+  }
+  const contact = parseNameAddr(req.message.headers.get('contact') ?? '<sip:invalid>');
+  call.log.debug('answering browser', { event: 'answer-a', contact: contact.uri });
+  const aDialog = await req.answer({ body: sdp, contentType: 'application/sdp' }).catch((err: unknown) => {
+    call.log.warn('browser did not ACK', { event: 'ack-timeout', error: String(err) });
+    return null;
+  });
+  if (!aDialog) {
+    await call.end(408, 'No ACK from the browser');
+    return;
+  }
+  call.linkDialogs(aDialog, bDialog);
+  call.setState('answered');
+}

@@ -1,0 +1,45 @@
+// Dialled-number routing: browser -> trunk routes by pattern, trunk -> agent
+// routes by called number. First match wins, in configuration order.
+
+import type { GatewayConfig, RouteConfig, TrunkConfig } from '../config/index.js';
+
+export type OutboundTarget =
+  | { kind: 'trunk'; trunk: TrunkConfig; number: string }
+  | { kind: 'internal'; service: 'echo'; number: string };
+
+export class Router {
+  private readonly routes: Array<{ re: RegExp; route: RouteConfig }>;
+  private readonly inbound: Array<{ re: RegExp; aor: string; ringTimeout: number }>;
+  private readonly trunks: Map<string, TrunkConfig>;
+
+  constructor(config: Pick<GatewayConfig, 'routes' | 'inbound' | 'trunks'>) {
+    this.routes = config.routes.map((route) => ({ re: new RegExp(route.match), route }));
+    this.inbound = config.inbound.map((r) => ({ re: new RegExp(r.match), aor: r.aor, ringTimeout: r.ringTimeout }));
+    this.trunks = new Map(config.trunks.map((t) => [t.name, t]));
+  }
+
+  /** Where a number dialled by a browser goes, or undefined (the caller answers 404). */
+  outbound(dialled: string): OutboundTarget | undefined {
+    for (const { re, route } of this.routes) {
+      const m = re.exec(dialled);
+      if (!m) continue;
+      const number = route.rewrite !== undefined ? dialled.replace(re, route.rewrite) : dialled;
+      if (route.internal) return { kind: 'internal', service: route.internal, number };
+      const trunk = this.trunks.get(route.trunk!);
+      if (trunk) return { kind: 'trunk', trunk, number };
+    }
+    return undefined;
+  }
+
+  /** The agent AOR an inbound call to `called` rings, or undefined (404). */
+  inboundAor(called: string): { aor: string; ringTimeout: number } | undefined {
+    for (const r of this.inbound) if (r.re.test(called)) return { aor: r.aor, ringTimeout: r.ringTimeout };
+    return undefined;
+  }
+
+  /** The trunk a request came from, matched by source address (trunks are trusted by IP). */
+  trunkByAddress(address: string): TrunkConfig | undefined {
+    for (const t of this.trunks.values()) if (t.address === address) return t;
+    return undefined;
+  }
+}

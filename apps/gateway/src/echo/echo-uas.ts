@@ -1,0 +1,79 @@
+// The built-in `echo` number: a SIP UAS inside the gateway process that answers
+// RTP/AVP offers and sends every RTP packet back where it came from. Calls to it go
+// through the same B2BUA path as calls to a real trunk (it is reached as a trunk on
+// a loopback UDP port), so the demo exercises the real code.
+
+import { createSocket, type Socket } from 'node:dgram';
+import sdpTransform from 'sdp-transform';
+import { TransportLayer, UserAgent, SipError, type IncomingRequest, type Dialog } from '@trapezoid/sip';
+import type { Logger } from '../logging.js';
+
+const ECHO_CODECS = new Set(['PCMU', 'PCMA', 'G722', 'TELEPHONE-EVENT', 'OPUS']);
+
+export class EchoService {
+  private readonly transport = new TransportLayer();
+  private readonly ua: UserAgent;
+  private readonly sockets = new Set<Socket>();
+  private point: { address: string; port: number } | null = null;
+
+  constructor(private readonly address: string, private readonly log: Logger) {
+    this.ua = new UserAgent({ transport: this.transport, userAgentName: 'trapezoid-echo', contactUser: 'echo' });
+    this.ua.onRequest('INVITE', (req) => this.onInvite(req));
+  }
+
+  /** Where the gateway sends INVITEs for the echo number. */
+  async start(): Promise<{ address: string; port: number }> {
+    const lp = await this.transport.listen({ protocol: 'udp', address: this.address, port: 0 });
+    this.point = { address: lp.address, port: lp.port };
+    return this.point;
+  }
+
+  get activeCalls(): number {
+    return this.sockets.size;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.close();
+    this.sockets.clear();
+    await this.ua.close();
+    await this.transport.close();
+  }
+
+  private async onInvite(req: IncomingRequest): Promise<void> {
+    const offer = req.message.body.toString('utf8');
+    if (offer.length === 0) throw new SipError(488, 'Echo needs an SDP offer');
+    const parsed = sdpTransform.parse(offer);
+    const audio = parsed.media.find((m) => m.type === 'audio' && m.port !== 0);
+    if (!audio) throw new SipError(488, 'No audio stream offered');
+    const rtp = audio.rtp.filter((r) => ECHO_CODECS.has(r.codec.toUpperCase()));
+    if (rtp.length === 0) throw new SipError(488, 'No codec the echo service can return');
+    const socket = createSocket(this.address.includes(':') ? 'udp6' : 'udp4');
+    socket.on('message', (msg, rinfo) => socket.send(msg, rinfo.port, rinfo.address));
+    socket.on('error', () => socket.close());
+    await new Promise<void>((resolve) => socket.bind(0, this.address, resolve));
+    this.sockets.add(socket);
+    const port = socket.address().port;
+    const ip = this.address.includes(':') ? 'IP6' : 'IP4';
+    const lines = [
+      'v=0', `o=echo ${Date.now()} 1 IN ${ip} ${this.address}`, 's=echo', `c=IN ${ip} ${this.address}`, 't=0 0',
+      `m=audio ${port} RTP/AVP ${rtp.map((r) => r.payload).join(' ')}`,
+      ...rtp.map((r) => `a=rtpmap:${r.payload} ${r.codec}/${r.rate}${r.encoding ? `/${r.encoding}` : ''}`),
+      ...(audio.fmtp ?? []).filter((f) => rtp.some((r) => r.payload === f.payload)).map((f) => `a=fmtp:${f.payload} ${f.config}`),
+      ...(audio.rtcpMux ? ['a=rtcp-mux'] : []),
+      'a=sendrecv', '',
+    ];
+    const release = (): void => {
+      if (this.sockets.delete(socket)) socket.close();
+    };
+    req.on('cancel', release);
+    let dialog: Dialog;
+    try {
+      dialog = await req.answer({ body: lines.join('\r\n'), contentType: 'application/sdp' });
+    } catch (err) {
+      release();
+      this.log.debug('echo call not established', { event: 'echo-failed', callId: req.message.callId, error: String(err) });
+      return;
+    }
+    dialog.on('terminated', release);
+  }
+}

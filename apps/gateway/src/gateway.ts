@@ -1,0 +1,166 @@
+// The gateway service: owns the SIP transport and user agent, the registrar, the
+// calls, the media port range, the built-in echo endpoint and the HTTP side, and
+// releases all of them in stop(). Several gateways can live in one process (tests
+// do that): nothing here is global.
+
+import { readFileSync } from 'node:fs';
+import { TransportLayer, UserAgent, DigestServer, type IncomingRequest, type ListeningPoint } from '@trapezoid/sip';
+import { PortAllocator, WebRtcLeg } from '@trapezoid/media';
+import type { GatewayConfig, TrunkConfig } from './config/index.js';
+import { createLogger, type Logger } from './logging.js';
+import { Registrar } from './registrar/registrar.js';
+import { CallRegistry } from './calls/call.js';
+import { Router } from './calls/routing.js';
+import { handleOutboundInvite } from './calls/outbound.js';
+import { handleInboundInvite } from './calls/inbound.js';
+import type { CallContext } from './calls/context.js';
+import { EchoService } from './echo/echo-uas.js';
+import { HttpServer } from './http/server.js';
+
+export interface GatewayCounters {
+  liveCalls: number;
+  callsStarted: number;
+  callsCompleted: number;
+  portsInUse: number;
+  registrations: number;
+  transactions: number;
+  dialogs: number;
+}
+
+export interface GatewayOptions {
+  log?: Logger;
+}
+
+export class Gateway {
+  readonly log: Logger;
+  readonly transport: TransportLayer;
+  readonly ua: UserAgent;
+  readonly registrar: Registrar;
+  readonly calls: CallRegistry;
+  readonly allocator: PortAllocator;
+  readonly router: Router;
+  private readonly echo: EchoService;
+  private echoTrunk: TrunkConfig | undefined;
+  private http: HttpServer | null = null;
+  private httpPoint: { address: string; port: number } | null = null;
+  private readonly ctx: CallContext;
+
+  private constructor(readonly config: GatewayConfig, opts: GatewayOptions) {
+    this.log = opts.log ?? createLogger(config.logging.level);
+    this.transport = new TransportLayer();
+    this.ua = new UserAgent({ transport: this.transport, userAgentName: 'trapezoid', contactUser: 'trapezoid' });
+    const digest = config.auth.required ? new DigestServer({
+      realm: config.auth.realm,
+      algorithms: config.auth.algorithms,
+      lookup: (username) => {
+        const u = config.users.find((x) => x.username === username);
+        return u ? { password: u.password } : undefined;
+      },
+    }) : undefined;
+    this.registrar = new Registrar({ ua: this.ua, transport: this.transport, digest, log: this.log });
+    this.calls = new CallRegistry(this.log);
+    this.allocator = new PortAllocator({ min: config.media.portMin, max: config.media.portMax });
+    this.router = new Router(config);
+    this.echo = new EchoService(config.media.address, this.log);
+    this.ctx = {
+      ua: this.ua, config, router: this.router, calls: this.calls, registrar: this.registrar,
+      allocator: this.allocator, log: this.log, digest, echoTrunk: () => this.echoTrunk,
+    };
+    this.ua.onRequest('INVITE', (req) => this.onInvite(req));
+  }
+
+  static async start(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
+    const gw = new Gateway(config, opts);
+    try {
+      await gw.listen();
+    } catch (err) {
+      await gw.stop();
+      throw err;
+    }
+    return gw;
+  }
+
+  private async listen(): Promise<void> {
+    // The DTLS certificate and a warm handshake before the first call, not during it.
+    await WebRtcLeg.prepare();
+    for (const l of this.config.listeners) {
+      const origins = l.origins;
+      const lp = await this.transport.listen({
+        protocol: l.protocol,
+        address: l.address,
+        port: l.port,
+        ...(l.tls ? { tls: { cert: readFileSync(l.tls.cert), key: readFileSync(l.tls.key), ...(l.tls.ca ? { ca: readFileSync(l.tls.ca) } : {}) } } : {}),
+        ...(origins.length > 0 ? { wsAdmit: (req) => origins.includes(req.headers.origin ?? '') } : {}),
+      });
+      this.log.info('listening', { event: 'listening', protocol: lp.protocol, address: lp.address, port: lp.port });
+    }
+    const echo = await this.echo.start();
+    this.echoTrunk = {
+      name: 'echo', address: echo.address, port: echo.port, transport: 'udp', domain: echo.address,
+      codecs: ['PCMU', 'PCMA', 'telephone-event/8000'], answerTimeout: 10,
+    };
+    if (this.config.http.port >= 0) {
+      this.http = new HttpServer({
+        address: this.config.http.address,
+        port: this.config.http.port,
+        demo: this.config.http.demo,
+        softphoneConfig: () => this.softphoneConfig(),
+        health: () => ({ status: 'ok', ...this.counters() }),
+      });
+      this.httpPoint = await this.http.listen();
+      this.log.info('http listening', { event: 'listening', protocol: 'http', ...this.httpPoint });
+    }
+  }
+
+  /** The URL of the demo page, if HTTP is on. */
+  get url(): string | undefined {
+    if (!this.httpPoint) return undefined;
+    const host = this.httpPoint.address.includes(':') ? `[${this.httpPoint.address}]` : this.httpPoint.address;
+    return `http://${host}:${this.httpPoint.port}/`;
+  }
+
+  listeningPoints(): ListeningPoint[] {
+    return this.transport.listeningPoints();
+  }
+
+  counters(): GatewayCounters {
+    const ua = this.ua.counters;
+    return {
+      liveCalls: this.calls.live,
+      callsStarted: this.calls.started,
+      callsCompleted: this.calls.completed,
+      portsInUse: this.allocator.inUse,
+      registrations: this.registrar.bindings.size,
+      transactions: ua.transactions,
+      dialogs: ua.dialogs,
+    };
+  }
+
+  private softphoneConfig(): Record<string, unknown> {
+    const ws = this.transport.listeningPoints().find((p) => p.protocol === 'ws' || p.protocol === 'wss');
+    const demoUser = this.config.users[0];
+    return {
+      wsUrl: ws ? `${ws.protocol}://${ws.address.includes(':') ? `[${ws.address}]` : ws.address}:${ws.port}` : null,
+      domain: this.config.domain,
+      ...(demoUser && this.config.http.demo ? { demoUser: demoUser.username, demoPassword: demoUser.password } : {}),
+    };
+  }
+
+  private onInvite(req: IncomingRequest): Promise<void> {
+    const t = req.message.transport;
+    const fromTrunk = t !== undefined && t.protocol !== 'ws' && t.protocol !== 'wss'
+      && this.router.trunkByAddress(t.remoteAddress) !== undefined;
+    return fromTrunk ? handleInboundInvite(this.ctx, req) : handleOutboundInvite(this.ctx, req);
+  }
+
+  /** Ends every call, then closes every socket and timer. */
+  async stop(): Promise<void> {
+    await this.calls.endAll('Gateway shutting down');
+    this.registrar.close();
+    await this.echo.close();
+    await this.http?.close();
+    this.http = null;
+    await this.ua.close();
+    await this.transport.close();
+  }
+}

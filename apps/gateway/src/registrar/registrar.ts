@@ -1,0 +1,134 @@
+// REGISTER handling (RFC 3261 §10.3) for browser agents over WebSocket, with
+// RFC 5626 instance-id/reg-id and flow-bound bindings: a binding made over a
+// WebSocket disappears when that WebSocket closes.
+
+import {
+  parseNameAddr, parseUri, formatUri, isSipUri, unquote, SipError,
+  type IncomingRequest, type UserAgent, type TransportLayer, type DigestServer,
+} from '@trapezoid/sip';
+import type { Logger } from '../logging.js';
+import { BindingStore, RegistrationError, type Binding, type ContactUpdate } from './bindings.js';
+
+export interface RegistrarOptions {
+  ua: UserAgent;
+  transport: TransportLayer;
+  /** Checks credentials; undefined = no authentication. */
+  digest: DigestServer | undefined;
+  log: Logger;
+  /** Longest registration we grant, and the default (RFC 3261 §10.2.1.1). */
+  maxExpires?: number;
+  minExpires?: number;
+}
+
+export class Registrar {
+  readonly bindings = new BindingStore();
+  private readonly maxExpires: number;
+  private readonly minExpires: number;
+  private readonly sweeper: NodeJS.Timeout;
+  private readonly onFlowClosed = (flowId: string): void => {
+    for (const b of this.bindings.removeFlow(flowId)) {
+      this.opts.log.info('binding removed: flow closed', { event: 'unregistered', aor: b.aor, contact: b.contact, flowId });
+    }
+  };
+
+  constructor(private readonly opts: RegistrarOptions) {
+    this.maxExpires = opts.maxExpires ?? 3600;
+    this.minExpires = opts.minExpires ?? 60;
+    opts.ua.onRequest('REGISTER', (req) => this.handle(req));
+    opts.transport.on('flowClosed', this.onFlowClosed);
+    this.sweeper = setInterval(() => this.bindings.sweep(), 30_000);
+    this.sweeper.unref();
+  }
+
+  /** Live contacts of an agent AOR. */
+  lookup(aor: string): Binding[] {
+    return this.bindings.lookup(normalizeAor(aor));
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+    this.opts.transport.off('flowClosed', this.onFlowClosed);
+  }
+
+  private async handle(req: IncomingRequest): Promise<void> {
+    const msg = req.message;
+    const to = parseNameAddr(msg.headers.get('to') ?? '');
+    const aor = normalizeAor(to.uri);
+    if (this.opts.digest) {
+      const result = await this.opts.digest.verify({ method: msg.method, uri: msg.uri, authorization: msg.headers.get('authorization') });
+      if (!result.ok) {
+        if (result.status === 401) {
+          this.opts.log.debug('registration challenged', { event: 'register-challenge', aor, reason: result.reason, stale: result.stale });
+          req.reply(401, { headers: { 'WWW-Authenticate': this.opts.digest.challenge(result.stale) } });
+        } else {
+          this.opts.log.warn('registration refused', { event: 'register-refused', aor, reason: result.reason });
+          req.reply(result.status, result.reason);
+        }
+        return;
+      }
+      const user = (parseUri(to.uri) as { user?: string }).user;
+      if (user !== result.username) {
+        req.reply(403, 'Authenticated user does not own this AOR');
+        return;
+      }
+    }
+    const transport = msg.transport;
+    const callId = msg.callId;
+    const cseq = Number.parseInt(msg.headers.get('cseq') ?? '0', 10);
+    const contacts = msg.headers.getAll('contact');
+    const headerExpires = msg.headers.get('expires');
+    try {
+      if (contacts.length === 1 && contacts[0] === '*') {
+        // RFC 3261 §10.3 step 6: "*" only with Expires: 0.
+        if (headerExpires?.trim() !== '0') throw new SipError(400, 'Contact * requires Expires: 0');
+        this.bindings.removeAll(aor, callId, cseq);
+        req.reply(200);
+        return;
+      }
+      const updates = contacts.map((c) => this.contactUpdate(c, headerExpires));
+      const tooBrief = updates.find((u) => u.expires > 0 && u.expires < this.minExpires);
+      if (tooBrief) {
+        req.reply(423, { headers: { 'Min-Expires': String(this.minExpires) } });
+        return;
+      }
+      const list = updates.length === 0 ? this.bindings.lookup(aor) : this.bindings.apply({
+        aor, callId, cseq,
+        source: { protocol: transport?.protocol ?? 'udp', address: transport?.remoteAddress ?? '', port: transport?.remotePort ?? 0 },
+        ...(transport?.flowId !== undefined ? { flowId: transport.flowId } : {}),
+      }, updates);
+      const now = Date.now();
+      const header = list.map((b) => `<${b.contact}>;expires=${Math.max(0, Math.round((b.expiresAt - now) / 1000))}`);
+      for (const u of updates) {
+        this.opts.log.info(u.expires > 0 ? 'registered' : 'unregistered', {
+          event: u.expires > 0 ? 'registered' : 'unregistered', aor, contact: u.contact, expires: u.expires, flowId: transport?.flowId,
+        });
+      }
+      req.reply(200, { headers: header.length > 0 ? { Contact: header } : {} });
+    } catch (err) {
+      if (err instanceof RegistrationError || err instanceof SipError) req.reply(err.status, err.reason);
+      else throw err;
+    }
+  }
+
+  private contactUpdate(value: string, headerExpires: string | undefined): ContactUpdate {
+    const na = parseNameAddr(value);
+    const uri = parseUri(na.uri);
+    if (!isSipUri(uri)) throw new SipError(400, 'Contact must be a sip or sips URI');
+    const exp = na.params.get('expires') ?? headerExpires ?? String(this.maxExpires);
+    const n = Number.parseInt(exp, 10);
+    if (!Number.isFinite(n) || n < 0) throw new SipError(400, 'Bad expires value');
+    const update: ContactUpdate = { contact: formatUri(uri), expires: Math.min(n, this.maxExpires) };
+    const instance = na.params.get('+sip.instance');
+    if (instance) update.instanceId = unquote(instance).replace(/^<|>$/g, '');
+    const regId = na.params.get('reg-id');
+    if (regId) update.regId = Number.parseInt(regId, 10);
+    return update;
+  }
+}
+
+/** AORs compare as sip:user@host, ignoring display name, params and case of host. */
+export function normalizeAor(uriText: string): string {
+  const u = parseUri(uriText);
+  if (!isSipUri(u)) return uriText;
+  return `${u.scheme}:${u.user ? `${u.user}@` : ''}${u.host.toLowerCase()}`;
+}

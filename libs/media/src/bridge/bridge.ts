@@ -1,0 +1,226 @@
+// Joins two media legs. RTP from one leg is rewritten in place (payload type through the
+// mapping table, SSRC/sequence/timestamp through the direction's HeaderRewriter) and sent
+// out of the other; RFC 4733 telephone-events go the same way with their PT mapped.
+// RTCP is terminated per leg (RFC 3550 §7.2 translator behaviour simplified): RTCP
+// received on a leg is read (SR -> LSR for our report blocks) and dropped, never
+// forwarded, because its SSRCs, counts and sequence numbers describe the other side of
+// the rewrite. Instead the bridge sends its own SR/RR + CNAME on each leg every ~5 s
+// (randomised 0.5-1.5x, §6.3.1) from the counters of that leg's directions.
+import { randomBytes } from 'node:crypto';
+import type { MediaLeg } from '../leg.js';
+import { rtpHeaderLength } from '../rtp/header.js';
+import { readRtcpCompound, writeRtcpReport } from '../rtp/rtcp.js';
+import { RtpReceiveStats } from '../rtp/stats.js';
+import { SRTP_MAX_OVERHEAD } from '../srtp/profile.js';
+import { HeaderRewriter, type DirectionState } from './rewrite.js';
+
+export type BridgeSide = 'a' | 'b';
+
+export interface BridgeOptions {
+  a: MediaLeg;
+  b: MediaLeg;
+  /**
+   * Payload-type pairs [pt on leg a, pt on leg b] (from libs/sdp's mapping, e.g.
+   * webrtcPt <-> trunkPt, including telephone-event). When given, PTs not listed are
+   * dropped; when absent, PTs pass unchanged.
+   */
+  payloadTypes?: ReadonlyArray<readonly [number, number]>;
+  /** Outgoing SSRC toward leg b (a->b direction) and toward leg a; random if absent. */
+  ssrcToB?: number;
+  ssrcToA?: number;
+  /** RTP clock rate for timestamp continuity and SR timestamps (default 8000). */
+  clockRate?: number;
+  /** Mean RTCP report interval per leg in ms (default 5000; 0 = send none). */
+  rtcpIntervalMs?: number;
+  /** CNAME in our SDES (default random, RFC 7022 style). */
+  cname?: string;
+}
+
+export interface BridgeState {
+  payloadTypes: Array<[number, number]> | null;
+  clockRate: number;
+  rtcpIntervalMs: number;
+  cname: string;
+  /** a->b and b->a rewrite state. */
+  toB: DirectionState;
+  toA: DirectionState;
+  a: Record<string, unknown>;
+  b: Record<string, unknown>;
+}
+
+/** Copy buffer per direction for legs that need room after the packet (SRTP tags). */
+const SCRATCH = 1500 + SRTP_MAX_OVERHEAD;
+
+export class Bridge {
+  private legA: MediaLeg;
+  private legB: MediaLeg;
+  private readonly toB: HeaderRewriter;
+  private readonly toA: HeaderRewriter;
+  /** Reception on each leg, for our report blocks (independent of how a leg counts). */
+  private readonly fromA: RtpReceiveStats;
+  private readonly fromB: RtpReceiveStats;
+  private readonly scratchToB = Buffer.alloc(SCRATCH);
+  private readonly scratchToA = Buffer.alloc(SCRATCH);
+  private readonly rtcpBuf = Buffer.alloc(512);
+  private readonly payloadTypes: Array<[number, number]> | null;
+  private readonly clockRate: number;
+  private readonly rtcpIntervalMs: number;
+  private readonly cname: string;
+  private rtcpTimer: NodeJS.Timeout | null = null;
+  private sentAtLastReportA = 0;
+  private sentAtLastReportB = 0;
+  private closed = false;
+
+  constructor(opts: BridgeOptions) {
+    this.legA = opts.a;
+    this.legB = opts.b;
+    this.clockRate = opts.clockRate ?? 8000;
+    this.rtcpIntervalMs = opts.rtcpIntervalMs ?? 5000;
+    this.cname = opts.cname ?? randomBytes(12).toString('base64');
+    this.toB = new HeaderRewriter(opts.ssrcToB, this.clockRate);
+    this.toA = new HeaderRewriter(opts.ssrcToA, this.clockRate);
+    this.fromA = new RtpReceiveStats(this.clockRate);
+    this.fromB = new RtpReceiveStats(this.clockRate);
+    this.payloadTypes = opts.payloadTypes ? opts.payloadTypes.map(([a, b]) => [a, b] as [number, number]) : null;
+    if (this.payloadTypes) {
+      this.toB.ptMap.fill(-1);
+      this.toA.ptMap.fill(-1);
+      for (const [a, b] of this.payloadTypes) {
+        this.toB.ptMap[a & 0x7f] = b & 0x7f;
+        this.toA.ptMap[b & 0x7f] = a & 0x7f;
+      }
+    }
+    this.attach('a', this.legA);
+    this.attach('b', this.legB);
+    this.scheduleRtcp();
+  }
+
+  /** Rebuilds a bridge from exportState() around legs restored from the same state. */
+  static restore(state: BridgeState, a: MediaLeg, b: MediaLeg): Bridge {
+    const bridge = new Bridge({
+      a, b,
+      ...(state.payloadTypes ? { payloadTypes: state.payloadTypes } : {}),
+      clockRate: state.clockRate,
+      rtcpIntervalMs: state.rtcpIntervalMs,
+      cname: state.cname,
+    });
+    bridge.toB.restore(state.toB);
+    bridge.toA.restore(state.toA);
+    return bridge;
+  }
+
+  get a(): MediaLeg {
+    return this.legA;
+  }
+
+  get b(): MediaLeg {
+    return this.legB;
+  }
+
+  /** Outgoing SSRCs the far ends see (what SDP a=ssrc lines should announce). */
+  get ssrcToA(): number {
+    return this.toA.ssrc;
+  }
+
+  get ssrcToB(): number {
+    return this.toB.ssrc;
+  }
+
+  /**
+   * Puts `leg` in place of one side (re-anchoring after a re-INVITE or takeover). The old
+   * leg is detached, not closed: the caller owns it. Sequence numbers and timestamps sent
+   * toward the new leg continue; a new source arriving on it is re-anchored.
+   */
+  replaceLeg(side: BridgeSide, leg: MediaLeg): MediaLeg {
+    const old = side === 'a' ? this.legA : this.legB;
+    old.onRtp = null;
+    old.onRtcp = null;
+    if (side === 'a') this.legA = leg;
+    else this.legB = leg;
+    this.attach(side, leg);
+    return old;
+  }
+
+  exportState(): BridgeState {
+    return {
+      payloadTypes: this.payloadTypes ? this.payloadTypes.map(([a, b]) => [a, b]) : null,
+      clockRate: this.clockRate,
+      rtcpIntervalMs: this.rtcpIntervalMs,
+      cname: this.cname,
+      toB: this.toB.exportState(),
+      toA: this.toA.exportState(),
+      a: this.legA.exportState(),
+      b: this.legB.exportState(),
+    };
+  }
+
+  /** Stops forwarding and closes both legs (their ports go back to the allocator). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.rtcpTimer) clearTimeout(this.rtcpTimer);
+    this.rtcpTimer = null;
+    this.legA.onRtp = this.legA.onRtcp = null;
+    this.legB.onRtp = this.legB.onRtcp = null;
+    const results = await Promise.allSettled([this.legA.close(), this.legB.close()]);
+    for (const r of results) if (r.status === 'rejected') throw r.reason;
+  }
+
+  private attach(side: BridgeSide, leg: MediaLeg): void {
+    if (side === 'a') {
+      leg.onRtp = (buf, len) => this.forward(buf, len, leg, this.toB, this.fromA, this.legB, this.scratchToB);
+      leg.onRtcp = (buf, len) => { readRtcpCompound(buf, len, this.fromA, performance.now()); };
+    } else {
+      leg.onRtp = (buf, len) => this.forward(buf, len, leg, this.toA, this.fromB, this.legA, this.scratchToA);
+      leg.onRtcp = (buf, len) => { readRtcpCompound(buf, len, this.fromB, performance.now()); };
+    }
+  }
+
+  private forward(buf: Buffer, len: number, from: MediaLeg, rw: HeaderRewriter, reception: RtpReceiveStats, out: MediaLeg, scratch: Buffer): void {
+    const hdr = rtpHeaderLength(buf, len);
+    if (hdr < 0) {
+      from.stats.packetsDropped++;
+      return;
+    }
+    reception.update(buf, performance.now());
+    if (!rw.rewrite(buf, len, hdr)) {
+      // A payload type outside the negotiated mapping (LegStats: "unknown PT").
+      from.stats.packetsDropped++;
+      return;
+    }
+    if (out.kind === 'rtp' || buf.length - len >= SRTP_MAX_OVERHEAD) {
+      out.sendRtp(buf, len);
+    } else if (len <= 1500) {
+      // The leg protects in place and needs room for the tag (MediaLeg.sendRtp contract).
+      buf.copy(scratch, 0, 0, len);
+      out.sendRtp(scratch, len);
+    }
+  }
+
+  private scheduleRtcp(): void {
+    if (this.rtcpIntervalMs <= 0 || this.closed) return;
+    const delay = this.rtcpIntervalMs * (0.5 + Math.random());
+    this.rtcpTimer = setTimeout(() => {
+      this.sendReports();
+      this.scheduleRtcp();
+    }, delay);
+    this.rtcpTimer.unref();
+  }
+
+  /** One report per leg: SR if we sent RTP on it since the last report, else RR. */
+  sendReports(): void {
+    const now = performance.now();
+    const wall = Date.now();
+    const toA = this.toA;
+    const toB = this.toB;
+    const sentA = toA.packets !== this.sentAtLastReportA;
+    const sentB = toB.packets !== this.sentAtLastReportB;
+    this.sentAtLastReportA = toA.packets;
+    this.sentAtLastReportB = toB.packets;
+    const tsNow = (rw: HeaderRewriter): number => (rw.lastTs + Math.round(((wall - rw.lastAt) * this.clockRate) / 1000)) >>> 0;
+    let n = writeRtcpReport(this.rtcpBuf, sentA, { ssrc: toA.ssrc, wallclockMs: wall, rtpTimestamp: tsNow(toA), packetCount: toA.packets, octetCount: toA.octets }, this.fromA, now, this.cname);
+    this.legA.sendRtcp(this.rtcpBuf, n);
+    n = writeRtcpReport(this.rtcpBuf, sentB, { ssrc: toB.ssrc, wallclockMs: wall, rtpTimestamp: tsNow(toB), packetCount: toB.packets, octetCount: toB.octets }, this.fromB, now, this.cname);
+    this.legB.sendRtcp(this.rtcpBuf, n);
+  }
+}

@@ -1,0 +1,111 @@
+// Header rewriting for one direction of a bridge. The receiver on the far side sees a
+// single RTP source: a constant SSRC chosen by the bridge, and sequence numbers and
+// timestamps that continue across a change of the incoming source (a new SSRC after a
+// re-INVITE, a leg re-anchored after takeover). RFC 3550 §8.2 lets a translator do this;
+// RFC 4733 events share the stream's SSRC, sequence and timestamp space, so they follow
+// the same rules and keep their marker/end bits. Everything is rewritten in place.
+import { randomInt } from 'node:crypto';
+
+export interface DirectionState {
+  ssrc: number;
+  /** Added to the incoming sequence number / timestamp (mod 2^16 / 2^32). */
+  seqOffset: number;
+  tsOffset: number;
+  /** Incoming SSRC the offsets belong to, -1 before the first packet. */
+  inSsrc: number;
+  /** Last sequence number / timestamp sent, and when (Date.now()). */
+  lastSeq: number;
+  lastTs: number;
+  lastAt: number;
+  /** Packets / payload octets sent (for SR sender info). */
+  packets: number;
+  octets: number;
+}
+
+export class HeaderRewriter {
+  ssrc: number;
+  seqOffset = 0;
+  tsOffset = 0;
+  inSsrc = -1;
+  lastSeq = 0;
+  lastTs = 0;
+  lastAt = 0;
+  packets = 0;
+  octets = 0;
+  /** Set when the incoming leg was replaced: the next packet re-anchors even with the same SSRC. */
+  resync = false;
+  /** Incoming PT -> outgoing PT, -1 = drop. */
+  readonly ptMap = new Int16Array(128);
+
+  constructor(ssrc?: number, readonly clockRate = 8000) {
+    this.ssrc = ssrc ?? randomInt(1, 0xffffffff);
+    for (let i = 0; i < 128; i++) this.ptMap[i] = i;
+  }
+
+  /** Rewrites PT, SSRC, sequence number and timestamp in place; false = drop the packet. */
+  rewrite(buf: Buffer, len: number, hdr: number): boolean {
+    const pt = this.ptMap[buf[1] & 0x7f];
+    if (pt < 0) return false;
+    const inSsrc = ((buf[8] << 24) | (buf[9] << 16) | (buf[10] << 8) | buf[11]) >>> 0;
+    const seq = (buf[2] << 8) | buf[3];
+    const ts = ((buf[4] << 24) | (buf[5] << 16) | (buf[6] << 8) | buf[7]) >>> 0;
+    const now = Date.now();
+    if (inSsrc !== this.inSsrc || this.resync) this.anchor(inSsrc, seq, ts, now);
+    const outSeq = (seq + this.seqOffset) & 0xffff;
+    const outTs = (ts + this.tsOffset) >>> 0;
+    buf[1] = (buf[1] & 0x80) | pt;
+    buf[2] = outSeq >>> 8; buf[3] = outSeq & 0xff;
+    buf[4] = outTs >>> 24; buf[5] = (outTs >>> 16) & 0xff; buf[6] = (outTs >>> 8) & 0xff; buf[7] = outTs & 0xff;
+    const s = this.ssrc;
+    buf[8] = s >>> 24; buf[9] = (s >>> 16) & 0xff; buf[10] = (s >>> 8) & 0xff; buf[11] = s & 0xff;
+    // Only advance "last" forward, so a reordered packet does not pull the anchor back.
+    if (this.packets === 0 || ((outSeq - this.lastSeq) & 0xffff) < 0x8000) {
+      this.lastSeq = outSeq;
+      this.lastTs = outTs;
+      this.lastAt = now;
+    }
+    this.packets++;
+    this.octets += len - hdr;
+    return true;
+  }
+
+  /**
+   * New incoming source: choose offsets so its first packet follows the last one sent,
+   * with the timestamp advanced by the wallclock time that passed (at least one 20 ms
+   * frame), so the far end's jitter buffer sees a continuous stream.
+   */
+  private anchor(inSsrc: number, seq: number, ts: number, now: number): void {
+    if (this.inSsrc === -1 && this.packets === 0 && !this.resync) {
+      // The very first source passes through unchanged apart from the SSRC.
+      this.seqOffset = 0;
+      this.tsOffset = 0;
+    } else {
+      const nextSeq = (this.lastSeq + 1) & 0xffff;
+      const elapsed = Math.max(20, now - this.lastAt);
+      const nextTs = (this.lastTs + Math.round((elapsed * this.clockRate) / 1000)) >>> 0;
+      this.seqOffset = (nextSeq - seq) & 0xffff;
+      this.tsOffset = (nextTs - ts) >>> 0;
+    }
+    this.inSsrc = inSsrc;
+    this.resync = false;
+  }
+
+  exportState(): DirectionState {
+    return {
+      ssrc: this.ssrc, seqOffset: this.seqOffset, tsOffset: this.tsOffset, inSsrc: this.inSsrc,
+      lastSeq: this.lastSeq, lastTs: this.lastTs, lastAt: this.lastAt, packets: this.packets, octets: this.octets,
+    };
+  }
+
+  restore(s: DirectionState): void {
+    this.ssrc = s.ssrc >>> 0;
+    this.seqOffset = s.seqOffset;
+    this.tsOffset = s.tsOffset;
+    this.inSsrc = s.inSsrc;
+    this.lastSeq = s.lastSeq;
+    this.lastTs = s.lastTs;
+    this.lastAt = s.lastAt;
+    this.packets = s.packets;
+    this.octets = s.octets;
+  }
+}

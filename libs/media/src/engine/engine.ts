@@ -1,0 +1,305 @@
+// MediaEngine: the main thread's handle on the media workers. Signalling stays on
+// the main thread; media runs on worker threads, one per core, each owning the
+// sockets of its own slice of the port range (DESIGN.md, "Where the time goes").
+// The main thread only sends "create / update / destroy bridge" messages.
+import { EventEmitter } from 'node:events';
+import { availableParallelism } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import type {
+  BridgeDescription, BridgeSpec, BridgeState, BridgeUpdate, LegEvent, WorkerEvent, WorkerInit,
+  WorkerLoad, WorkerReply, WorkerRequest,
+} from './protocol.js';
+import { sliceRange, type PortSlice } from './slices.js';
+
+export interface MediaEngineOptions {
+  /** Worker threads; default one per core (os.availableParallelism()). */
+  workers?: number;
+  /** Media port range shared out between workers, inclusive; default 20000-29999. */
+  portMin?: number;
+  portMax?: number;
+  /** Address media sockets bind to and advertise; default 127.0.0.1. */
+  address?: string;
+  /** Start a replacement worker on the same port slice after a crash; default true. */
+  respawn?: boolean;
+  /** Milliseconds a worker may take to answer one request; default 5000. */
+  requestTimeoutMs?: number;
+}
+
+/** Emitted as 'bridgesLost' when a worker dies with bridges on it. */
+export interface BridgesLost {
+  worker: number;
+  ids: string[];
+  reason: string;
+}
+
+type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
+
+class WorkerSlot {
+  worker: Worker | null = null;
+  load: WorkerLoad = { bridges: 0, portsInUse: 0 };
+  /** Creates sent but not answered: counted so least-loaded placement spreads a burst. */
+  inFlight = 0;
+  readonly pending = new Map<number, Pending>();
+  readonly bridges = new Set<string>();
+  constructor(readonly index: number, readonly slice: PortSlice) {}
+}
+
+export class EngineError extends Error {
+  constructor(message: string, readonly status?: number) {
+    super(message);
+    this.name = 'EngineError';
+  }
+}
+
+export class MediaEngine extends EventEmitter {
+  private readonly slots: WorkerSlot[] = [];
+  private readonly owner = new Map<string, WorkerSlot>();
+  private seq = 0;
+  private closing = false;
+  private readonly address: string;
+  private readonly respawn: boolean;
+  private readonly timeoutMs: number;
+
+  private constructor(opts: MediaEngineOptions) {
+    super();
+    this.address = opts.address ?? '127.0.0.1';
+    this.respawn = opts.respawn ?? true;
+    this.timeoutMs = opts.requestTimeoutMs ?? 5000;
+    const n = opts.workers ?? availableParallelism();
+    const slices = sliceRange(opts.portMin ?? 20000, opts.portMax ?? 29999, n);
+    for (let i = 0; i < n; i++) this.slots.push(new WorkerSlot(i, slices[i]));
+  }
+
+  /** Starts the workers and resolves once every one is ready to take bridges. */
+  static async start(opts: MediaEngineOptions = {}): Promise<MediaEngine> {
+    const engine = new MediaEngine(opts);
+    try {
+      await Promise.all(engine.slots.map((s) => engine.spawn(s)));
+    } catch (err) {
+      await engine.close();
+      throw err;
+    }
+    return engine;
+  }
+
+  get workerCount(): number {
+    return this.slots.length;
+  }
+  /** Bridges alive on all workers, as of their last replies. */
+  get liveBridges(): number {
+    let n = 0;
+    for (const s of this.slots) n += s.load.bridges;
+    return n;
+  }
+  /** Media ports bound on all workers, as of their last replies. */
+  get portsInUse(): number {
+    let n = 0;
+    for (const s of this.slots) n += s.load.portsInUse;
+    return n;
+  }
+  /** Port slice and bridge count of each worker. */
+  workers(): { index: number; portMin: number; portMax: number; bridges: number; threadId: number }[] {
+    return this.slots.map((s) => ({
+      index: s.index, portMin: s.slice.min, portMax: s.slice.max, bridges: s.load.bridges,
+      threadId: s.worker?.threadId ?? -1,
+    }));
+  }
+
+  async createBridge(spec: BridgeSpec): Promise<BridgeDescription> {
+    const id = spec.id ?? randomUUID();
+    if (this.owner.has(id)) throw new EngineError(`bridge ${id} exists`, 500);
+    const slot = this.leastLoaded();
+    this.owner.set(id, slot);
+    slot.bridges.add(id);
+    slot.inFlight++;
+    try {
+      return (await this.request(slot, { seq: 0, op: 'create', spec: { ...spec, id } })) as BridgeDescription;
+    } catch (err) {
+      this.forget(id);
+      throw err;
+    } finally {
+      slot.inFlight--;
+    }
+  }
+
+  async updateBridge(id: string, update: BridgeUpdate): Promise<BridgeDescription> {
+    return (await this.request(this.slotOf(id), { seq: 0, op: 'update', id, update })) as BridgeDescription;
+  }
+
+  /** Closes both legs and frees their ports. Unknown ids are ignored (idempotent). */
+  async destroyBridge(id: string): Promise<void> {
+    const slot = this.owner.get(id);
+    if (!slot) return;
+    try {
+      await this.request(slot, { seq: 0, op: 'destroy', id });
+    } finally {
+      this.forget(id);
+    }
+  }
+
+  /** Per-leg counters (LegStats) and the bridge's own, read from the owning worker. */
+  async stats(id: string): Promise<{ id: string; legs: Record<string, number>[]; bridge: Record<string, unknown> }> {
+    return (await this.request(this.slotOf(id), { seq: 0, op: 'stats', id })) as {
+      id: string; legs: Record<string, number>[]; bridge: Record<string, unknown>;
+    };
+  }
+
+  async exportState(id: string): Promise<BridgeState> {
+    return (await this.request(this.slotOf(id), { seq: 0, op: 'export', id })) as BridgeState;
+  }
+
+  /**
+   * Recreates a bridge from exportState() output on the worker whose slice holds its
+   * ports (takeover: same ports, same keys, same rewrite offsets).
+   */
+  async restoreBridge(state: BridgeState): Promise<BridgeDescription> {
+    if (this.owner.has(state.id)) throw new EngineError(`bridge ${state.id} exists`, 500);
+    const port = state.legs.map(statePort).find((p) => p !== undefined);
+    const slot = port === undefined ? this.leastLoaded()
+      : this.slots.find((s) => port >= s.slice.min && port <= s.slice.max);
+    if (!slot) throw new EngineError(`port ${port} of bridge ${state.id} is outside the media port range`, 500);
+    this.owner.set(state.id, slot);
+    slot.bridges.add(state.id);
+    try {
+      return (await this.request(slot, { seq: 0, op: 'restore', state })) as BridgeDescription;
+    } catch (err) {
+      this.forget(state.id);
+      throw err;
+    }
+  }
+
+  /**
+   * Memory, GC counts and packet totals of every live worker (for the benchmark and
+   * metrics); `gc` forces a full collection first when node runs with --expose-gc.
+   */
+  async usage(gc = false): Promise<Record<string, number>[]> {
+    const live = this.slots.filter((s) => s.worker);
+    return (await Promise.all(live.map((s) => this.request(s, { seq: 0, op: 'usage', gc })))) as Record<string, number>[];
+  }
+
+  /** Terminates a worker as a crash would: its bridges are reported lost, its slice freed. */
+  async killWorker(index: number): Promise<void> {
+    const w = this.slots[index]?.worker;
+    if (w) await w.terminate();
+  }
+
+  /** Terminates every worker; the OS releases their sockets with them. */
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.slots.map(async (s) => {
+      const w = s.worker;
+      s.worker = null;
+      if (w) await w.terminate();
+      this.failPending(s, 'media engine closed');
+      s.load = { bridges: 0, portsInUse: 0 };
+      for (const id of s.bridges) this.owner.delete(id);
+      s.bridges.clear();
+    }));
+  }
+
+  private leastLoaded(): WorkerSlot {
+    let best: WorkerSlot | null = null;
+    for (const s of this.slots) {
+      if (!s.worker) continue;
+      if (!best || s.bridges.size + s.inFlight < best.bridges.size + best.inFlight) best = s;
+    }
+    if (!best) throw new EngineError('no media worker available', 503);
+    return best;
+  }
+
+  private slotOf(id: string): WorkerSlot {
+    const slot = this.owner.get(id);
+    if (!slot) throw new EngineError(`no bridge ${id}`, 481);
+    return slot;
+  }
+
+  private forget(id: string): void {
+    this.owner.get(id)?.bridges.delete(id);
+    this.owner.delete(id);
+  }
+
+  private request(slot: WorkerSlot, msg: WorkerRequest): Promise<unknown> {
+    const w = slot.worker;
+    if (!w) return Promise.reject(new EngineError(`media worker ${slot.index} is down`, 503));
+    const seq = ++this.seq;
+    msg.seq = seq;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        slot.pending.delete(seq);
+        reject(new EngineError(`media worker ${slot.index} did not answer ${msg.op} in ${this.timeoutMs} ms`, 500));
+      }, this.timeoutMs);
+      slot.pending.set(seq, { resolve, reject, timer });
+      w.postMessage(msg);
+    });
+  }
+
+  private spawn(slot: WorkerSlot): Promise<void> {
+    const init: WorkerInit = { index: slot.index, portMin: slot.slice.min, portMax: slot.slice.max, address: this.address };
+    const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
+    slot.worker = w;
+    return new Promise((resolve, reject) => {
+      let ready = false;
+      w.on('message', (m: WorkerReply | WorkerEvent) => {
+        if ('event' in m) {
+          if (m.event === 'ready') {
+            ready = true;
+            resolve();
+          } else if (m.event === 'leg') {
+            const { event: _e, ...ev } = m;
+            this.emit('legEvent', ev satisfies LegEvent);
+          }
+          return;
+        }
+        slot.load = m.load;
+        const p = slot.pending.get(m.seq);
+        if (!p) return;
+        slot.pending.delete(m.seq);
+        clearTimeout(p.timer);
+        if (m.ok) p.resolve(m.result);
+        else p.reject(new EngineError(m.error.message, m.error.status));
+      });
+      w.on('error', (err) => {
+        if (!ready) reject(err);
+        this.emit('workerError', { worker: slot.index, error: err });
+      });
+      w.on('exit', (code) => {
+        if (slot.worker !== w) return;
+        slot.worker = null;
+        if (!ready) reject(new EngineError(`media worker ${slot.index} exited at start (${code})`, 500));
+        this.lost(slot, `media worker ${slot.index} exited with code ${code}`);
+      });
+    });
+  }
+
+  /** A worker died: its bridges are gone and its sockets closed with its thread. */
+  private lost(slot: WorkerSlot, reason: string): void {
+    this.failPending(slot, reason);
+    const ids = [...slot.bridges];
+    for (const id of ids) this.owner.delete(id);
+    slot.bridges.clear();
+    slot.load = { bridges: 0, portsInUse: 0 };
+    if (this.closing) return;
+    if (ids.length > 0) this.emit('bridgesLost', { worker: slot.index, ids, reason } satisfies BridgesLost);
+    if (this.respawn) {
+      this.spawn(slot).then(
+        () => this.emit('workerRestarted', { worker: slot.index }),
+        (err: unknown) => this.emit('workerError', { worker: slot.index, error: err }),
+      );
+    }
+  }
+
+  private failPending(slot: WorkerSlot, reason: string): void {
+    for (const p of slot.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new EngineError(reason, 503));
+    }
+    slot.pending.clear();
+  }
+}
+
+/** The bound port recorded in a leg's exported state, whatever the leg calls it. */
+function statePort(leg: Record<string, unknown>): number | undefined {
+  const p = leg.port ?? leg.localPort;
+  return typeof p === 'number' ? p : undefined;
+}

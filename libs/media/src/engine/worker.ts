@@ -1,0 +1,190 @@
+// A media worker thread: owns the sockets of its slice of the port range and the
+// bridges on them. It receives only control messages from the main thread; packets
+// never cross the thread boundary, so the forwarding path here runs undisturbed by
+// signalling work on the main thread.
+import { parentPort, workerData } from 'node:worker_threads';
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
+import type { MediaLeg } from '../leg.js';
+import type {
+  BridgeDescription, BridgeState, BridgeUpdate, LegDescription, WorkerInit, WorkerLoad,
+  WorkerReply, WorkerRequest, BridgeSpec, LegSpec, WorkerEvent,
+} from './protocol.js';
+import { FORWARDED_LEG_EVENTS, LegFactory, type BridgeHandle } from './factory.js';
+
+interface Entry {
+  id: string;
+  legs: MediaLeg[];
+  bridge: BridgeHandle;
+}
+
+const init = workerData as WorkerInit;
+const port = parentPort;
+if (!port) throw new Error('worker.js must run as a worker thread');
+
+const factory = new LegFactory(init.portMin, init.portMax, init.address);
+const bridges = new Map<string, Entry>();
+
+// GC counts let the benchmark prove the steady state allocates (next to) nothing.
+const gcCounts = { minor: 0, major: 0 };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    const kind = ((e as unknown as { detail?: { kind?: number } }).detail)?.kind;
+    if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) gcCounts.minor++;
+    else gcCounts.major++;
+  }
+}).observe({ entryTypes: ['gc'] });
+
+function load(): WorkerLoad {
+  return { bridges: bridges.size, portsInUse: factory.portsInUse };
+}
+
+function describe(e: Entry): BridgeDescription {
+  return { id: e.id, worker: init.index, legs: e.legs.map((l) => factory.describe(l) as LegDescription) };
+}
+
+function get(id: string): Entry {
+  const e = bridges.get(id);
+  if (!e) throw Object.assign(new Error(`no bridge ${id}`), { status: 481 });
+  return e;
+}
+
+async function closeLegs(legs: MediaLeg[]): Promise<void> {
+  await Promise.all(legs.map((l) => factory.closeLeg(l)));
+}
+
+/** Relays a leg's signalling-relevant events (ICE connected, DTLS done, ...) to the main thread. */
+function forwardEvents(id: string, index: number, leg: MediaLeg): void {
+  const emitter = leg as unknown as { on?: (name: string, fn: (detail?: unknown) => void) => void };
+  if (typeof emitter.on !== 'function') return;
+  for (const name of FORWARDED_LEG_EVENTS) {
+    emitter.on(name, (detail?: unknown) => {
+      if (bridges.get(id)?.legs[index] !== leg) return;
+      const plain = detail instanceof Error ? { message: detail.message } : detail;
+      port?.postMessage({ event: 'leg', id, leg: index, name, detail: plain } satisfies WorkerEvent);
+    });
+  }
+}
+
+async function create(spec: BridgeSpec & { id: string }): Promise<BridgeDescription> {
+  if (bridges.has(spec.id)) throw Object.assign(new Error(`bridge ${spec.id} exists`), { status: 500 });
+  const legs: MediaLeg[] = [];
+  try {
+    for (const ls of spec.legs) {
+      const leg = await factory.createLeg(ls);
+      forwardEvents(spec.id, legs.length, leg);
+      legs.push(leg);
+    }
+    const e: Entry = { id: spec.id, legs, bridge: factory.createBridge(legs[0], legs[1], spec.bridge ?? {}) };
+    bridges.set(spec.id, e);
+    return describe(e);
+  } catch (err) {
+    await closeLegs(legs);
+    throw err;
+  }
+}
+
+async function restore(state: BridgeState): Promise<BridgeDescription> {
+  if (bridges.has(state.id)) throw Object.assign(new Error(`bridge ${state.id} exists`), { status: 500 });
+  const legs: MediaLeg[] = [];
+  try {
+    for (const ls of state.legs) {
+      const leg = await factory.restoreLeg(ls);
+      forwardEvents(state.id, legs.length, leg);
+      legs.push(leg);
+    }
+    const e: Entry = { id: state.id, legs, bridge: factory.restoreBridge(legs[0], legs[1], state.bridge) };
+    bridges.set(state.id, e);
+    return describe(e);
+  } catch (err) {
+    await closeLegs(legs);
+    throw err;
+  }
+}
+
+async function update(id: string, u: BridgeUpdate): Promise<BridgeDescription> {
+  const e = get(id);
+  if (u.bridge) throw Object.assign(new Error('bridge options cannot change on a live bridge'), { status: 488 });
+  for (let i = 0; i < 2; i++) {
+    const change = u.legs?.[i];
+    if (!change) continue;
+    if (change.replace) {
+      // A new transport or new keys (re-INVITE): a fresh leg takes this side over.
+      const leg = await factory.createLeg(change.replace as LegSpec);
+      const old = e.legs[i];
+      e.legs[i] = leg;
+      forwardEvents(id, i, leg);
+      e.bridge.replaceLeg(i === 0 ? 'a' : 'b', leg);
+      await factory.closeLeg(old);
+    } else {
+      factory.updateLeg(e.legs[i], change);
+    }
+  }
+  return describe(e);
+}
+
+async function destroy(id: string): Promise<{ id: string }> {
+  const e = bridges.get(id);
+  if (!e) return { id };
+  bridges.delete(id);
+  try {
+    await e.bridge.close();
+  } finally {
+    await closeLegs(e.legs);
+  }
+  return { id };
+}
+
+function usage(): Record<string, number> {
+  const m = process.memoryUsage();
+  const h = getHeapStatistics();
+  let packetsIn = 0;
+  let packetsOut = 0;
+  for (const e of bridges.values()) {
+    for (const l of e.legs) {
+      packetsIn += l.stats.packetsIn;
+      packetsOut += l.stats.packetsOut;
+    }
+  }
+  return {
+    heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers,
+    rss: m.rss, usedHeapSize: h.used_heap_size, mallocedMemory: h.malloced_memory,
+    gcMinor: gcCounts.minor, gcMajor: gcCounts.major, packetsIn, packetsOut, bridges: bridges.size,
+  };
+}
+
+async function handle(m: WorkerRequest): Promise<unknown> {
+  switch (m.op) {
+    case 'create': return create(m.spec);
+    case 'update': return update(m.id, m.update);
+    case 'destroy': return destroy(m.id);
+    case 'stats': {
+      const e = get(m.id);
+      return { id: e.id, legs: e.legs.map((l) => ({ ...l.stats })), bridge: e.bridge.stats() };
+    }
+    case 'export': {
+      const e = get(m.id);
+      return { id: e.id, legs: e.legs.map((l) => factory.exportLeg(l)), bridge: e.bridge.exportState() } satisfies BridgeState;
+    }
+    case 'restore': return restore(m.state);
+    case 'usage': {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (m.gc && gc) gc();
+      return usage();
+    }
+  }
+}
+
+port.on('message', (m: WorkerRequest) => {
+  handle(m).then(
+    (result) => port.postMessage({ seq: m.seq, ok: true, result, load: load() } satisfies WorkerReply),
+    (err: unknown) => {
+      const e = err as { message?: string; status?: number };
+      port.postMessage({
+        seq: m.seq, ok: false, error: { message: e.message ?? String(err), status: e.status }, load: load(),
+      } satisfies WorkerReply);
+    },
+  );
+});
+
+port.postMessage({ event: 'ready' });

@@ -1,0 +1,110 @@
+// RTP and SDES legs on real loopback sockets: latching, re-latching after silence or on
+// an authenticated new source, rtcp-mux demultiplexing, RTCP on port + 1, stats, close.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PortAllocator } from '../ports/allocator.js';
+import { SrtpContext } from '../srtp/context.js';
+import { generateSrtpKeys } from '../srtp/sdes.js';
+import { RtpEndpoint, g711, isRtp, sleep } from '../bridge/test-peer.js';
+import { RtpLeg } from './rtp-leg.js';
+import { SdesLeg } from './sdes-leg.js';
+
+const base = 46000 + (process.pid % 20) * 200;
+const opened: Array<{ close(): Promise<void> }> = [];
+const track = <T extends { close(): Promise<void> }>(o: T): T => { opened.push(o); return o; };
+after(async () => { for (const o of opened) await o.close().catch(() => undefined); });
+
+test('plain leg latches to the first source, ignores others until silence, then re-latches', { timeout: 10000 }, async () => {
+  const allocator = new PortAllocator({ min: base, max: base + 49 });
+  const p1 = track(await RtpEndpoint.open());
+  const p2 = track(await RtpEndpoint.open());
+  const leg = track(await RtpLeg.create({ allocator, address: '127.0.0.1', remote: { address: '127.0.0.1', port: 9 }, relatchAfterMs: 300 }));
+  const got: number[] = [];
+  leg.onRtp = (buf) => got.push(buf.readUInt32BE(8));
+  await p1.send(g711(1, 0, 0x111), leg.localPort);
+  await sleep(50);
+  assert.deepEqual(leg.remoteAddress, { address: '127.0.0.1', port: p1.port });
+  const out = g711(7, 0, 0x999);
+  leg.sendRtp(out, out.length);
+  await p1.waitFor(1, isRtp);
+  // A second source while p1 is active: the connected socket never even delivers it.
+  await p2.send(g711(1, 0, 0x222), leg.localPort);
+  await p1.send(g711(2, 160, 0x111), leg.localPort);
+  await sleep(50);
+  assert.deepEqual(got, [0x111, 0x111]);
+  // p1 falls silent; after relatchAfterMs p2 may take over.
+  await sleep(600);
+  await p2.send(g711(2, 160, 0x222), leg.localPort);
+  await sleep(50);
+  assert.equal(got.at(-1), 0x222);
+  assert.deepEqual(leg.remoteAddress, { address: '127.0.0.1', port: p2.port });
+  leg.sendRtp(out, out.length);
+  await p2.waitFor(1, isRtp);
+  assert.equal(leg.stats.packetsIn, 3);
+  assert.equal(leg.stats.packetsOut, 2);
+  await leg.close();
+  await leg.close();
+  assert.equal(allocator.inUse, 0);
+});
+
+test('non-mux leg: RTCP on port + 1 both ways; rtcp-mux leg: RTCP demultiplexed from RTP', { timeout: 10000 }, async () => {
+  const allocator = new PortAllocator({ min: base + 50, max: base + 99 });
+  const peer = track(await RtpEndpoint.open());
+  const peerRtcp = track(await RtpEndpoint.open());
+  const leg = track(await RtpLeg.create({ allocator, address: '127.0.0.1', remote: { address: '127.0.0.1', port: peer.port, rtcpPort: peerRtcp.port } }));
+  const rtcpIn: number[] = [];
+  leg.onRtcp = (buf, len) => rtcpIn.push(len);
+  const rr = Buffer.from('81c90007000004d2' + '00000000'.repeat(6), 'hex');
+  await peerRtcp.send(rr, leg.localPort + 1);
+  await sleep(50);
+  assert.deepEqual(rtcpIn, [32]);
+  leg.sendRtcp(rr, rr.length);
+  await peerRtcp.waitFor(1);
+  const mux = track(await RtpLeg.create({ allocator, address: '127.0.0.1', rtcpMux: true, remote: { address: '127.0.0.1', port: peer.port } }));
+  const kinds: string[] = [];
+  mux.onRtp = () => kinds.push('rtp');
+  mux.onRtcp = () => kinds.push('rtcp');
+  await peer.send(g711(1, 0, 5), mux.localPort);
+  await peer.send(rr, mux.localPort);
+  await sleep(50);
+  assert.deepEqual(kinds, ['rtp', 'rtcp']);
+  await leg.close();
+  await mux.close();
+  assert.equal(allocator.inUse, 0);
+});
+
+test('SDES leg drops forged and replayed SRTP, re-latches at once to a source that authenticates', { timeout: 10000 }, async () => {
+  const allocator = new PortAllocator({ min: base + 100, max: base + 149 });
+  const profile = 'AEAD_AES_128_GCM' as const;
+  const theirs = generateSrtpKeys(profile);
+  const ours = generateSrtpKeys(profile);
+  const peerTx = new SrtpContext(profile, theirs);
+  const peerRx = new SrtpContext(profile, ours);
+  const p1 = track(await RtpEndpoint.open());
+  const p2 = track(await RtpEndpoint.open());
+  const leg = track(await SdesLeg.create({ allocator, address: '127.0.0.1', profile, localKeys: ours, remoteKeys: theirs, remote: { address: '127.0.0.1', port: p1.port } }));
+  const got: number[] = [];
+  leg.onRtp = (buf, len) => got.push(len);
+  const srtp = (seq: number): Buffer => { const b = Buffer.alloc(200); g711(seq, seq * 160, 0x77).copy(b); return b.subarray(0, peerTx.protectRtp(b, 172)); };
+  const first = srtp(1);
+  await p1.send(first, leg.localPort);
+  await p1.send(first, leg.localPort); // replay
+  const forged = Buffer.from(srtp(2));
+  forged[forged.length - 1] ^= 1;
+  await p2.send(forged, leg.localPort); // does not authenticate: no re-latch
+  await sleep(50);
+  assert.deepEqual(got, [172]);
+  assert.equal(leg.stats.packetsDropped, 2);
+  assert.deepEqual(leg.remoteAddress, { address: '127.0.0.1', port: p1.port });
+  await p2.send(srtp(3), leg.localPort); // authenticates: the peer moved
+  await sleep(50);
+  assert.deepEqual(leg.remoteAddress, { address: '127.0.0.1', port: p2.port });
+  const plain = g711(9, 0, 0x88);
+  leg.sendRtp(plain, plain.length);
+  const [enc] = await p2.waitFor(1, isRtp);
+  const buf = Buffer.from(enc);
+  assert.equal(peerRx.unprotectRtp(buf, buf.length), 172);
+  assert.deepEqual(buf.subarray(0, 172), plain);
+  await leg.close();
+  assert.equal(allocator.inUse, 0);
+});

@@ -1,0 +1,90 @@
+// SDES-SRTP leg (RFC 4568 keys, RFC 3711 transforms) for TLS trunks: an RTP leg whose
+// packets pass through an SrtpContext pair. A packet from a new source that authenticates
+// is proof enough to re-latch to it at once, so this leg never connect()s its socket.
+import type { PortAllocator } from '../ports/allocator.js';
+import { SrtpContext, type SrtpContextState } from '../srtp/context.js';
+import { SRTP_MAX_OVERHEAD, type SrtpKeys, type SrtpProfile } from '../srtp/profile.js';
+import { RtpLeg, optionsFromState, type RtpLegOptions, type RtpLegState } from './rtp-leg.js';
+
+export interface SdesLegOptions extends RtpLegOptions {
+  profile: SrtpProfile;
+  /** Our a=crypto key: protects what we send. */
+  localKeys: SrtpKeys;
+  /** The peer's a=crypto key: unprotects what we receive. */
+  remoteKeys: SrtpKeys;
+}
+
+export interface SdesLegState extends RtpLegState {
+  kind: 'sdes';
+  srtpLocal: SrtpContextState;
+  srtpRemote: SrtpContextState;
+}
+
+export class SdesLeg extends RtpLeg {
+  override readonly kind = 'sdes' as const;
+  private local!: SrtpContext;
+  private remoteCtx!: SrtpContext;
+  /** Packets handed over without spare room for the tag are protected here. */
+  private readonly scratch = Buffer.alloc(1500 + SRTP_MAX_OVERHEAD);
+
+  static override async create(opts: SdesLegOptions): Promise<SdesLeg> {
+    const local = new SrtpContext(opts.profile, opts.localKeys);
+    const remote = new SrtpContext(opts.profile, opts.remoteKeys);
+    const [port, sockets] = await RtpLeg.bind(opts);
+    const leg = new SdesLeg({ ...opts, connect: false }, port, sockets[0], sockets[1]);
+    leg.local = local;
+    leg.remoteCtx = remote;
+    return leg;
+  }
+
+  static override async restore(state: RtpLegState, allocator: PortAllocator): Promise<SdesLeg> {
+    const st = state as SdesLegState;
+    const local = SrtpContext.fromState(st.srtpLocal);
+    const remote = SrtpContext.fromState(st.srtpRemote);
+    const [port, sockets] = await RtpLeg.bind(optionsFromState(state, allocator));
+    const leg = new SdesLeg({ ...optionsFromState(state, allocator), connect: false }, port, sockets[0], sockets[1]);
+    leg.local = local;
+    leg.remoteCtx = remote;
+    return leg;
+  }
+
+  override sendRtp(buf: Buffer, len: number): void {
+    if (this.remote === null || this.isClosed) return;
+    let out = buf;
+    if (buf.length - len < this.local.rtpOverhead) {
+      if (len > 1500) return;
+      buf.copy(this.scratch, 0, 0, len);
+      out = this.scratch;
+    }
+    const n = this.local.protectRtp(out, len);
+    if (n > 0) this.transmitRtp(out, n);
+  }
+
+  override sendRtcp(buf: Buffer, len: number): void {
+    if (this.rtcpRemote === null || this.isClosed) return;
+    let out = buf;
+    if (buf.length - len < this.local.rtcpOverhead) {
+      if (len > 1500) return;
+      buf.copy(this.scratch, 0, 0, len);
+      out = this.scratch;
+    }
+    const n = this.local.protectRtcp(out, len);
+    if (n > 0) this.transmitRtcp(out, n);
+  }
+
+  override exportState(): SdesLegState {
+    return { ...super.exportState(), kind: 'sdes', srtpLocal: this.local.exportState(), srtpRemote: this.remoteCtx.exportState() };
+  }
+
+  protected override unprotectRtp(buf: Buffer, len: number): number {
+    return this.remoteCtx.unprotectRtp(buf, len);
+  }
+
+  protected override unprotectRtcp(buf: Buffer, len: number): number {
+    return this.remoteCtx.unprotectRtcp(buf, len);
+  }
+
+  protected override get authenticatesSource(): boolean {
+    return true;
+  }
+}

@@ -1,0 +1,66 @@
+// AES_CM_128_HMAC_SHA1_80 (RFC 3711 §4.1.1 encryption, §4.2.1 authentication, RFC 5764
+// §4.1.2 profile 0x0001). Authenticated portion: RTP header + encrypted payload + ROC
+// (§4.2); SRTCP: header + encrypted payload + E|SRTCP index (§3.4).
+import { AesCmKeystream } from './aes-cm.js';
+import { HmacSha1 } from './hmac-sha1.js';
+import type { SessionKeys } from './kdf.js';
+import type { SrtpTransform } from './transform.js';
+
+const TAG = 10;
+
+export class AesCmTransform implements SrtpTransform {
+  readonly rtpOverhead = TAG;
+  readonly rtcpOverhead = TAG + 4;
+  readonly rtcpIndexFromEnd = TAG + 4;
+  private readonly rtpCipher: AesCmKeystream;
+  private readonly rtcpCipher: AesCmKeystream;
+  private readonly rtpMac: HmacSha1;
+  private readonly rtcpMac: HmacSha1;
+
+  constructor(keys: SessionKeys) {
+    this.rtpCipher = new AesCmKeystream(keys.rtpKey, keys.rtpSalt);
+    this.rtcpCipher = new AesCmKeystream(keys.rtcpKey, keys.rtcpSalt);
+    this.rtpMac = new HmacSha1(keys.rtpAuth);
+    this.rtcpMac = new HmacSha1(keys.rtcpAuth);
+  }
+
+  protectRtp(buf: Buffer, hdr: number, len: number, ssrc: number, roc: number, seq: number): number {
+    if (len + TAG > buf.length) return -1;
+    if (!this.rtpCipher.xor(buf, hdr, len, ssrc, roc, seq)) return -1;
+    this.rtpMac.compute(buf, len, roc);
+    this.rtpMac.writeTag(buf, len, TAG);
+    return len + TAG;
+  }
+
+  unprotectRtp(buf: Buffer, hdr: number, len: number, ssrc: number, roc: number, seq: number): number {
+    const plain = len - TAG;
+    if (plain < hdr) return -1;
+    this.rtpMac.compute(buf, plain, roc);
+    if (!this.rtpMac.equalsTag(buf, plain, TAG)) return -1;
+    if (!this.rtpCipher.xor(buf, hdr, plain, ssrc, roc, seq)) return -1;
+    return plain;
+  }
+
+  protectRtcp(buf: Buffer, len: number, ssrc: number, index: number): number {
+    if (len + TAG + 4 > buf.length || len < 8) return -1;
+    // The 31-bit index is the low part of the 48-bit IV index field (§4.1.1, §3.4).
+    if (!this.rtcpCipher.xor(buf, 8, len, ssrc, index >>> 16, index & 0xffff)) return -1;
+    buf.writeUInt32BE((0x80000000 | index) >>> 0, len);
+    this.rtcpMac.compute(buf, len + 4, -1);
+    this.rtcpMac.writeTag(buf, len + 4, TAG);
+    return len + 4 + TAG;
+  }
+
+  unprotectRtcp(buf: Buffer, len: number, ssrc: number, eIndex: number): number {
+    const authed = len - TAG;
+    const plain = authed - 4;
+    if (plain < 8) return -1;
+    this.rtcpMac.compute(buf, authed, -1);
+    if (!this.rtcpMac.equalsTag(buf, authed, TAG)) return -1;
+    if (eIndex & 0x80000000) {
+      const index = eIndex & 0x7fffffff;
+      if (!this.rtcpCipher.xor(buf, 8, plain, ssrc, index >>> 16, index & 0xffff)) return -1;
+    }
+    return plain;
+  }
+}

@@ -1,0 +1,44 @@
+// The DTLS certificate (RFC 8827 §6.5: self-signed, identified by its fingerprint in
+// the SDP). One ECDSA P-256 certificate per process (per worker thread): generating
+// one costs milliseconds and would otherwise sit on every call's setup path.
+import { X509Certificate, createHash } from 'node:crypto';
+import { CipherContext } from 'werift';
+
+export interface DtlsCertificate {
+  certPem: string;
+  keyPem: string;
+  /** RFC 8122 §5 fingerprint: uppercase hex pairs joined by ':'. */
+  fingerprint: string;
+  /** Hash function name of `fingerprint` as the SDP writes it. */
+  fingerprintAlgorithm: 'sha-256';
+}
+
+let pending: Promise<DtlsCertificate> | null = null;
+
+/** The process certificate, generated on first use. */
+export function getCertificate(): Promise<DtlsCertificate> {
+  pending ??= (async () => {
+    // werift's helper: SignatureAlgorithm.ecdsa_3, HashAlgorithm.sha256_4, secp256r1_23.
+    const { certPem, keyPem } = await CipherContext.createSelfSignedCertificateWithKey({ signature: 3, hash: 4 }, 23);
+    const fingerprint = new X509Certificate(certPem).fingerprint256;
+    return { certPem, keyPem, fingerprint, fingerprintAlgorithm: 'sha-256' as const };
+  })();
+  return pending;
+}
+
+/** RFC 8122 §5 fingerprint of a DER certificate with the SDP's hash function name (sha-1, sha-256, ...). */
+export function certificateFingerprint(der: Buffer, algorithm: string): string | null {
+  const name = algorithm.toLowerCase().replace('-', '');
+  let digest: Buffer;
+  try {
+    digest = createHash(name).update(der).digest();
+  } catch {
+    return null;
+  }
+  return digest.toString('hex').toUpperCase().replace(/(..)(?!$)/g, '$1:');
+}
+
+/** Compares two fingerprint strings (case and separators are not significant). */
+export function sameFingerprint(a: string, b: string): boolean {
+  return a.replace(/:/g, '').toUpperCase() === b.replace(/:/g, '').toUpperCase();
+}

@@ -1,0 +1,433 @@
+// The WebRTC media leg: one UDP socket carrying STUN, DTLS and SRTP/SRTCP with
+// rtcp-mux (RFC 8843/5761), told apart by their first byte (RFC 7983 §7). ICE-lite
+// answers the browser's checks, DTLS-SRTP keys the SRTP contexts, and from then on the
+// packet path is ours: unprotect in place into onRtp, protect in place out of sendRtp.
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import { isIPv6 } from 'node:net';
+import { emptyLegStats, type LegStats, type MediaLeg, type PacketSink } from '../leg.js';
+import { SrtpContext, type SrtpContextState } from '../srtp/context.js';
+import type { SrtpProfile } from '../srtp/profile.js';
+import { getCertificate, type DtlsCertificate } from './certificate.js';
+import { DtlsSession, warmUpDtls, type DtlsResult, type DtlsRole } from './dtls.js';
+import type { RemoteFingerprint } from './dtls-verify.js';
+import { CheckResult, IceLiteAgent, generateIceCredentials, type IceCredentials, type SelectedPair } from './ice-lite.js';
+import type { PortAllocator } from '../ports/allocator.js';
+import { RtpReceiveStats } from '../rtp/stats.js';
+
+export type DtlsSetup = 'active' | 'passive' | 'actpass';
+
+/** What the peer's SDP says about its transport (a=ice-ufrag/pwd, a=fingerprint, a=setup). */
+export interface WebRtcRemoteParameters {
+  ufrag: string;
+  pwd?: string;
+  fingerprints: RemoteFingerprint[];
+  setup: DtlsSetup;
+}
+
+export interface WebRtcLegOptions {
+  /** Address to bind and advertise (the host candidate). */
+  address: string;
+  /** Media ports to take from; without it the OS picks (or `port` is bound as is). */
+  allocator?: PortAllocator;
+  /** Bind exactly this port (restore after takeover); else the allocator (or the OS) picks. */
+  port?: number;
+  /** RTP clock rate of what the browser sends, for jitter (default 48000, Opus). */
+  clockRate?: number;
+  /** SRTP profiles offered in use_srtp, most preferred first. Default GCM then AES-CM. */
+  profiles?: SrtpProfile[];
+  /** The peer's parameters when we answer its offer; absent when we offer. */
+  remote?: WebRtcRemoteParameters;
+  /** Our a=setup when answering actpass (RFC 5763 §5): 'passive' (default) makes us the DTLS server. */
+  answerSetup?: 'active' | 'passive';
+  /** RFC 7675 consent timeout. Default 30 s. */
+  consentTimeoutMs?: number;
+  /** ICE credentials to reuse (restore); fresh ones otherwise. */
+  ice?: IceCredentials;
+}
+
+/** What our SDP needs for this leg. */
+export interface WebRtcLocalParameters {
+  ufrag: string;
+  pwd: string;
+  fingerprint: { algorithm: 'sha-256'; value: string };
+  setup: DtlsSetup;
+  address: string;
+  port: number;
+}
+
+/** performance.now() of each milestone; 0 until it happens. */
+export interface WebRtcLegMarks {
+  createdAt: number;
+  /** First valid check answered: the browser's ICE turns connected when it gets our response. */
+  iceCheckedAt: number;
+  iceNominatedAt: number;
+  dtlsConnectedAt: number;
+  firstRtpInAt: number;
+  firstRtpOutAt: number;
+}
+
+/** JSON-safe takeover record (DESIGN.md "State and failover"). */
+export interface WebRtcLegState {
+  kind: 'webrtc';
+  address: string;
+  port: number;
+  ice: IceCredentials;
+  remote: WebRtcRemoteParameters | null;
+  setup: DtlsSetup;
+  dtlsRole: DtlsRole | null;
+  fingerprint: string;
+  profiles: SrtpProfile[];
+  consentTimeoutMs: number;
+  clockRate: number;
+  selected: SelectedPair | null;
+  srtp: { profile: SrtpProfile; local: SrtpContextState; remote: SrtpContextState } | null;
+}
+
+const DEFAULT_PROFILES: SrtpProfile[] = ['AEAD_AES_128_GCM', 'AES_CM_128_HMAC_SHA1_80'];
+
+/**
+ * Events: 'connected' (pair: SelectedPair) when ICE nominates the first pair,
+ * 'pairChanged' (pair) on a later nomination, 'dtlsConnected' (profile), 'dtlsClosed'
+ * (the browser sent a DTLS alert), 'consentLost', 'error' (Error), 'closed'.
+ */
+export class WebRtcLeg extends EventEmitter implements MediaLeg {
+  readonly kind = 'webrtc' as const;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly stats: LegStats = emptyLegStats();
+  readonly marks: WebRtcLegMarks = { createdAt: performance.now(), iceCheckedAt: 0, iceNominatedAt: 0, dtlsConnectedAt: 0, firstRtpInAt: 0, firstRtpOutAt: 0 };
+  onRtp: PacketSink | null = null;
+  onRtcp: PacketSink | null = null;
+  /** The last error (also emitted as 'error' when someone listens). */
+  lastError: Error | null = null;
+  readonly ice: IceLiteAgent;
+  readonly profiles: SrtpProfile[];
+  /** Our a=setup. */
+  setup: DtlsSetup;
+  dtlsRole: DtlsRole | null = null;
+  srtpProfile: SrtpProfile | null = null;
+  consentLost = false;
+  private remote: WebRtcRemoteParameters | null = null;
+  private dtls: DtlsSession | null = null;
+  private srtpIn: SrtpContext | null = null;
+  private srtpOut: SrtpContext | null = null;
+  // Where media goes and may come from, in plain fields for the per-packet check: the
+  // nominated pair, or before nomination the source of the last valid check. Chrome
+  // runs DTLS and starts media on its selected pair before it sends USE-CANDIDATE
+  // (RFC 8445 §12.1 lets it use any valid pair), so waiting for nomination would drop
+  // the first packets.
+  private peerAddress = '';
+  private peerPort = 0;
+  private sending = false;
+  private closed = false;
+  /** RFC 3550 reception state of the browser's stream (loss, jitter). */
+  readonly reception: RtpReceiveStats;
+  private readonly rtcpOut = Buffer.alloc(1500 + 32);
+  private readonly consentTimer: NodeJS.Timeout;
+  private readonly allocator: PortAllocator | null;
+
+  private constructor(
+    private readonly socket: Socket,
+    private readonly certificate: DtlsCertificate,
+    opts: WebRtcLegOptions,
+    port: number,
+  ) {
+    super();
+    this.allocator = opts.allocator ?? null;
+    this.reception = new RtpReceiveStats(opts.clockRate ?? 48000);
+    this.localAddress = opts.address;
+    this.localPort = port;
+    this.profiles = opts.profiles ?? DEFAULT_PROFILES;
+    this.ice = new IceLiteAgent(opts.ice ?? generateIceCredentials(), { consentTimeoutMs: opts.consentTimeoutMs });
+    this.setup = 'actpass';
+    if (opts.remote) this.applyRemote(opts.remote, opts.answerSetup ?? 'passive');
+    socket.on('message', this.onMessage);
+    socket.on('error', (e) => this.fail(e));
+    this.consentTimer = setInterval(this.checkConsent, Math.min(1000, Math.max(50, this.ice.consentTimeoutMs / 4)));
+  }
+
+  /**
+   * Makes the process certificate and runs one in-memory DTLS handshake so the first
+   * call's handshake is not slowed by cold code. Call once per process/worker at start.
+   */
+  static async prepare(): Promise<void> {
+    await warmUpDtls(await getCertificate());
+  }
+
+  /** Binds the socket (and makes the process certificate on first use). */
+  static async create(opts: WebRtcLegOptions): Promise<WebRtcLeg> {
+    const certificate = await getCertificate();
+    const allocator = opts.allocator;
+    if (!allocator) {
+      const socket = await bind(opts.address, opts.port ?? 0);
+      return new WebRtcLeg(socket, certificate, opts, socket.address().port);
+    }
+    if (opts.port === undefined) {
+      const { port, value } = await allocator.bindNext((p) => bind(opts.address, p));
+      return new WebRtcLeg(value, certificate, opts, port);
+    }
+    if (!allocator.claim(opts.port)) throw new Error(`media port ${opts.port} is not free in the allocator`);
+    try {
+      return new WebRtcLeg(await bind(opts.address, opts.port), certificate, opts, opts.port);
+    } catch (err) {
+      allocator.release(opts.port);
+      throw err;
+    }
+  }
+
+  /**
+   * Resumes a leg from exportState() on the same address and port, skipping ICE and
+   * DTLS: the browser's consent checks keep being answered with the same credentials
+   * and media flows with the same SRTP contexts (rollover counters included).
+   */
+  static async restore(state: WebRtcLegState, allocator?: PortAllocator): Promise<WebRtcLeg> {
+    const leg = await WebRtcLeg.create({
+      address: state.address, port: state.port, allocator, profiles: state.profiles, ice: state.ice, clockRate: state.clockRate,
+      consentTimeoutMs: state.consentTimeoutMs, remote: state.remote ?? undefined,
+    });
+    leg.setup = state.setup;
+    leg.dtlsRole = state.dtlsRole;
+    leg.dtls?.close();
+    leg.dtls = null;
+    if (state.selected) {
+      leg.ice.selected = { ...state.selected };
+      leg.ice.consentAt = performance.now();
+      leg.setPeer(state.selected);
+    }
+    if (state.srtp) {
+      leg.srtpProfile = state.srtp.profile;
+      leg.srtpOut = SrtpContext.fromState(state.srtp.local);
+      leg.srtpIn = SrtpContext.fromState(state.srtp.remote);
+    }
+    leg.updateSending();
+    return leg;
+  }
+
+  get localParameters(): WebRtcLocalParameters {
+    return {
+      ufrag: this.ice.local.ufrag, pwd: this.ice.local.pwd,
+      fingerprint: { algorithm: 'sha-256', value: this.certificate.fingerprint },
+      setup: this.setup, address: this.localAddress, port: this.localPort,
+    };
+  }
+
+  /** The nominated pair, or null. */
+  get remoteAddress(): SelectedPair | null {
+    return this.ice.selected;
+  }
+
+  /** The peer's answer to our offer (or a re-offer's new fingerprints). */
+  setRemoteParameters(remote: WebRtcRemoteParameters): void {
+    this.applyRemote(remote, 'passive');
+  }
+
+  private applyRemote(remote: WebRtcRemoteParameters, answerSetup: 'active' | 'passive'): void {
+    this.remote = remote;
+    this.ice.remoteUfrag = remote.ufrag;
+    if (this.dtlsRole === null) {
+      // RFC 5763 §5: 'active' connects, 'passive' accepts; an actpass offer is answered.
+      if (remote.setup === 'actpass') this.setup = answerSetup;
+      this.dtlsRole = remote.setup === 'passive' || (remote.setup === 'actpass' && answerSetup === 'active') ? 'client' : 'server';
+      this.startDtls(this.dtlsRole);
+    }
+    if (this.dtls) {
+      this.dtls.remoteFingerprints = remote.fingerprints;
+      this.dtls.verify();
+    }
+  }
+
+  private startDtls(role: DtlsRole): void {
+    if (this.dtls !== null || this.closed) return;
+    const dtls = new DtlsSession({ role, certificate: this.certificate, profiles: this.profiles, send: this.sendDtls });
+    dtls.remoteFingerprints = this.remote?.fingerprints ?? [];
+    dtls.onConnected = this.dtlsConnected;
+    dtls.onError = (e) => { this.fail(e); void this.close(); };
+    dtls.onClose = () => this.emit('dtlsClosed');
+    this.dtls = dtls;
+    // The client starts once a check has shown where the peer is.
+    if (role === 'server' || this.peerPort !== 0) dtls.start();
+  }
+
+  private readonly sendDtls = (datagram: Buffer): void => {
+    if (this.peerPort === 0 || this.closed) return;
+    this.socket.send(datagram, this.peerPort, this.peerAddress);
+  };
+
+  private readonly dtlsConnected = (result: DtlsResult): void => {
+    if (this.srtpIn !== null) return;
+    this.marks.dtlsConnectedAt = performance.now();
+    this.srtpProfile = result.profile;
+    this.srtpOut = new SrtpContext(result.profile, result.local);
+    this.srtpIn = new SrtpContext(result.profile, result.remote);
+    this.updateSending();
+    this.emit('dtlsConnected', result.profile);
+  };
+
+  // Demultiplexing per RFC 7983 §7: [0..3] STUN, [20..63] DTLS, [128..191] RTP/RTCP.
+  private readonly onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
+    const len = msg.length;
+    if (len === 0) return;
+    const b = msg[0]!;
+    if (b >= 128 && b <= 191) {
+      if (this.srtpIn === null || rinfo.port !== this.peerPort || rinfo.address !== this.peerAddress) {
+        this.stats.packetsDropped++;
+        return;
+      }
+      if (len >= 8 && msg[1]! >= 192 && msg[1]! <= 223) this.receiveRtcp(msg, len);
+      else this.receiveRtp(msg, len);
+    } else if (b < 4) {
+      this.receiveStun(msg, len, rinfo);
+    } else if (b >= 20 && b <= 63) {
+      // Only from the address that passed a check (RFC 8445 §12.1: data flows on valid pairs).
+      if (rinfo.port !== this.peerPort || rinfo.address !== this.peerAddress) return;
+      // Offerer whose answer has not arrived yet: a ClientHello means the peer chose 'active'.
+      if (this.dtls === null && this.dtlsRole === null && b === 22) {
+        this.dtlsRole = 'server';
+        this.startDtls('server');
+      }
+      this.dtls?.receive(msg);
+    }
+  };
+
+  private receiveRtp(msg: Buffer, len: number): void {
+    const n = (this.srtpIn as SrtpContext).unprotectRtp(msg, len);
+    if (n < 0) {
+      this.stats.packetsDropped++;
+      return;
+    }
+    const st = this.stats;
+    st.packetsIn++;
+    st.bytesIn += n;
+    st.lastPacketAt = Date.now();
+    if (this.marks.firstRtpInAt === 0) this.marks.firstRtpInAt = performance.now();
+    this.reception.update(msg, performance.now());
+    this.reception.writeTo(st);
+    if (this.onRtp !== null) this.onRtp(msg, n);
+  }
+
+  private receiveRtcp(msg: Buffer, len: number): void {
+    const n = (this.srtpIn as SrtpContext).unprotectRtcp(msg, len);
+    if (n < 0) {
+      this.stats.packetsDropped++;
+      return;
+    }
+    if (this.onRtcp !== null) this.onRtcp(msg, n);
+  }
+
+  private receiveStun(msg: Buffer, len: number, rinfo: RemoteInfo): void {
+    const result = this.ice.handle(msg, len, rinfo.address, rinfo.port);
+    if (this.ice.response !== null) this.socket.send(this.ice.response, rinfo.port, rinfo.address);
+    if (result === CheckResult.Answered && this.ice.selected === null && !this.consentLost) {
+      if (this.marks.iceCheckedAt === 0) this.marks.iceCheckedAt = performance.now();
+      this.setPeer(rinfo);
+      this.updateSending();
+    }
+    if (result !== CheckResult.Nominated || this.consentLost) return;
+    if (this.marks.iceCheckedAt === 0) this.marks.iceCheckedAt = this.ice.nominatedAt;
+    const pair = this.ice.selected as SelectedPair;
+    this.setPeer(pair);
+    if (this.marks.iceNominatedAt === 0) {
+      this.marks.iceNominatedAt = this.ice.nominatedAt;
+      this.updateSending();
+      this.emit('connected', pair);
+    } else {
+      this.emit('pairChanged', pair);
+    }
+  }
+
+  private setPeer(pair: SelectedPair): void {
+    this.peerAddress = pair.address;
+    this.peerPort = pair.port;
+    this.dtls?.start();
+  }
+
+  private updateSending(): void {
+    this.sending = !this.closed && !this.consentLost && this.srtpOut !== null && this.peerPort !== 0;
+  }
+
+  private readonly checkConsent = (): void => {
+    if (this.consentLost || !this.ice.consentExpired(performance.now())) return;
+    // RFC 7675 §5.1: stop sending on the pair once consent has expired.
+    this.consentLost = true;
+    this.updateSending();
+    this.emit('consentLost');
+  };
+
+  sendRtp(buf: Buffer, len: number): void {
+    if (!this.sending) return;
+    const n = (this.srtpOut as SrtpContext).protectRtp(buf, len);
+    if (n < 0) return;
+    this.socket.send(buf, 0, n, this.peerPort, this.peerAddress);
+    this.stats.packetsOut++;
+    this.stats.bytesOut += n;
+    if (this.marks.firstRtpOutAt === 0) this.marks.firstRtpOutAt = performance.now();
+  }
+
+  sendRtcp(buf: Buffer, len: number): void {
+    if (!this.sending || len > 1500) return;
+    // SRTCP adds an index and a tag (up to 20 bytes with GCM): more than the 16 spare
+    // bytes a lender promises, so RTCP (a few packets a second) goes via our own buffer.
+    buf.copy(this.rtcpOut, 0, 0, len);
+    const n = (this.srtpOut as SrtpContext).protectRtcp(this.rtcpOut, len);
+    if (n < 0) return;
+    this.socket.send(this.rtcpOut, 0, n, this.peerPort, this.peerAddress);
+  }
+
+  exportState(): WebRtcLegState & Record<string, unknown> {
+    return {
+      kind: 'webrtc', address: this.localAddress, port: this.localPort,
+      ice: { ...this.ice.local }, remote: this.remote, setup: this.setup, dtlsRole: this.dtlsRole,
+      fingerprint: this.certificate.fingerprint, profiles: [...this.profiles], consentTimeoutMs: this.ice.consentTimeoutMs,
+      clockRate: this.reception.clockRate,
+      selected: this.ice.selected ? { ...this.ice.selected } : null,
+      srtp: this.srtpIn && this.srtpOut && this.srtpProfile
+        ? { profile: this.srtpProfile, local: this.srtpOut.exportState(), remote: this.srtpIn.exportState() }
+        : null,
+    };
+  }
+
+  private fail(e: Error): void {
+    this.lastError = e;
+    // An unheard 'error' would throw out of the socket's event handler: record it instead.
+    if (this.listenerCount('error') > 0) this.emit('error', e);
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    this.sending = false;
+    clearInterval(this.consentTimer);
+    this.dtls?.close();
+    this.onRtp = null;
+    this.onRtcp = null;
+    return new Promise((resolve) => {
+      this.socket.close(() => {
+        this.allocator?.release(this.localPort);
+        this.emit('closed');
+        resolve();
+      });
+    });
+  }
+}
+
+function bind(address: string, port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    // Addresses here are always IP literals: an identity lookup makes send() synchronous
+    // (dgram otherwise defers every send through dns.lookup to the next tick).
+    const socket = createSocket({ type: isIPv6(address) ? 'udp6' : 'udp4', lookup: identityLookup });
+    const onError = (err: Error): void => {
+      socket.close();
+      reject(err);
+    };
+    socket.once('error', onError);
+    socket.bind({ address, port, exclusive: true }, () => {
+      socket.off('error', onError);
+      resolve(socket);
+    });
+  });
+}
+
+function identityLookup(host: string, family: unknown, callback: (err: Error | null, address: string, family: number) => void): void {
+  callback(null, host, family === 6 || isIPv6(host) ? 6 : 4);
+}

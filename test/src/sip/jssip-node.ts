@@ -1,0 +1,48 @@
+// JsSIP running in Node, as a browser client would run it: the `ws` package is its
+// WebSocket and werift's RTCPeerConnection its peer connection. Only what JsSIP
+// needs is adapted, each for a reason seen on this machine (INTEROP-NOTES.md):
+// - JsSIP checks `window.RTCPeerConnection` before a call: `window` is the global.
+// - JsSIP calls createOffer(null) / createAnswer(null); werift destructures its
+//   argument and throws on null.
+// - JsSIP builds `new RTCSessionDescription({ type, sdp })`; werift's class takes
+//   (sdp, type), and setRemoteDescription accepts the plain { type, sdp } object.
+// - werift gathers host candidates on every interface; tests stay on loopback.
+
+import { createRequire } from 'node:module';
+import { WebSocket } from 'ws';
+import { RTCPeerConnection as WeriftPeerConnection } from 'werift';
+
+const require = createRequire(import.meta.url);
+
+class LoopbackPeerConnection extends WeriftPeerConnection {
+  constructor() {
+    super({ iceServers: [], iceInterfaceAddresses: { udp4: '127.0.0.1' }, iceUseIpv6: false });
+  }
+
+  override createOffer(opts?: Parameters<WeriftPeerConnection['createOffer']>[0] | null) {
+    return super.createOffer(opts ?? undefined);
+  }
+
+  override createAnswer() {
+    return super.createAnswer();
+  }
+}
+
+class PlainSessionDescription {
+  readonly type: string;
+  readonly sdp: string;
+  constructor(init: { type: string; sdp: string }) {
+    this.type = init.type;
+    this.sdp = init.sdp;
+  }
+}
+
+/** The JsSIP module with the globals it expects installed; call once per process. */
+export function loadJsSIP(): typeof import('jssip') {
+  const g = globalThis as Record<string, unknown>;
+  g.window ??= globalThis;
+  g.WebSocket = WebSocket;
+  g.RTCPeerConnection = LoopbackPeerConnection;
+  g.RTCSessionDescription = PlainSessionDescription;
+  return require('jssip') as typeof import('jssip');
+}
