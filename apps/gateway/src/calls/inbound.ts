@@ -50,7 +50,7 @@ async function forkToAgents(
     return;
   }
   call.attachMedia(media);
-  const converted = rtpOfferToWebrtcOffer(req.message.body.toString('utf8'), policy, media.iceDtls, media.webrtcEndpoint);
+  const converted = rtpOfferToWebrtcOffer(req.message.body.toString('utf8'), policy, media.iceDtls, media.webrtcEndpoint, { stream: media.towardBrowser });
   media.setRtpRemote(converted.remote);
 
   const fromUser = (() => {

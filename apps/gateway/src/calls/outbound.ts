@@ -77,7 +77,7 @@ async function connectToTrunk(ctx: CallContext, call: Call, req: IncomingRequest
   let webrtcAnswer: string | null = null;
   const answerFrom = (res: SipResponse): string => {
     if (webrtcAnswer === null) {
-      const converted = rtpAnswerToWebrtcAnswer(rtpOffer.session as OfferState, res.body.toString('utf8'), media.iceDtls, media.webrtcEndpoint);
+      const converted = rtpAnswerToWebrtcAnswer(rtpOffer.session as OfferState, res.body.toString('utf8'), media.iceDtls, media.webrtcEndpoint, { stream: media.towardBrowser });
       media.setRtpRemote(converted.remote);
       media.connect(converted.mapping);
       webrtcAnswer = converted.sdp;

@@ -4,8 +4,9 @@
 // made when the answer gives the payload-type mapping. close() releases all of it
 // on every path, however far the call got.
 
+import { randomBytes } from 'node:crypto';
 import { Bridge, RtpLeg, WebRtcLeg, type PortAllocator } from '@trapezoid/media';
-import type { IceDtlsParams, MediaEndpoint, PtMapping, RtpRemote, WebRtcRemote } from '@trapezoid/sdp';
+import type { IceDtlsParams, LocalStream, MediaEndpoint, PtMapping, RtpRemote, WebRtcRemote } from '@trapezoid/sdp';
 
 export interface CallMediaOptions {
   allocator: PortAllocator;
@@ -20,6 +21,11 @@ export interface CallMediaOptions {
 export class CallMedia {
   private bridge: Bridge | null = null;
   private closed = false;
+  /**
+   * The stream we send the browser, fixed before the bridge exists so the SDP can
+   * signal it (a=ssrc/msid, RFC 5576/8830): werift drops RTP from unsignalled SSRCs.
+   */
+  readonly towardBrowser: LocalStream = { ssrc: randomBytes(4).readUInt32BE(0) >>> 0, cname: randomBytes(8).toString('base64url') };
 
   private constructor(
     readonly webrtc: WebRtcLeg,
@@ -84,6 +90,8 @@ export class CallMedia {
       b: this.rtp,
       payloadTypes: mapping.map((m) => [m.webrtcPt, m.trunkPt] as const),
       clockRate,
+      ssrcToA: this.towardBrowser.ssrc,
+      cname: this.towardBrowser.cname,
     });
   }
 

@@ -150,7 +150,9 @@ async function main(): Promise<void> {
   });
   // A parent holding our stdin pipe stops us by closing it; stdin from /dev/null or a
   // terminal that ends is no reason to stop (signals do that).
-  if (fstatSync(0).isFIFO()) rl.on('close', () => void stop());
+  // (Node's child_process pipes are socket pairs, a shell's are FIFOs.)
+  const stdin = fstatSync(0);
+  if (stdin.isFIFO() || stdin.isSocket()) rl.on('close', () => void stop());
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
 }
