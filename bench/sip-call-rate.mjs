@@ -10,7 +10,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { existsSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -76,20 +76,35 @@ async function runSipp(rate, secs = seconds) {
 
 // Warm-up (JIT), not reported.
 await runSipp(200, 2);
+/** Datagrams the kernel dropped because a socket's receive buffer was full (either side). */
+function udpRcvbufErrors() {
+  try {
+    const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+    const names = lines[0].split(/\s+/);
+    return Number(lines[1].split(/\s+/)[names.indexOf('RcvbufErrors')]);
+  } catch {
+    return NaN;
+  }
+}
+
 const rows = [];
 let best = 0;
 let failuresInARow = 0;
 for (const rate of rates) {
   const before = await stats();
+  const drops0 = udpRcvbufErrors();
   const t0 = performance.now();
   const r = await runSipp(rate);
   const wallMs = performance.now() - t0;
   const after = await stats();
+  const drops = udpRcvbufErrors() - drops0;
   const cpuMs = (after.cpuUs.user + after.cpuUs.system - before.cpuUs.user - before.cpuUs.system) / 1000;
   const row = {
     rate, calls: r.calls, successful: r.successful, failed: r.failed, retrans: r.retrans,
     achieved: r.callRate, wallS: wallMs / 1000, uasCpuS: cpuMs / 1000, uasCpuPct: (100 * cpuMs) / wallMs,
     cpuUsPerCall: (cpuMs * 1000) / Math.max(1, r.successful), exit: r.code,
+    loopDelayMaxMs: after.loopDelayMs.max, loopDelayP99Ms: after.loopDelayMs.p99, heapMB: after.heapUsedMB,
+    liveTransactions: after.ua.transactions, udpDrops: drops,
   };
   rows.push(row);
   console.log(JSON.stringify(row));
@@ -98,7 +113,9 @@ for (const rate of rates) {
   await new Promise((res) => setTimeout(res, 2000)); // let retransmission timers settle
 }
 uas.stdin.end();
+const killLater = setTimeout(() => uas.kill('SIGKILL'), 5000);
 await new Promise((res) => uas.once('exit', res));
+clearTimeout(killLater);
 
 const sippVersion = spawnSync('sipp', ['-v']).stdout.toString().match(/SIPp v[\S]+/)?.[0] ?? 'sipp';
 const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
@@ -113,14 +130,15 @@ ${seconds} s worth of calls per rate. The UAS is \`libs/sip/dist/examples/uas.js
 (default timers, T1 = 500 ms, so server transactions linger 32 s after each call as RFC 3261 says).
 The machine is shared with other work; rerun for quiet-machine figures.
 
-| target calls/s | calls | successful | failed | SIPp retransmissions | achieved calls/s | UAS CPU s | UAS CPU % of one core | UAS CPU µs/call |
-| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
-${rows.map((r) => `| ${r.rate} | ${r.calls} | ${r.successful} | ${r.failed} | ${r.retrans} | ${fmt(r.achieved, 0)} | ${fmt(r.uasCpuS, 2)} | ${fmt(r.uasCpuPct, 0)} | ${fmt(r.cpuUsPerCall, 0)} |`).join('\n')}
+| target calls/s | calls | successful | failed | SIPp retrans | UDP rcvbuf drops | achieved calls/s | UAS CPU s | UAS CPU % of one core | UAS CPU µs/call | UAS loop delay p99 / max ms | UAS heap MB | live transactions |
+| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+${rows.map((r) => `| ${r.rate} | ${r.calls} | ${r.successful} | ${r.failed} | ${r.retrans} | ${fmt(r.udpDrops)} | ${fmt(r.achieved, 0)} | ${fmt(r.uasCpuS, 2)} | ${fmt(r.uasCpuPct, 0)} | ${fmt(r.cpuUsPerCall, 0)} | ${r.loopDelayP99Ms} / ${r.loopDelayMaxMs} | ${r.heapMB} | ${r.liveTransactions} |`).join('\n')}
 
 Highest rate sustained (0 failed calls and an achieved rate within 5 % of the target):
 **${best} calls/s** (target: 2,000 calls/s on one core). SIPp retransmissions (its T1 is
-500 ms) mean a response took longer than that to come back: the UAS, or SIPp itself on its
-core, was saturated for a moment.
+500 ms) mean a message was lost or late: "UDP rcvbuf drops" counts datagrams the kernel
+dropped machine-wide (either peer's socket buffer full; other work on the machine counts
+too), "UAS loop delay" shows whether the UAS itself stalled.
 `;
 mkdirSync(root + 'bench/results', { recursive: true });
 writeFileSync(root + 'bench/results/sip-call-rate.md', md);

@@ -65,6 +65,7 @@ class Stream {
     this.ring = Array.from({ length: 16 }, () => Buffer.alloc(RTP_LEN + 16));
     this.ri = 0;
     this.payload = Buffer.alloc(RTP_LEN - 12, pattern);
+    this.sock.on('error', () => { /* ICMP unreachable: counted as loss */ });
     this.sock.on('message', (msg) => {
       this.recv++;
       if (this.verifyNext) {
@@ -151,7 +152,9 @@ function run({ group, ratePerStream, durationMs, drainMs = 300, directions = 'bo
       if (elapsed >= durationMs) {
         clearInterval(timer);
         const sendEnd = performance.now();
-        setTimeout(() => {
+        // Drain until nothing arrives for drainMs (max 5 s): late packets belong to this run,
+        // not the next one.
+        whenQuiet(all, drainMs, () => {
           let aSent = 0, aRecv = 0, bSent = 0, bRecv = 0, bad = 0;
           for (const p of pairs) {
             aSent += p.a.sent; bRecv += p.b.recv; bSent += p.b.sent; aRecv += p.a.recv;
@@ -164,10 +167,25 @@ function run({ group, ratePerStream, durationMs, drainMs = 300, directions = 'bo
             aToB: { sent: aSent, received: bRecv }, bToA: { sent: bSent, received: aRecv },
             bad, sendMs: sendEnd - start, offeredPps: sent / ((sendEnd - start) / 1000),
           });
-        }, drainMs);
+        });
       }
     }, 1);
   });
+}
+
+function whenQuiet(streams, quietMs, done) {
+  const total = () => streams.reduce((n, st) => n + st.recv, 0);
+  const deadline = performance.now() + 5000;
+  let last = total();
+  const check = () => {
+    const now = total();
+    if (now === last || performance.now() > deadline) done();
+    else {
+      last = now;
+      setTimeout(check, quietMs);
+    }
+  };
+  setTimeout(check, quietMs);
 }
 
 function closeGroup({ group }) {

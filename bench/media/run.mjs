@@ -93,10 +93,11 @@ async function main() {
   const relays = {};
   const cleanup = [() => gen.kill('SIGKILL')];
   try {
-    const needOurs = CASES.some((c) => /^[ab]/.test(c) && !c.endsWith('-w2'));
+    const needOurs = CASES.some((c) => /^[ab]/.test(c) && !c.endsWith('-w2') && !c.endsWith('-main'));
     const needW2 = CASES.some((c) => c.endsWith('-w2'));
     const needWerift = CASES.some((c) => c.startsWith('c'));
     const needBare = CASES.includes('n');
+    const needDirect = CASES.some((c) => c.endsWith('-main'));
     const needRe = CASES.some((c) => c.startsWith('d'));
     if (needOurs) {
       relays.ours = forkRelay('relay-engine.mjs', ['1', '30000', '33999'], ['--expose-gc', '--trace-gc']);
@@ -111,6 +112,11 @@ async function main() {
     if (needWerift) {
       relays.werift = forkRelay('relay-werift.mjs', [], ['--trace-gc']);
       cleanup.push(() => relays.werift.child.kill('SIGKILL'));
+    }
+    if (needDirect) {
+      relays.direct = forkRelay('relay-direct.mjs', [], ['--trace-gc']);
+      cleanup.push(() => relays.direct.child.kill('SIGKILL'));
+      await waitReady(relays.direct.child);
     }
     if (needBare) {
       relays.bare = forkRelay('relay-bare.mjs', [], ['--trace-gc']);
@@ -128,8 +134,8 @@ async function main() {
       const prof = PROFILE[name.split('-')[1]];
       let targets;
       let relay;
-      if (name === 'a' || name === 'a-w2' || name.startsWith('b')) {
-        relay = name.endsWith('-w2') ? relays.w2 : relays.ours;
+      if (name.startsWith('a') || name.startsWith('b')) {
+        relay = name.endsWith('-w2') ? relays.w2 : name.endsWith('-main') ? relays.direct : relays.ours;
         const keys = ports.map(() => ({ relay: key(prof), gen: key(prof) }));
         const specs = ports.map((p, i) => ({
           legs: [
@@ -205,7 +211,7 @@ async function main() {
 
 async function measure(g, c, rate) {
   const pid = c.relay.pid;
-  const ours = /^[ab]/.test(c.name);
+  const ours = /^[ab]/.test(c.name) && !c.name.endsWith('-main');
   const gcStart = c.relay.gc ? { mb: c.relay.gc.freedMb, n: c.relay.gc.count } : null;
   const u0 = ours ? await c.relay.call('usage', { gc: false }) : null;
   const t0 = performance.now();
@@ -247,7 +253,7 @@ async function memory(n) {
   const prof = PROFILE.cm;
   const remote = { address: '127.0.0.1', port: 9 };
   {
-    const r = forkRelay('relay-engine.mjs', ['1', '50000', '59999'], ['--expose-gc']);
+    const r = forkRelay('relay-engine.mjs', ['1', '20000', '29999'], ['--expose-gc']);
     await waitReady(r.child);
     const before = (await r.call('mem')).rss;
     await r.call('create', { specs: Array.from({ length: n }, () => ({ legs: [
@@ -265,7 +271,7 @@ async function memory(n) {
     r.child.kill('SIGKILL');
   }
   {
-    const re = await startRtpengine({ ngPort: 22298, portMin: 20000, portMax: 29999 });
+    const re = await startRtpengine({ ngPort: 22298, portMin: 50000, portMax: 59999 });
     try {
       const before = rssBytes(re.pid);
       for (let i = 0; i < n; i++) {

@@ -4,7 +4,7 @@ export type { LegStats, MediaLeg, PacketSink } from './leg.js';
 export { WebRtcLeg } from './webrtc/webrtc-leg.js';
 export type {
   WebRtcLegOptions, WebRtcLegState, WebRtcLegMarks, WebRtcLocalParameters, WebRtcRemoteParameters, DtlsSetup,
-} from './webrtc/webrtc-leg.js';
+} from './webrtc/parameters.js';
 export { getCertificate } from './webrtc/certificate.js';
 export type { DtlsCertificate } from './webrtc/certificate.js';
 export { generateIceCredentials } from './webrtc/ice-lite.js';

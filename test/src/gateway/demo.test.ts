@@ -19,13 +19,16 @@ let browser: Browser | null = null;
 after(async () => {
   await browser?.close();
   if (gateway && gateway.exitCode === null) {
-    gateway.kill('SIGTERM');
-    await new Promise((resolve) => gateway!.once('exit', resolve));
+    // npm does not pass SIGTERM on to the gateway it started: signal the whole
+    // process group, and wait for the pipes to close (the gateway holds them).
+    const closed = new Promise((resolve) => gateway!.once('close', resolve));
+    process.kill(-gateway.pid!, 'SIGTERM');
+    await closed;
   }
 });
 
 async function startGateway(): Promise<string> {
-  const child = spawn('npm', ['start', '--silent'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TRAPEZOID_LOGGING__LEVEL: 'warn' } });
+  const child = spawn('npm', ['start', '--silent'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, TRAPEZOID_LOGGING__LEVEL: 'warn' } });
   gateway = child;
   let out = '';
   let err = '';

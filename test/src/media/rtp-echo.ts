@@ -6,6 +6,8 @@ import { createSocket, type Socket } from 'node:dgram';
 export interface RtpEcho {
   port: number;
   echoed: number;
+  /** SSRC to send back with (when the browser could not have told it to us); else ours ^ ECHO_SSRC_XOR. */
+  ssrc: number | null;
   close(): Promise<void>;
 }
 
@@ -17,12 +19,13 @@ export async function startRtpEcho(): Promise<RtpEcho> {
   const echo: RtpEcho = {
     port: socket.address().port,
     echoed: 0,
+    ssrc: null,
     close: () => new Promise((resolve) => socket.close(() => resolve())),
   };
   socket.on('message', (msg, rinfo) => {
     // RTP only (RFC 5761 §4: RTCP types 192-223 are not echoed).
     if (msg.length < 12 || (msg[0]! & 0xc0) !== 0x80 || (msg[1]! >= 192 && msg[1]! <= 223)) return;
-    msg.writeUInt32BE((msg.readUInt32BE(8) ^ ECHO_SSRC_XOR) >>> 0, 8);
+    msg.writeUInt32BE(echo.ssrc ?? (msg.readUInt32BE(8) ^ ECHO_SSRC_XOR) >>> 0, 8);
     socket.send(msg, rinfo.port, rinfo.address);
     echo.echoed++;
   });

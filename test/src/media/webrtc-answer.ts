@@ -55,3 +55,23 @@ export function writeAnswer(offer: BrowserOffer, local: WebRtcLocalParameters, e
   ];
   return lines.join('\r\n') + '\r\n';
 }
+
+/** Our offer toward a browser (call flow 2): ICE-lite, a=setup:actpass, one audio m-line. */
+export function writeOffer(local: WebRtcLocalParameters, ssrc: number): string {
+  const lines = [
+    'v=0', `o=- ${Date.now()} 1 IN IP4 ${local.address}`, 's=-', 't=0 0',
+    'a=group:BUNDLE 0', 'a=ice-lite',
+    `m=audio ${local.port} UDP/TLS/RTP/SAVPF 111`,
+    `c=IN IP4 ${local.address}`,
+    'a=mid:0',
+    `a=ice-ufrag:${local.ufrag}`, `a=ice-pwd:${local.pwd}`,
+    `a=fingerprint:${local.fingerprint.algorithm} ${local.fingerprint.value}`,
+    `a=setup:${local.setup}`,
+    'a=sendrecv', 'a=rtcp-mux',
+    'a=rtpmap:111 opus/48000/2', 'a=fmtp:111 minptime=10;useinbandfec=1',
+    `a=ssrc:${ssrc} cname:trapezoid-echo`,
+    `a=candidate:1 1 udp 2130706431 ${local.address} ${local.port} typ host`,
+    'a=end-of-candidates',
+  ];
+  return lines.join('\r\n') + '\r\n';
+}

@@ -11,7 +11,7 @@ import { WebRtcLeg, type WebRtcLegOptions, type WebRtcLegState } from '@trapezoi
 import type { Page } from 'playwright-core';
 import { launchChromium, openPage, servePages, type Browser, type PageServer } from './chromium.js';
 import { ECHO_SSRC_XOR, startRtpEcho, type RtpEcho } from './rtp-echo.js';
-import { readOffer, writeAnswer, type BrowserOffer } from './webrtc-answer.js';
+import { readOffer, writeAnswer, writeOffer, type BrowserOffer } from './webrtc-answer.js';
 
 const PAGES = fileURLToPath(new URL('../../src/media/pages/', import.meta.url));
 
@@ -169,8 +169,9 @@ describe('WebRTC leg with headless Chromium', { timeout: 120_000 }, () => {
       fp.value = (fp.value.startsWith('00') ? '11' : '00') + fp.value.slice(2);
     });
     try {
-      const closed = new Promise<void>((resolve) => call.leg.once('closed', () => resolve()));
-      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+      const until = Date.now() + 10_000;
+      while (!call.leg.isClosed && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.ok(call.leg.isClosed, 'the leg closed itself');
       assert.match(String(call.leg.lastError?.message), /fingerprint/);
       assert.equal(call.leg.srtpProfile, null, 'no SRTP keys were installed');
       const s = await stats(call.page);
@@ -229,6 +230,36 @@ describe('WebRTC leg with headless Chromium', { timeout: 120_000 }, () => {
       assert.equal(call.leg.marks.dtlsConnectedAt, 0, 'no DTLS handshake happened');
     } finally {
       await call.close();
+    }
+  });
+
+  test('we offer (actpass, ICE-lite) and Chromium answers active: DTLS starts before its answer reaches us, media flows', async () => {
+    const leg = await WebRtcLeg.create({ address: '127.0.0.1' });
+    const rtp = await bridgeToEcho({ leg });
+    wire(leg, rtp);
+    echo.ssrc = 0x11223344;
+    const page = await openPage(browser, server);
+    try {
+      assert.equal(leg.localParameters.setup, 'actpass');
+      const answerSdp = await page.evaluate((o) => (window as unknown as { answerCall(o: string): Promise<string> }).answerCall(o),
+        writeOffer(leg.localParameters, 0x11223344));
+      // SIP delivers the browser's answer after its checks and ClientHello have arrived.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(leg.dtlsRole, 'server', "the browser's ClientHello made us the DTLS server before its answer arrived");
+      const answer = readOffer(answerSdp);
+      assert.equal(answer.remote.setup, 'active');
+      leg.setRemoteParameters(answer.remote);
+      const s = await waitFor(page, (x) => x.inboundPackets > 50 && x.outboundPackets > 50, 15_000);
+      assert.equal(s.dtlsState, 'connected');
+      assert.equal(leg.dtlsRole, 'server');
+      assert.ok(s.inboundPackets > 50 && s.outboundPackets > 50, `browser sent ${s.outboundPackets}, received ${s.inboundPackets}`);
+      assert.ok(leg.stats.packetsIn > 50 && leg.stats.packetsOut > 50);
+    } finally {
+      echo.ssrc = null;
+      await page.evaluate(() => (window as unknown as { endCall(): void }).endCall()).catch(() => undefined);
+      await page.close();
+      await leg.close();
+      await new Promise<void>((resolve) => rtp.close(() => resolve()));
     }
   });
 });

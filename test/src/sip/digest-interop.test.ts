@@ -74,5 +74,6 @@ describe('digest authentication against the UAS example', { timeout: 40_000 }, (
     assert.deepEqual(uac.out.failures, { 'INVITE 403': 1 });
     const s = await both.stats();
     assert.equal(s.invites - before.invites, 2, 'one INVITE without and one with credentials');
+    assert.equal(s.authRejected - before.authRejected, 1);
   });
 });

@@ -19,7 +19,7 @@ const T2 = 300;
  * busy for a moment shifts one reading; timers firing late is common on a shared
  * 2-core machine, early only by such reading noise.
  */
-const LATE_MS = 40;
+const LATE_MS = 60;
 const EARLY_MS = 10;
 
 function resourceCounts(): Map<string, number> {
@@ -127,6 +127,36 @@ describe('INVITE to a UAS that never answers (Timer A, Timer B)', { timeout: 30_
     // While the transport is open its UDP socket is the only handle it holds.
     assert.deepEqual(extraWhileOpen, ['UDPWrap']);
     assert.deepEqual(extraAfterClose, []);
+  });
+});
+
+describe('INVITE over TCP to a UAS that never answers', { timeout: 30_000 }, () => {
+  let sipp: (SippRun & { port: number }) | undefined;
+  after(async () => { await sipp?.stop(); });
+
+  it('is sent once (no Timer A on a reliable transport) and still ends with 408 at 64*T1', async () => {
+    sipp = await startSipp({
+      args: ['-sf', join(SIPP_SCENARIOS, 'uas-no-answer.xml'), '-m', '1', '-t', 't1'], trace: true,
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const transport = new TransportLayer();
+    await transport.listen({ protocol: 'tcp', address: '127.0.0.1', port: 0 });
+    const ua = new UserAgent({ transport, timers: { T1, T2: 4000 } });
+    const start = performance.now();
+    const out = ua.request('INVITE', `sip:service@127.0.0.1:${sipp.port};transport=tcp`);
+    const res = await out.final;
+    const elapsed = performance.now() - start;
+    const counters = ua.counters;
+    // Closing our end of the connection mid-call would fail SIPp's call: let it finish first.
+    const r = await sipp.done;
+    await ua.close();
+    await transport.close();
+    assert.equal(res.status, 408);
+    assert.ok(elapsed >= 64 * T1 - 5 && elapsed < 64 * T1 + 300, `408 after ${Math.round(elapsed)} ms`);
+    assert.equal(counters.transactions, 0);
+    assert.equal(r.code, 0, r.stdout.slice(-1500));
+    assert.equal(r.messages.filter((m) => m.direction === 'received' && m.startLine.startsWith('INVITE ')).length, 1);
+    assert.equal(r.rows.find((x) => x.message === 'INVITE')?.retrans, 0);
   });
 });
 

@@ -17,6 +17,7 @@ export interface UasStats {
   answered: number;
   rejected: number;
   challenged: number;
+  authRejected: number;
   authenticated: Record<string, number>;
   acks: number;
   ackTimeouts: number;

@@ -2,21 +2,22 @@
 // driven over the leg's own UDP socket, followed by the RFC 5705 key export that keys
 // our SRTP contexts. After the handshake werift is out of the packet path.
 //
-// Why werift's own RTCPeerConnection finished DTLS 1.2–2.3 s after ICE, and what this
-// file does instead (measured: well under 100 ms on loopback, see the leg's marks):
-//  1. RTCDtlsTransport.start() creates its DtlsServer/DtlsClient only after werift's
-//     ICE agent has declared itself connected, and until then the ICE connection
-//     drops every non-STUN datagram. A peer that reached ICE success first (it was the
-//     one that got the last Binding response) sent its ClientHello into that gap and
-//     then waited for its DTLS retransmission timer: 1 s in OpenSSL/BoringSSL without
-//     an RTT estimate, doubling per attempt -> handshakes finishing ~1.x or ~2.x s late.
-//  2. As the client werift sleeps a fixed 100 ms (`await setTimeout(100)`) before its
-//     ClientHello, and its flight scheduler (Flight.transmit) retransmits only after
-//     500 ms, 1 s, 1.5 s, ... so any flight lost to a not-yet-ready peer costs ≥500 ms.
-// Here the DTLS endpoint exists from the moment the leg exists (a ClientHello is never
-// dropped), the client sends its first flight the moment the pair is nominated, and
-// the leg retransmits an unanswered flight itself after 50 ms, doubling (RFC 6347
-// §4.2.4 leaves the initial timer to the implementation; 1 s is only a default).
+// Why DTLS finished 1.2–2.3 s after ICE with werift's RTCPeerConnection, and what this
+// leg does instead. Two things add up (figures measured on this machine, loopback):
+//  1. RTCDtlsTransport.start() creates the DtlsServer/DtlsClient only after werift's ICE
+//     transport has reported connected, and as the client it then sleeps a fixed 100 ms
+//     (`await setTimeout(100)`) before its ClientHello. Against Chromium that alone gives
+//     ICE connected -> DTLS connected of 110–170 ms (werift client) and 125–350 ms
+//     (werift server). Datagrams that arrive before the DTLS endpoint exists go nowhere.
+//  2. A flight lost in that gap is only resent by the timer: werift's Flight.transmit
+//     waits 500 ms, then 1 s, then 1.5 s; OpenSSL-based peers (rtpengine) start at 1 s
+//     and double. One or two such waits are the 1.2–2.3 s. Measured with the first
+//     ClientHello dropped: werift alone 546 ms, this session 68 ms.
+// So here the DTLS endpoint exists from the moment the leg has a role (nothing it is
+// sent is dropped), the client sends its ClientHello as soon as a check has shown
+// where the peer is (no sleep), and an unanswered flight is resent after 50 ms,
+// doubling (RFC 6347 §4.2.4.1 makes 1 s a default, not a rule). With Chromium the leg
+// measures ICE connected -> DTLS done ~15–80 ms and first SRTP in ~35–90 ms.
 import { DtlsClient, DtlsServer, type DtlsSocket } from 'werift';
 import type { DtlsCertificate } from './certificate.js';
 import { type RemoteFingerprint, verifyPeer } from './dtls-verify.js';

@@ -2,87 +2,20 @@
 // rtcp-mux (RFC 8843/5761), told apart by their first byte (RFC 7983 §7). ICE-lite
 // answers the browser's checks, DTLS-SRTP keys the SRTP contexts, and from then on the
 // packet path is ours: unprotect in place into onRtp, protect in place out of sendRtp.
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import type { RemoteInfo, Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
-import { isIPv6 } from 'node:net';
 import { emptyLegStats, type LegStats, type MediaLeg, type PacketSink } from '../leg.js';
-import { SrtpContext, type SrtpContextState } from '../srtp/context.js';
+import { SrtpContext } from '../srtp/context.js';
 import type { SrtpProfile } from '../srtp/profile.js';
+import type { DtlsSetup, WebRtcLegMarks, WebRtcLegOptions, WebRtcLegState, WebRtcLocalParameters, WebRtcRemoteParameters } from './parameters.js';
+import { bind } from './socket.js';
+
+export type { DtlsSetup, WebRtcLegMarks, WebRtcLegOptions, WebRtcLegState, WebRtcLocalParameters, WebRtcRemoteParameters };
 import { getCertificate, type DtlsCertificate } from './certificate.js';
 import { DtlsSession, warmUpDtls, type DtlsResult, type DtlsRole } from './dtls.js';
-import type { RemoteFingerprint } from './dtls-verify.js';
-import { CheckResult, IceLiteAgent, generateIceCredentials, type IceCredentials, type SelectedPair } from './ice-lite.js';
+import { CheckResult, IceLiteAgent, generateIceCredentials, type SelectedPair } from './ice-lite.js';
 import type { PortAllocator } from '../ports/allocator.js';
 import { RtpReceiveStats } from '../rtp/stats.js';
-
-export type DtlsSetup = 'active' | 'passive' | 'actpass';
-
-/** What the peer's SDP says about its transport (a=ice-ufrag/pwd, a=fingerprint, a=setup). */
-export interface WebRtcRemoteParameters {
-  ufrag: string;
-  pwd?: string;
-  fingerprints: RemoteFingerprint[];
-  setup: DtlsSetup;
-}
-
-export interface WebRtcLegOptions {
-  /** Address to bind and advertise (the host candidate). */
-  address: string;
-  /** Media ports to take from; without it the OS picks (or `port` is bound as is). */
-  allocator?: PortAllocator;
-  /** Bind exactly this port (restore after takeover); else the allocator (or the OS) picks. */
-  port?: number;
-  /** RTP clock rate of what the browser sends, for jitter (default 48000, Opus). */
-  clockRate?: number;
-  /** SRTP profiles offered in use_srtp, most preferred first. Default GCM then AES-CM. */
-  profiles?: SrtpProfile[];
-  /** The peer's parameters when we answer its offer; absent when we offer. */
-  remote?: WebRtcRemoteParameters;
-  /** Our a=setup when answering actpass (RFC 5763 §5): 'passive' (default) makes us the DTLS server. */
-  answerSetup?: 'active' | 'passive';
-  /** RFC 7675 consent timeout. Default 30 s. */
-  consentTimeoutMs?: number;
-  /** ICE credentials to reuse (restore); fresh ones otherwise. */
-  ice?: IceCredentials;
-}
-
-/** What our SDP needs for this leg. */
-export interface WebRtcLocalParameters {
-  ufrag: string;
-  pwd: string;
-  fingerprint: { algorithm: 'sha-256'; value: string };
-  setup: DtlsSetup;
-  address: string;
-  port: number;
-}
-
-/** performance.now() of each milestone; 0 until it happens. */
-export interface WebRtcLegMarks {
-  createdAt: number;
-  /** First valid check answered: the browser's ICE turns connected when it gets our response. */
-  iceCheckedAt: number;
-  iceNominatedAt: number;
-  dtlsConnectedAt: number;
-  firstRtpInAt: number;
-  firstRtpOutAt: number;
-}
-
-/** JSON-safe takeover record (DESIGN.md "State and failover"). */
-export interface WebRtcLegState {
-  kind: 'webrtc';
-  address: string;
-  port: number;
-  ice: IceCredentials;
-  remote: WebRtcRemoteParameters | null;
-  setup: DtlsSetup;
-  dtlsRole: DtlsRole | null;
-  fingerprint: string;
-  profiles: SrtpProfile[];
-  consentTimeoutMs: number;
-  clockRate: number;
-  selected: SelectedPair | null;
-  srtp: { profile: SrtpProfile; local: SrtpContextState; remote: SrtpContextState } | null;
-}
 
 const DEFAULT_PROFILES: SrtpProfile[] = ['AEAD_AES_128_GCM', 'AES_CM_128_HMAC_SHA1_80'];
 
@@ -210,6 +143,11 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
       fingerprint: { algorithm: 'sha-256', value: this.certificate.fingerprint },
       setup: this.setup, address: this.localAddress, port: this.localPort,
     };
+  }
+
+  /** True once close() ran (also after a DTLS failure closed the leg). */
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   /** The nominated pair, or null. */
@@ -409,25 +347,4 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
       });
     });
   }
-}
-
-function bind(address: string, port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    // Addresses here are always IP literals: an identity lookup makes send() synchronous
-    // (dgram otherwise defers every send through dns.lookup to the next tick).
-    const socket = createSocket({ type: isIPv6(address) ? 'udp6' : 'udp4', lookup: identityLookup });
-    const onError = (err: Error): void => {
-      socket.close();
-      reject(err);
-    };
-    socket.once('error', onError);
-    socket.bind({ address, port, exclusive: true }, () => {
-      socket.off('error', onError);
-      resolve(socket);
-    });
-  });
-}
-
-function identityLookup(host: string, family: unknown, callback: (err: Error | null, address: string, family: number) => void): void {
-  callback(null, host, family === 6 || isIPv6(host) ? 6 : 4);
 }

@@ -11,6 +11,7 @@
 // Port 0 picks a free port; the "listening" line tells which.
 
 import { fstatSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import {
   DigestServer, TransportLayer, UserAgent, parseUri, isSipUri,
@@ -30,6 +31,8 @@ interface Counters {
   answered: number;
   rejected: number;
   challenged: number;
+  /** Requests refused with 403 (wrong password, unknown user) or 400 (bad credentials). */
+  authRejected: number;
   /** Accepted credentials by digest algorithm. */
   authenticated: Record<string, number>;
   acks: number;
@@ -59,6 +62,7 @@ async function main(): Promise<void> {
   const users = new Map<string, string>();
   for (const pair of flags.get('auth') ?? []) {
     const i = pair.indexOf(':');
+    if (i <= 0) throw new Error(`--auth takes USER:PASSWORD, got ${pair}`);
     users.set(pair.slice(0, i), pair.slice(i + 1));
   }
   const digest = users.size === 0 ? undefined : new DigestServer({
@@ -68,8 +72,8 @@ async function main(): Promise<void> {
   });
 
   const c: Counters = {
-    wire: {}, registers: 0, invites: 0, answered: 0, rejected: 0, challenged: 0, authenticated: {}, acks: 0, ackTimeouts: 0,
-    byes: 0, cancels: 0,
+    wire: {}, registers: 0, invites: 0, answered: 0, rejected: 0, challenged: 0, authRejected: 0,
+    authenticated: {}, acks: 0, ackTimeouts: 0, byes: 0, cancels: 0,
   };
   transport.on('message', (m: SipMessage) => {
     const key = m.isRequest ? m.method : String(m.status);
@@ -89,9 +93,13 @@ async function main(): Promise<void> {
       c.authenticated[alg] = (c.authenticated[alg] ?? 0) + 1;
       return true;
     }
-    c.challenged++;
-    if (v.status === 401) req.reply(401, { headers: { 'WWW-Authenticate': digest.challenge(v.stale) } });
-    else req.reply(v.status, v.reason);
+    if (v.status === 401) {
+      c.challenged++;
+      req.reply(401, { headers: { 'WWW-Authenticate': digest.challenge(v.stale) } });
+    } else {
+      c.authRejected++;
+      req.reply(v.status, v.reason);
+    }
     return false;
   }
 
@@ -128,9 +136,19 @@ async function main(): Promise<void> {
     } else answer();
   });
 
-  const stats = (event: string): string => JSON.stringify({
-    event, ...c, ua: ua.counters, cpuUs: process.cpuUsage(), uptimeMs: Math.round(process.uptime() * 1000),
-  });
+  // Event-loop delay since the previous stats line: a long stall (a major GC with many
+  // transactions alive) shows up as peer retransmissions.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  const stats = (event: string): string => {
+    const line = JSON.stringify({
+      event, ...c, ua: ua.counters, cpuUs: process.cpuUsage(), uptimeMs: Math.round(process.uptime() * 1000),
+      heapUsedMB: Math.round(process.memoryUsage().heapUsed / 1048576),
+      loopDelayMs: { p99: Math.round(loopDelay.percentile(99) / 1e6), max: Math.round(loopDelay.max / 1e6) },
+    });
+    loopDelay.reset();
+    return line;
+  };
   console.log(JSON.stringify({
     event: 'listening', points: points.map((p) => ({ protocol: p.protocol as TransportProtocol, address: p.address, port: p.port })),
   }));

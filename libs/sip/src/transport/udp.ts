@@ -78,7 +78,10 @@ export function openUdp(
   port: number,
   onDatagram: (data: Buffer, info: TransportInfo) => void,
 ): Promise<UdpPoint> {
-  const socket = dgram.createSocket({ type: addressFamily(address) === 6 ? 'udp6' : 'udp4' });
+  // A burst of INVITEs overflows the default ~208 KiB receive buffer long before the
+  // CPU is busy (seen at 3,000 calls/s with sipp): ask for 4 MiB; the kernel caps it
+  // at net.core.rmem_max.
+  const socket = dgram.createSocket({ type: addressFamily(address) === 6 ? 'udp6' : 'udp4', recvBufferSize: 4 * 1024 * 1024 });
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => {
       socket.close();

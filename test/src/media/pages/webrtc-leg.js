@@ -36,3 +36,14 @@ window.callStats = async function callStats() {
 window.endCall = function endCall() {
   if (window.pc) window.pc.close();
 };
+
+// The other direction (a trunk calls a browser agent): the gateway offers, we answer.
+window.answerCall = async function answerCall(offerSdp) {
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+  const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+  window.pc = pc;
+  for (const track of stream.getTracks()) pc.addTrack(track, stream);
+  await pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
+  await pc.setLocalDescription(await pc.createAnswer());
+  return pc.localDescription.sdp;
+};
