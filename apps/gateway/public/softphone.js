@@ -59,7 +59,10 @@
       log('incoming call from ' + session.remote_identity.uri.toString());
       wireSession(session);
       setStatus('incoming call');
-      if ($('autoanswer').checked) session.answer({ mediaConstraints: { audio: true, video: false } });
+      // reject=486 (any 4xx-6xx): a busy agent, for tests and demos of the failure path.
+      const reject = Number(params.get('reject'));
+      if (reject >= 400 && reject < 700) session.terminate({ status_code: reject });
+      else if ($('autoanswer').checked) session.answer({ mediaConstraints: { audio: true, video: false } });
       else $('answer').disabled = false;
     });
     ua.start();

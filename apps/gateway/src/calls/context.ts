@@ -5,7 +5,8 @@ import type { PortAllocator } from '@trapezoid/media';
 import type { GatewayConfig, TrunkConfig } from '../config/index.js';
 import type { Logger } from '../logging.js';
 import type { Registrar } from '../registrar/registrar.js';
-import type { CallRegistry } from './call.js';
+import type { Call, CallRegistry } from './call.js';
+import { CallMedia } from '../media/call-media.js';
 import type { Router } from './routing.js';
 
 export interface CallContext {
@@ -46,4 +47,23 @@ export async function authenticate(ctx: CallContext, req: IncomingRequest): Prom
 export function relayStatus(status: number): number {
   if (status === 401 || status === 407) return 403;
   return status;
+}
+
+/**
+ * Binds the call's media legs and hands them to the call. Null when the call ended
+ * while the ports were being bound (end() ran without them, so they are released here).
+ */
+export async function bindCallMedia(ctx: CallContext, call: Call): Promise<CallMedia | null> {
+  const m = ctx.config.media;
+  const media = await CallMedia.create({
+    allocator: ctx.allocator,
+    address: m.address,
+    ...(m.publicAddress ? { advertisedAddress: m.publicAddress } : {}),
+  });
+  if (call.ended) {
+    await media.close();
+    return null;
+  }
+  call.attachMedia(media);
+  return media;
 }

@@ -5,10 +5,9 @@
 
 import { parseUri, isSipUri, parseNameAddr, SipError, type IncomingRequest, type SipResponse, type ClientRequest } from '@trapezoid/sip';
 import { rtpOfferToWebrtcOffer, webrtcAnswerToRtpAnswer, parseCodecPolicy, SdpError } from '@trapezoid/sdp';
-import { CallMedia } from '../media/call-media.js';
 import type { Binding } from '../registrar/bindings.js';
 import type { Call } from './call.js';
-import type { CallContext } from './context.js';
+import { bindCallMedia, type CallContext } from './context.js';
 
 export async function handleInboundInvite(ctx: CallContext, req: IncomingRequest): Promise<void> {
   const msg = req.message;
@@ -37,19 +36,10 @@ export async function handleInboundInvite(ctx: CallContext, req: IncomingRequest
 async function forkToAgents(
   ctx: CallContext, call: Call, req: IncomingRequest, contacts: Binding[], ringTimeout: number, fromUri: string,
 ): Promise<void> {
-  const mediaCfg = ctx.config.media;
   const trunk = ctx.router.trunkByAddress(req.message.transport?.remoteAddress ?? '');
   const policy = parseCodecPolicy({ codecs: trunk?.codecs ?? ['PCMU', 'PCMA', 'G722', 'telephone-event/8000'] });
-  const media = await CallMedia.create({
-    allocator: ctx.allocator,
-    address: mediaCfg.address,
-    ...(mediaCfg.publicAddress ? { advertisedAddress: mediaCfg.publicAddress } : {}),
-  });
-  if (call.ended) {
-    await media.close();
-    return;
-  }
-  call.attachMedia(media);
+  const media = await bindCallMedia(ctx, call);
+  if (!media) return;
   const converted = rtpOfferToWebrtcOffer(req.message.body.toString('utf8'), policy, media.iceDtls, media.webrtcEndpoint, { stream: media.towardBrowser });
   media.setRtpRemote(converted.remote);
 

@@ -8,9 +8,8 @@ import {
   type IncomingRequest, type SipResponse, type ClientRequest,
 } from '@trapezoid/sip';
 import { webrtcOfferToRtpOffer, rtpAnswerToWebrtcAnswer, parseCodecPolicy, SdpError, type OfferState } from '@trapezoid/sdp';
-import { CallMedia } from '../media/call-media.js';
 import type { Call } from './call.js';
-import { authenticate, relayStatus, type CallContext } from './context.js';
+import { authenticate, relayStatus, type CallContext, bindCallMedia } from './context.js';
 import type { TrunkConfig } from '../config/index.js';
 
 export async function handleOutboundInvite(ctx: CallContext, req: IncomingRequest): Promise<void> {
@@ -41,18 +40,8 @@ export async function handleOutboundInvite(ctx: CallContext, req: IncomingReques
 
 async function connectToTrunk(ctx: CallContext, call: Call, req: IncomingRequest, trunk: TrunkConfig, number: string, user: string): Promise<void> {
   const offer = req.message.body.toString('utf8');
-  const mediaCfg = ctx.config.media;
-  const media = await CallMedia.create({
-    allocator: ctx.allocator,
-    address: mediaCfg.address,
-    ...(mediaCfg.publicAddress ? { advertisedAddress: mediaCfg.publicAddress } : {}),
-  });
-  if (call.ended) {
-    // Canceled while the ports were being bound: end() has run without them.
-    await media.close();
-    return;
-  }
-  call.attachMedia(media);
+  const media = await bindCallMedia(ctx, call);
+  if (!media) return;
   const rtpOffer = webrtcOfferToRtpOffer(offer, parseCodecPolicy({ codecs: trunk.codecs }), media.rtpEndpoint);
   media.setWebRtcRemote(rtpOffer.remote);
 

@@ -9,13 +9,13 @@ import { SrtpContext } from '../srtp/context.js';
 import type { SrtpProfile } from '../srtp/profile.js';
 import type { DtlsSetup, WebRtcLegMarks, WebRtcLegOptions, WebRtcLegState, WebRtcLocalParameters, WebRtcRemoteParameters } from './parameters.js';
 import { bind } from './socket.js';
-
-export type { DtlsSetup, WebRtcLegMarks, WebRtcLegOptions, WebRtcLegState, WebRtcLocalParameters, WebRtcRemoteParameters };
 import { getCertificate, type DtlsCertificate } from './certificate.js';
 import { DtlsSession, warmUpDtls, type DtlsResult, type DtlsRole } from './dtls.js';
 import { CheckResult, IceLiteAgent, generateIceCredentials, type SelectedPair } from './ice-lite.js';
 import type { PortAllocator } from '../ports/allocator.js';
 import { RtpReceiveStats } from '../rtp/stats.js';
+
+export type { DtlsSetup, WebRtcLegMarks, WebRtcLegOptions, WebRtcLegState, WebRtcLocalParameters, WebRtcRemoteParameters };
 
 const DEFAULT_PROFILES: SrtpProfile[] = ['AEAD_AES_128_GCM', 'AES_CM_128_HMAC_SHA1_80'];
 
@@ -118,11 +118,14 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
     const leg = await WebRtcLeg.create({
       address: state.address, port: state.port, allocator, profiles: state.profiles, ice: state.ice, clockRate: state.clockRate,
       consentTimeoutMs: state.consentTimeoutMs, remote: state.remote ?? undefined,
+      answerSetup: state.setup === 'active' ? 'active' : 'passive',
     });
     leg.setup = state.setup;
-    leg.dtlsRole = state.dtlsRole;
-    leg.dtls?.close();
-    leg.dtls = null;
+    if (state.srtp) {
+      // Keys exist: the browser will not handshake again, so no DTLS endpoint is needed.
+      leg.dtls?.close();
+      leg.dtls = null;
+    }
     if (state.selected) {
       leg.ice.selected = { ...state.selected };
       leg.ice.consentAt = performance.now();

@@ -1,0 +1,122 @@
+// What the gateway acceptance tests share: an in-process gateway on loopback with
+// a trunk pointing at a SIPp peer, the demo softphone page driven through its
+// window.softphone hooks, and the end-of-test check that every call and every
+// media port was released.
+
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { Gateway, configSchema } from '@trapezoid/gateway';
+import { REPO_ROOT } from '../sip/sipp.js';
+
+/** Scenarios written for these tests (SIPp XML). */
+export const GATEWAY_SCENARIOS = join(REPO_ROOT, 'test/testdata/sipp');
+
+export const DOMAIN = 'trapezoid.test';
+export const AGENT = { username: 'agent', password: 'agent-secret' };
+export const CALLER = { username: 'alice', password: 'alice-secret' };
+/** Calls from a trunk to this number ring AGENT's registered contacts. */
+export const AGENT_NUMBER = '2000';
+
+export interface TestGatewayOptions {
+  /** SIP port of the SIPp instance acting as the trunk (browser -> trunk calls). */
+  trunkPort?: number;
+  /** Media port range of this test file, so files running side by side never collide. */
+  ports: { min: number; max: number };
+}
+
+/** A gateway with WS and UDP listeners on ephemeral loopback ports and the demo page. */
+export async function startGateway(opts: TestGatewayOptions): Promise<Gateway> {
+  const config = configSchema.parse({
+    domain: DOMAIN,
+    listeners: [
+      { protocol: 'ws', address: '127.0.0.1', port: 0 },
+      { protocol: 'udp', address: '127.0.0.1', port: 0 },
+    ],
+    http: { address: '127.0.0.1', port: 0 },
+    media: { address: '127.0.0.1', portMin: opts.ports.min, portMax: opts.ports.max },
+    // Trunks are recognised by source address: SIPp calling in from 127.0.0.1 is this trunk.
+    trunks: [{ name: 'sipp', address: '127.0.0.1', port: opts.trunkPort ?? 5060, codecs: ['PCMU', 'PCMA', 'telephone-event/8000'], answerTimeout: 20 }],
+    routes: [{ match: '^echo$', internal: 'echo' }, { match: '^\\d+$', trunk: 'sipp' }],
+    inbound: [{ match: `^${AGENT_NUMBER}$`, aor: `sip:${AGENT.username}@${DOMAIN}`, ringTimeout: 20 }],
+    users: [CALLER, AGENT],
+    logging: { level: 'warn' },
+  });
+  return Gateway.start(config);
+}
+
+export function udpPort(gw: Gateway): number {
+  const p = gw.listeningPoints().find((l) => l.protocol === 'udp');
+  assert.ok(p, 'the gateway listens on UDP');
+  return p.port;
+}
+
+/**
+ * Issue 4: every end path releases the call record and its media ports. Polls a
+ * few seconds (a BYE's 200 may still be on its way), then stops the gateway.
+ */
+export async function assertReleasedAndStop(gw: Gateway): Promise<void> {
+  try {
+    let c = gw.counters();
+    for (const until = Date.now() + 5_000; (c.liveCalls !== 0 || c.portsInUse !== 0) && Date.now() < until;) {
+      await sleep(100);
+      c = gw.counters();
+    }
+    assert.equal(c.liveCalls, 0, `no live call left: ${JSON.stringify(c)}`);
+    assert.equal(c.portsInUse, 0, `every media port released: ${JSON.stringify(c)}`);
+  } finally {
+    await gw.stop();
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// The demo page's test hooks (apps/gateway/public/softphone.js).
+export interface SoftphoneStats { packetsReceived: number; packetsSent: number; dtlsState: string | null }
+export interface SoftphoneEnd { cause: string; originator: string; status?: number }
+interface Softphone {
+  registered: boolean;
+  callState: string;
+  ended: SoftphoneEnd | null;
+  incoming: number;
+  stats(): Promise<SoftphoneStats | null>;
+}
+declare const window: { softphone: Softphone };
+
+export interface PageParams { user: string; password: string; target?: string; autoanswer?: boolean; reject?: number }
+
+/** Opens the gateway's demo softphone and waits until it is registered. */
+export async function openSoftphone(page: Page, gw: Gateway, p: PageParams): Promise<void> {
+  const q = new URLSearchParams({ user: p.user, password: p.password });
+  if (p.target) q.set('target', p.target);
+  if (p.autoanswer) q.set('autoanswer', '1');
+  if (p.reject) q.set('reject', String(p.reject));
+  await page.goto(`${gw.url!}?${q.toString()}`);
+  await page.waitForFunction(() => window.softphone.registered, undefined, { timeout: 15_000 });
+}
+
+export async function waitCallState(page: Page, pattern: RegExp, timeout = 15_000): Promise<void> {
+  await page.waitForFunction((src) => new RegExp(src).test(window.softphone.callState), pattern.source, { timeout });
+}
+
+export async function waitEnded(page: Page, timeout = 15_000): Promise<SoftphoneEnd> {
+  await page.waitForFunction(() => window.softphone.ended !== null, undefined, { timeout });
+  return (await page.evaluate(() => window.softphone.ended))!;
+}
+
+export async function incomingCount(page: Page): Promise<number> {
+  return page.evaluate(() => window.softphone.incoming);
+}
+
+/** getStats of the page's call, polled until both directions reach `min` packets (or time runs out). */
+export async function waitPackets(page: Page, min: { received: number; sent: number }, timeout = 15_000): Promise<SoftphoneStats> {
+  let s = await page.evaluate(() => window.softphone.stats());
+  for (const until = Date.now() + timeout; Date.now() < until && !(s && s.packetsReceived >= min.received && s.packetsSent >= min.sent);) {
+    await sleep(250);
+    s = await page.evaluate(() => window.softphone.stats());
+  }
+  assert.ok(s, 'the call has a peer connection');
+  return s;
+}
