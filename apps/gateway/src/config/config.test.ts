@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, configPathFrom, ConfigError } from './index.js';
@@ -66,4 +66,15 @@ test('--config wins over TRAPEZOID_CONFIG', () => {
   assert.equal(configPathFrom(['--config', 'a.yaml'], { TRAPEZOID_CONFIG: 'b.yaml' }), 'a.yaml');
   assert.equal(configPathFrom(['--config=c.yaml'], {}), 'c.yaml');
   assert.equal(configPathFrom([], { TRAPEZOID_CONFIG: 'b.yaml' }), 'b.yaml');
+});
+
+test('the example in docs/configuration.md is a valid configuration', () => {
+  const doc = readFileSync(new URL('../../../../docs/configuration.md', import.meta.url), 'utf8');
+  const yaml = /```yaml\n([\s\S]*?)```/.exec(doc)![1]!;
+  withFile(yaml, (path) => {
+    const c = loadConfig({ path, env: {} });
+    assert.equal(c.trunks[0]!.name, 'carrier');
+    assert.equal(c.routes.length, 3);
+    assert.equal(c.listeners[0]!.protocol, 'wss');
+  });
 });
