@@ -252,14 +252,15 @@ async function memory(n) {
   const res = {};
   const prof = PROFILE.cm;
   const remote = { address: '127.0.0.1', port: 9 };
-  {
+  for (const [label, first] of [['ours (SDES-SRTP<->RTP)', 'sdes'], ['ours (RTP<->RTP)', 'rtp']]) {
     const r = forkRelay('relay-engine.mjs', ['1', '20000', '29999'], ['--expose-gc']);
     await waitReady(r.child);
     const before = (await r.call('mem')).rss;
     await r.call('create', { specs: Array.from({ length: n }, () => ({ legs: [
-      { kind: 'sdes', profile: prof, localKey: key(prof), remoteKey: key(prof), remote }, { kind: 'rtp', remote }] })) });
+      first === 'sdes' ? { kind: 'sdes', profile: prof, localKey: key(prof), remoteKey: key(prof), remote } : { kind: 'rtp', remote },
+      { kind: 'rtp', remote }] })) });
     const after = await r.call('mem');
-    res.ours = { bridges: after.bridges, ports: after.ports, rssDeltaBytes: after.rss - before, perBridgeKiB: (after.rss - before) / n / 1024 };
+    res[label] = { bridges: after.bridges, ports: after.ports, rssDeltaBytes: after.rss - before, perBridgeKiB: (after.rss - before) / n / 1024 };
     r.child.kill('SIGKILL');
   }
   {
@@ -267,7 +268,7 @@ async function memory(n) {
     const before = (await r.call('mem')).rss;
     await r.call('create', { specs: Array.from({ length: n }, () => ({ profile: prof, localKey: key(prof), remoteKey: key(prof), aRemote: 9, bRemote: 9 })) });
     const after = await r.call('mem');
-    res.werift = { bridges: after.bridges, rssDeltaBytes: after.rss - before, perBridgeKiB: (after.rss - before) / n / 1024 };
+    res['werift SrtpSession (SDES-SRTP<->RTP, no PC)'] = { bridges: after.bridges, rssDeltaBytes: after.rss - before, perBridgeKiB: (after.rss - before) / n / 1024 };
     r.child.kill('SIGKILL');
   }
   {
@@ -278,7 +279,7 @@ async function memory(n) {
         await ngBridge(re.ng, { callId: `m${i}`, aPort: 9000 + 2 * (i % 500), bPort: 10000 + 2 * (i % 500), srtp: { profile: prof, aKey: key(prof) } });
       }
       const after = rssBytes(re.pid);
-      res.rtpengine = { bridges: n, rssDeltaBytes: after - before, perBridgeKiB: (after - before) / n / 1024 };
+      res['rtpengine (SDES-SRTP<->RTP)'] = { bridges: n, rssDeltaBytes: after - before, perBridgeKiB: (after - before) / n / 1024 };
     } finally {
       re.stop();
     }

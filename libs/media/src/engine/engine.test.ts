@@ -172,6 +172,33 @@ test('SDES-SRTP<->RTP bridge decrypts, re-encrypts, and survives export/restore'
   assert.equal(engine.portsInUse, 0);
 });
 
+test('updateBridge points a leg at a new peer address (re-INVITE)', { timeout: 20000 }, async () => {
+  const { d, a, b } = await plainBridge();
+  const moved = await endpoint();
+  await engine.updateBridge(d.id, { legs: [null, { remote: { address: LO, port: moved.address().port } }] });
+  const gotMoved = collect(moved, 10);
+  await sendPaced(a, d.legs[0].port, Array.from({ length: 10 }, (_, k) => rtp(k + 1, 3, 0x33)));
+  assert.equal((await gotMoved).length, 10, 'media follows the new address');
+  const stale = collect(b, 1, 200);
+  assert.equal((await stale).length, 0, 'nothing reaches the old address');
+  await assert.rejects(engine.updateBridge(d.id, { bridge: { payloadTypes: [[0, 0]] } }), /cannot change/);
+  await engine.destroyBridge(d.id);
+});
+
+test('a WebRTC leg is described with the ICE and DTLS parameters its SDP needs', { timeout: 20000 }, async () => {
+  const d = await engine.createBridge({ legs: [{ kind: 'webrtc' }, { kind: 'rtp' }] });
+  const w = d.legs[0];
+  assert.equal(w.kind, 'webrtc');
+  assert.equal(typeof w.ufrag, 'string');
+  assert.equal(typeof w.pwd, 'string');
+  assert.match((w.fingerprint as { value: string }).value, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/i);
+  const slice = engine.workers()[d.worker];
+  assert.ok(w.port >= slice.portMin && w.port <= slice.portMax);
+  const ports = engine.portsInUse;
+  await engine.destroyBridge(d.id);
+  assert.equal(engine.portsInUse, ports - 2, 'the WebRTC leg gives its port back');
+});
+
 test('a crashed worker: its bridges are reported lost, its slice freed, a replacement takes over', { timeout: 20000 }, async () => {
   const made = [await plainBridge(), await plainBridge()];
   const victim = made.find((m) => m.d.worker === 0);

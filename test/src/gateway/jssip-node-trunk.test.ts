@@ -1,0 +1,108 @@
+// Issue 4 acceptance: the browser -> trunk call made by JsSIP running in Node, with
+// werift as its RTCPeerConnection (no browser at all), to SIPp uas -rtp_echo. The
+// adapters of ../sip/jssip-node.ts are API shims only (createOffer(null), the
+// RTCSessionDescription constructor, loopback-only gathering): the gateway's SDP
+// reaches werift untouched, so this test also shows that SDP needs no rewriting
+// (INTEROP-NOTES: werift rejects `a=rtcp:PORT` without an address and drops RTP
+// from SSRCs the SDP never signalled).
+
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { RtpHeader, RtpPacket, type RTCPeerConnection, type MediaStreamTrack } from 'werift';
+import type { Gateway } from '@trapezoid/gateway';
+import { loadJsSIP } from '../sip/jssip-node.js';
+import { freePort, startSipp, type SippRun } from '../sip/sipp.js';
+import { CALLER, DOMAIN, assertReleasedAndStop, sleep, startGateway } from './harness.js';
+
+const JsSIP = loadJsSIP();
+type JsSipUA = InstanceType<typeof JsSIP.UA>;
+const PORTS = { min: 31400, max: 31599 };
+
+function once<T = unknown>(emitter: { once(ev: string, fn: (arg: T) => void): unknown }, ev: string, failEv?: string, ms = 10_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no '${ev}' within ${ms} ms`)), ms);
+    emitter.once(ev, (a: T) => { clearTimeout(t); resolve(a); });
+    if (failEv) emitter.once(failEv, (a: T) => { clearTimeout(t); reject(new Error(`'${failEv}': ${JSON.stringify((a as { cause?: unknown })?.cause)}`)); });
+  });
+}
+
+describe('JsSIP in Node (werift peer connection) -> gateway -> SIPp uas -rtp_echo', { timeout: 90_000 }, () => {
+  let sipp: SippRun | null = null;
+  let gw: Gateway | null = null;
+  let ua: JsSipUA | null = null;
+  after(async () => {
+    if (ua?.isConnected()) ua.stop();
+    await sipp?.stop();
+    await gw?.stop();
+  });
+
+  it('registers, calls, RTP both ways through the gateway unaltered, BYE reaches SIPp', { timeout: 60_000 }, async () => {
+    try {
+      const trunkPort = await freePort();
+      sipp = await startSipp({ port: trunkPort, args: ['-sn', 'uas', '-rtp_echo', '-m', '1'], trace: true, timeoutSec: 40 });
+      gw = await startGateway({ trunkPort, ports: PORTS });
+      const ws = gw.listeningPoints().find((p) => p.protocol === 'ws')!;
+      ua = new JsSIP.UA({
+        sockets: [new JsSIP.WebSocketInterface(`ws://127.0.0.1:${ws.port}`)],
+        uri: `sip:${CALLER.username}@${DOMAIN}`, password: CALLER.password, register: true,
+        session_timers: false, user_agent: 'JsSIP in Node (trapezoid gateway test)',
+      });
+      const registered = once(ua, 'registered', 'registrationFailed');
+      ua.start();
+      await registered;
+
+      let pc: RTCPeerConnection | null = null;
+      let received = 0;
+      const session = ua.call(`sip:1000@${DOMAIN}`, {
+        mediaConstraints: { audio: false, video: false },
+        eventHandlers: {
+          peerconnection: (e) => {
+            // JsSIP types it as the DOM's RTCPeerConnection; it is werift's (jssip-node.ts).
+            pc = e.peerconnection as unknown as RTCPeerConnection;
+            // A browser would add its microphone; werift gets a send-receive audio transceiver.
+            pc.addTransceiver('audio', { direction: 'sendrecv' });
+            pc.onTrack.subscribe((track: MediaStreamTrack) => {
+              track.onReceiveRtp.subscribe(() => { received++; });
+            });
+          },
+        },
+      });
+      await once(session, 'confirmed', 'failed');
+      assert.ok(pc, 'JsSIP made its peer connection');
+      const conn: RTCPeerConnection = pc;
+      for (const until = Date.now() + 10_000; conn.connectionState !== 'connected' && Date.now() < until;) await sleep(50);
+      assert.equal(conn.connectionState, 'connected', 'ICE and DTLS with the gateway completed');
+
+      // 20 ms of PCMU silence every 20 ms: SIPp echoes it back through the gateway.
+      const sender = conn.getTransceivers()[0]!.sender;
+      let sent = 0;
+      for (; sent < 100 && received < 50; sent++) {
+        const header = new RtpHeader({ sequenceNumber: sent, timestamp: sent * 160, payloadType: 0, marker: sent === 0 });
+        await sender.sendRtp(new RtpPacket(header, Buffer.alloc(160, 0xff)));
+        await sleep(20);
+      }
+      for (const until = Date.now() + 2_000; received < 50 && Date.now() < until;) await sleep(50);
+      assert.ok(received >= 50, `werift received ${received} packets echoed by SIPp (sent ${sent})`);
+      const media = gw.calls.list()[0]?.media;
+      assert.ok(media && media.rtp.stats.packetsOut >= 50, `the RTP leg forwarded werift's audio to SIPp: ${JSON.stringify(media?.rtp.stats)}`);
+
+      const ended = once(session, 'ended', 'failed');
+      session.terminate();
+      await ended;
+      const r = await sipp.done;
+      assert.equal(r.code, 0, `SIPp's call succeeded (INVITE, ACK, BYE): ${r.stdout.slice(-1500)}`);
+      assert.ok(r.messages.some((m) => m.direction === 'received' && m.startLine.startsWith('BYE ')), 'SIPp received the BYE');
+
+      const gone = once(ua, 'disconnected');
+      ua.stop();
+      await gone;
+      ua = null;
+    } finally {
+      const g = gw;
+      gw = null;
+      if (g) await assertReleasedAndStop(g);
+      await sipp?.stop();
+      sipp = null;
+    }
+  });
+});
