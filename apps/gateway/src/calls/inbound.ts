@@ -36,7 +36,7 @@ export async function handleInboundInvite(ctx: CallContext, req: IncomingRequest
 async function forkToAgents(
   ctx: CallContext, call: Call, req: IncomingRequest, contacts: Binding[], ringTimeout: number, fromUri: string,
 ): Promise<void> {
-  const trunk = ctx.router.trunkByAddress(req.message.transport?.remoteAddress ?? '');
+  const trunk = ctx.router.trunkByAddress(req.message.transport?.remoteAddress ?? '', req.message.transport?.remotePort);
   const policy = parseCodecPolicy({ codecs: trunk?.codecs ?? ['PCMU', 'PCMA', 'G722', 'telephone-event/8000'] });
   const media = await bindCallMedia(ctx, call);
   if (!media) return;

@@ -37,9 +37,17 @@ export class Router {
     return undefined;
   }
 
-  /** The trunk a request came from, matched by source address (trunks are trusted by IP). */
-  trunkByAddress(address: string): TrunkConfig | undefined {
-    for (const t of this.trunks.values()) if (t.address === address) return t;
-    return undefined;
+  /**
+   * The trunk a request came from, matched by source address (trunks are trusted by
+   * IP); with several trunks on one address the one whose port matches wins.
+   */
+  trunkByAddress(address: string, port?: number): TrunkConfig | undefined {
+    let byAddress: TrunkConfig | undefined;
+    for (const t of this.trunks.values()) {
+      if (t.address !== address) continue;
+      if (t.port === port) return t;
+      byAddress ??= t;
+    }
+    return byAddress;
   }
 }
