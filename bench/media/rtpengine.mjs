@@ -7,7 +7,7 @@ import { encode, decode } from './bencode.mjs';
 
 export async function startRtpengine({ ngPort, portMin, portMax, threads = 1 }) {
   const args = [
-    '--table=-1', '--interface=127.0.0.1', `--listen-ng=127.0.0.1:${ngPort}`, `--listen-cli=127.0.0.1:${ngPort + 1}`,
+    '--config-file=none', '--table=-1', '--interface=127.0.0.1', `--listen-ng=127.0.0.1:${ngPort}`, `--listen-cli=127.0.0.1:${ngPort + 1}`,
     `--port-min=${portMin}`, `--port-max=${portMax}`, '--foreground', '--log-stderr',
     '--log-level=3', `--num-threads=${threads}`, '--timeout=600', '--silent-timeout=600',
     '--delete-delay=0', '--no-fallback',

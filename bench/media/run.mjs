@@ -3,6 +3,8 @@
 //        [--cases a,b-cm,b-gcm,c-cm,c-gcm,d,d-cm,d-gcm] [--w2] [--mem 1000] [--json FILE]
 // Cases: n = bare Node dgram relay (the floor, no bridge logic); a = our RTP<->RTP bridge; b-* = our SDES-SRTP<->RTP bridge; c-* = the same
 // bridge on werift's SRTP session classes; d* = rtpengine (userspace) for the same;
+// --reps N repeats each rate N times (alternating cases) and takes medians;
+// --steady S measures retained heap over S seconds; --mem N measures RSS per call.
 // -cm = AES_CM_128_HMAC_SHA1_80, -gcm = AEAD_AES_128_GCM; --w2 adds a-w2/b-cm-w2 on
 // a 2-worker engine. Rates are packets/s per stream; each call has two streams (one
 // per direction), so offered pps = rate * 2 * calls.
@@ -23,6 +25,8 @@ const RATES = opt('rates', '50,100,200,300,400,500,600,800,1000,1200,1500').spli
 const CASES = opt('cases', 'a,b-cm,b-gcm,c-cm,c-gcm,d,d-cm,d-gcm').split(',');
 if (argv.includes('--w2')) CASES.push('a-w2', 'b-cm-w2');
 const MEM = Number(opt('mem', 0));
+const STEADY = Number(opt('steady', 0));
+const REPS = Number(opt('reps', 1));
 const JSON_OUT = opt('json', null);
 const LOSS_MAX = 0.001;
 const TCK = Number(execSync('getconf CLK_TCK').toString().trim());
@@ -180,7 +184,7 @@ async function main() {
     for (const c of cases) await g('run', { group: c.name, ratePerStream: RATES[0], durationMs: 1000 });
 
     for (const rate of RATES) {
-      for (const c of cases) {
+      for (let rep = 0; rep < REPS; rep++) for (const c of cases) {
         if (c.done) continue;
         let step = await measure(g, c, rate);
         if (step.lossRatio > LOSS_MAX) step = await measure(g, c, rate); // one retry against noise
@@ -195,15 +199,24 @@ async function main() {
     }
 
     const summary = cases.map(summarize);
-    const mem = MEM > 0 ? await memory(MEM) : null;
+    const steady = STEADY > 0 ? await steadyState(g, cases.filter((c) => /^[ab]/.test(c.name) && !c.name.endsWith('-main'))) : null;
     const out = {
+      steady,
       date: new Date().toISOString(), node: process.version, calls: CALLS, durationMs: DURATION,
       loadBefore: load0, loadAfter: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
-      cpu: readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1], summary, mem,
+      cpu: readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1], summary, mem: null,
       steps: Object.fromEntries(cases.map((c) => [c.name, c.steps])),
     };
     if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify(out, null, 2));
     printTable(out);
+    printPerRate(out);
+    if (steady) printSteady(steady);
+    if (MEM > 0) {
+      for (const f of cleanup.splice(1).reverse()) f(); // relays of the ramp are done
+      out.mem = await memory(MEM);
+      if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify(out, null, 2));
+      printMem(out.mem);
+    }
   } finally {
     for (const f of cleanup.reverse()) f();
   }
@@ -233,16 +246,23 @@ async function measure(g, c, rate) {
   return step;
 }
 
+const median = (xs) => { const v = [...xs].sort((x, y) => x - y); return v.length ? v[Math.floor(v.length / 2)] : NaN; };
+
 function summarize(c) {
   const ok = c.steps.filter((s) => s.lossRatio <= LOSS_MAX && !s.bad);
   const best = ok.at(-1);
-  const cpus = ok.map((s) => s.cpuUsPerPkt).sort((x, y) => x - y);
-  const med = cpus.length ? cpus[Math.floor(cpus.length / 2)] : NaN;
+  const med = median(ok.map((s) => s.cpuUsPerPkt));
+  // Per-rate medians over the repetitions: the figure to compare cases at equal load.
+  const byRate = {};
+  for (const s of c.steps) (byRate[s.rate] ??= []).push(s);
+  const perRate = Object.fromEntries(Object.entries(byRate).map(([r, ss]) => [r, {
+    cpuUsPerPkt: median(ss.map((s) => s.cpuUsPerPkt)), maxLoss: Math.max(...ss.map((s) => s.lossRatio)),
+  }]));
   const failed = c.steps.find((s) => s.lossRatio > LOSS_MAX || s.bad);
   return {
     case: c.name, maxPps: best ? best.received / (DURATION / 1000) : 0, maxRatePerStream: best?.rate ?? 0,
-    cpuUsPerPktMedian: med, cpuUsPerPktAtMax: best?.cpuUsPerPkt ?? NaN,
-    callsPerCore: 1e6 / (100 * med), allocBytesPerPkt: best?.allocBytesPerPkt,
+    cpuUsPerPktMedian: med, cpuUsPerPktAtMax: best ? perRate[best.rate].cpuUsPerPkt : NaN, perRate,
+    callsPerCore: best ? 1e6 / (100 * perRate[best.rate].cpuUsPerPkt) : NaN, allocBytesPerPkt: best?.allocBytesPerPkt,
     firstFailingRate: failed?.rate ?? null, lossAtFailure: failed?.lossRatio ?? null,
   };
 }
@@ -290,17 +310,59 @@ async function memory(n) {
 function printTable(out) {
   console.log(`\n${out.date}  node ${out.node}  ${out.cpu}  load before ${out.loadBefore}, after ${out.loadAfter}`);
   console.log(`${out.calls} calls per case, ${out.durationMs} ms per step, loss limit ${LOSS_MAX * 100}%\n`);
-  console.log('| case | max pps at <0.1% loss | CPU µs/pkt (median) | CPU µs/pkt at max | G.711 calls/core | alloc B/pkt | first failing rate/stream |');
+  console.log('| case | max pps at <0.1% loss | CPU µs/pkt (median, all passing steps) | CPU µs/pkt at max | G.711 calls/core (at max) | alloc B/pkt | first failing rate/stream |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const s of out.summary) {
     console.log(`| ${s.case} | ${s.maxPps.toFixed(0)} | ${s.cpuUsPerPktMedian.toFixed(2)} | ${s.cpuUsPerPktAtMax.toFixed(2)} | ` +
       `${s.callsPerCore.toFixed(0)} | ${s.allocBytesPerPkt === undefined ? '-' : s.allocBytesPerPkt.toFixed(0)} | ` +
       `${s.firstFailingRate ?? 'none'}${s.lossAtFailure !== null ? ` (${(s.lossAtFailure * 100).toFixed(2)}%)` : ''} |`);
   }
-  if (out.mem) {
-    console.log('\n| relay | bridges | RSS per bridged call (KiB) |\n| --- | ---: | ---: |');
-    for (const [k, v] of Object.entries(out.mem)) console.log(`| ${k} | ${v.bridges} | ${v.perBridgeKiB.toFixed(1)} |`);
+}
+
+/**
+ * Retained heap and GC work in the worker over a long steady run: heapUsed after a
+ * forced full GC before and after (what stays allocated), and GCs per million packets.
+ */
+async function steadyState(g, ours) {
+  const res = {};
+  for (const c of ours) {
+    const u0 = await c.relay.call('usage', { gc: true });
+    const gc0 = { mb: c.relay.gc.freedMb, n: c.relay.gc.count };
+    const r = await g('run', { group: c.name, ratePerStream: 100, durationMs: STEADY * 1000 });
+    const freedMb = c.relay.gc.freedMb - gc0.mb;
+    const gcs = c.relay.gc.count - gc0.n;
+    const u1 = await c.relay.call('usage', { gc: true });
+    const sum = (u, f) => u.reduce((x, w) => x + w[f], 0);
+    const mpkts = r.received / 1e6;
+    res[c.name] = {
+      packets: r.received, lossRatio: r.lossRatio,
+      retainedHeapGrowthBytesPerMpkt: (sum(u1, 'heapUsed') - sum(u0, 'heapUsed')) / mpkts,
+      minorGcsPerMpkt: (sum(u1, 'gcMinor') - sum(u0, 'gcMinor')) / mpkts,
+      allocatedBytesPerPkt: (freedMb * 1048576) / r.received, gcs,
+    };
   }
+  return res;
+}
+
+function printPerRate(out) {
+  const rates = [...new Set(out.summary.flatMap((s) => Object.keys(s.perRate)))].sort((a, b) => a - b);
+  console.log(`\nCPU µs per relayed packet, median of repetitions, by rate per stream (offered pps = rate * 2 * ${out.calls}); * = loss above 0.1%`);
+  console.log(`| case | ${rates.join(' | ')} |\n| --- |${rates.map(() => ' ---: |').join('')}`);
+  for (const s of out.summary) {
+    console.log(`| ${s.case} | ${rates.map((r) => s.perRate[r] ? s.perRate[r].cpuUsPerPkt.toFixed(1) + (s.perRate[r].maxLoss > LOSS_MAX ? '*' : '') : '').join(' | ')} |`);
+  }
+}
+
+function printSteady(st) {
+  console.log('\n| case | packets | retained heap growth per 10^6 pkts (bytes) | minor GCs per 10^6 pkts | allocated B/pkt (--trace-gc) |\n| --- | ---: | ---: | ---: | ---: |');
+  for (const [k, v] of Object.entries(st)) {
+    console.log(`| ${k} | ${v.packets} | ${v.retainedHeapGrowthBytesPerMpkt.toFixed(0)} | ${v.minorGcsPerMpkt.toFixed(1)} | ${v.allocatedBytesPerPkt.toFixed(0)} |`);
+  }
+}
+
+function printMem(mem) {
+  console.log('\n| relay | bridges | RSS per bridged call (KiB) |\n| --- | ---: | ---: |');
+  for (const [k, v] of Object.entries(mem)) console.log(`| ${k} | ${v.bridges} | ${v.perBridgeKiB.toFixed(1)} |`);
 }
 
 main().catch((err) => {

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { Gateway, configSchema } from '@trapezoid/gateway';
+import TransportStream from 'winston-transport';
+import { Gateway, configSchema, createLogger } from '@trapezoid/gateway';
 import { REPO_ROOT } from '../sip/sipp.js';
 
 /** Scenarios written for these tests (SIPp XML). */
@@ -21,12 +22,46 @@ export const AGENT_NUMBER = '2000';
 export interface TestGatewayOptions {
   /** SIP port of the SIPp instance acting as the trunk (browser -> trunk calls). */
   trunkPort?: number;
-  /** Media port range of this test file, so files running side by side never collide. */
+  /** Digest credentials the gateway answers the trunk's 401/407 with. */
+  trunkCredentials?: { username: string; password: string };
+  /** Seconds the trunk may ring before the gateway gives up (default 20). */
+  answerTimeout?: number;
+  /** Seconds agents may ring before the gateway gives up (default 20). */
+  ringTimeout?: number;
+  /**
+   * Media port range of this test file, so files running side by side never collide.
+   * The gateway files use 17000-17599: below Linux's ephemeral range (32768+) and
+   * clear of the benches (bench/media: 30000-33999, 38000-59999; bench/call-setup:
+   * 33000-35999) and of the libs/media tests (42000+).
+   */
   ports: { min: number; max: number };
 }
 
-/** A gateway with WS and UDP listeners on ephemeral loopback ports and the demo page. */
-export async function startGateway(opts: TestGatewayOptions): Promise<Gateway> {
+/**
+ * A gateway's log lines, kept in memory: tests read its call events (winston
+ * objects). Errors are also printed, so a failing test shows what the gateway saw.
+ */
+export class EventLog extends TransportStream {
+  readonly events: Array<Record<string, unknown>> = [];
+  override log(info: Record<string, unknown>, next: () => void): void {
+    this.events.push(info);
+    if (info.level === 'error') process.stderr.write(`gateway error: ${JSON.stringify(info)}\n`);
+    next();
+  }
+
+  /** The gateway's `call-ended` events: status, reason, endedBy. */
+  callsEnded(): Array<{ status: number; reason: string; endedBy?: string }> {
+    return this.events.filter((e) => e.event === 'call-ended') as unknown as Array<{ status: number; reason: string; endedBy?: string }>;
+  }
+}
+
+export type TestGateway = Gateway & { events: EventLog };
+
+/**
+ * A gateway with WS and UDP listeners on ephemeral loopback ports and the demo page;
+ * its log goes to `gw.events` instead of the console.
+ */
+export async function startGateway(opts: TestGatewayOptions): Promise<TestGateway> {
   const config = configSchema.parse({
     domain: DOMAIN,
     listeners: [
@@ -36,13 +71,29 @@ export async function startGateway(opts: TestGatewayOptions): Promise<Gateway> {
     http: { address: '127.0.0.1', port: 0 },
     media: { address: '127.0.0.1', portMin: opts.ports.min, portMax: opts.ports.max },
     // Trunks are recognised by source address: SIPp calling in from 127.0.0.1 is this trunk.
-    trunks: [{ name: 'sipp', address: '127.0.0.1', port: opts.trunkPort ?? 5060, codecs: ['PCMU', 'PCMA', 'telephone-event/8000'], answerTimeout: 20 }],
+    trunks: [{
+      name: 'sipp', address: '127.0.0.1', port: opts.trunkPort ?? 5060, codecs: ['PCMU', 'PCMA', 'telephone-event/8000'], answerTimeout: opts.answerTimeout ?? 20,
+      ...(opts.trunkCredentials ? { credentials: opts.trunkCredentials } : {}),
+    }],
     routes: [{ match: '^echo$', internal: 'echo' }, { match: '^\\d+$', trunk: 'sipp' }],
-    inbound: [{ match: `^${AGENT_NUMBER}$`, aor: `sip:${AGENT.username}@${DOMAIN}`, ringTimeout: 20 }],
+    inbound: [{ match: `^${AGENT_NUMBER}$`, aor: `sip:${AGENT.username}@${DOMAIN}`, ringTimeout: opts.ringTimeout ?? 20 }],
     users: [CALLER, AGENT],
-    logging: { level: 'warn' },
+    logging: { level: 'info' },
   });
-  return Gateway.start(config);
+  const events = new EventLog();
+  const log = createLogger('info');
+  log.clear();
+  log.add(events);
+  const gw = await Gateway.start(config, { log });
+  return Object.assign(gw, { events });
+}
+
+/** The gateway's record of how its only call ended, once it has ended. */
+export async function callEnd(gw: TestGateway, timeout = 5_000): Promise<{ status: number; reason: string; endedBy?: string }> {
+  for (const until = Date.now() + timeout; gw.events.callsEnded().length === 0 && Date.now() < until;) await sleep(50);
+  const ended = gw.events.callsEnded();
+  assert.equal(ended.length, 1, `one call ended: ${JSON.stringify(ended)}`);
+  return ended[0]!;
 }
 
 export function udpPort(gw: Gateway): number {
@@ -54,15 +105,22 @@ export function udpPort(gw: Gateway): number {
 /**
  * Issue 4: every end path releases the call record and its media ports. Polls a
  * few seconds (a BYE's 200 may still be on its way), then stops the gateway.
+ * `check` false (the test already failed) only stops it, so the first failure is
+ * the one reported.
  */
-export async function assertReleasedAndStop(gw: Gateway): Promise<void> {
+export async function assertReleasedAndStop(gw: TestGateway, check = true): Promise<void> {
+  if (!check) {
+    await gw.stop();
+    return;
+  }
   try {
     let c = gw.counters();
     for (const until = Date.now() + 5_000; (c.liveCalls !== 0 || c.portsInUse !== 0) && Date.now() < until;) {
       await sleep(100);
       c = gw.counters();
     }
-    assert.equal(c.liveCalls, 0, `no live call left: ${JSON.stringify(c)}`);
+    const calls = gw.calls.list().map((call) => call.record);
+    assert.equal(c.liveCalls, 0, `no live call left: ${JSON.stringify(c)} ${JSON.stringify(calls)}`);
     assert.equal(c.portsInUse, 0, `every media port released: ${JSON.stringify(c)}`);
   } finally {
     await gw.stop();
@@ -104,6 +162,10 @@ export async function waitCallState(page: Page, pattern: RegExp, timeout = 15_00
 export async function waitEnded(page: Page, timeout = 15_000): Promise<SoftphoneEnd> {
   await page.waitForFunction(() => window.softphone.ended !== null, undefined, { timeout });
   return (await page.evaluate(() => window.softphone.ended))!;
+}
+
+export async function callState(page: Page): Promise<string> {
+  return page.evaluate(() => window.softphone.callState);
 }
 
 export async function incomingCount(page: Page): Promise<number> {

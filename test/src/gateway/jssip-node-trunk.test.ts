@@ -4,19 +4,20 @@
 // RTCSessionDescription constructor, loopback-only gathering): the gateway's SDP
 // reaches werift untouched, so this test also shows that SDP needs no rewriting
 // (INTEROP-NOTES: werift rejects `a=rtcp:PORT` without an address and drops RTP
-// from SSRCs the SDP never signalled).
+// from SSRCs the SDP never signalled). No browser is needed to see that a gateway
+// whose media ports are all taken refuses calls with 503, so that test lives here too.
 
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createSocket, type Socket } from 'node:dgram';
 import { RtpHeader, RtpPacket, type RTCPeerConnection, type MediaStreamTrack } from 'werift';
-import type { Gateway } from '@trapezoid/gateway';
 import { loadJsSIP } from '../sip/jssip-node.js';
 import { freePort, startSipp, type SippRun } from '../sip/sipp.js';
-import { CALLER, DOMAIN, assertReleasedAndStop, sleep, startGateway } from './harness.js';
+import { CALLER, DOMAIN, assertReleasedAndStop, callEnd, sleep, startGateway, type TestGateway } from './harness.js';
 
 const JsSIP = loadJsSIP();
 type JsSipUA = InstanceType<typeof JsSIP.UA>;
-const PORTS = { min: 31400, max: 31599 };
+const PORTS = { min: 17400, max: 17599 };
 
 function once<T = unknown>(emitter: { once(ev: string, fn: (arg: T) => void): unknown }, ev: string, failEv?: string, ms = 10_000): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -26,9 +27,9 @@ function once<T = unknown>(emitter: { once(ev: string, fn: (arg: T) => void): un
   });
 }
 
-describe('JsSIP in Node (werift peer connection) -> gateway -> SIPp uas -rtp_echo', { timeout: 90_000 }, () => {
+describe('JsSIP in Node (werift peer connection) -> gateway -> SIPp trunk', { timeout: 90_000 }, () => {
   let sipp: SippRun | null = null;
-  let gw: Gateway | null = null;
+  let gw: TestGateway | null = null;
   let ua: JsSipUA | null = null;
   after(async () => {
     if (ua?.isConnected()) ua.stop();
@@ -37,6 +38,7 @@ describe('JsSIP in Node (werift peer connection) -> gateway -> SIPp uas -rtp_ech
   });
 
   it('registers, calls, RTP both ways through the gateway unaltered, BYE reaches SIPp', { timeout: 60_000 }, async () => {
+    let passed = false;
     try {
       const trunkPort = await freePort();
       sipp = await startSipp({ port: trunkPort, args: ['-sn', 'uas', '-rtp_echo', '-m', '1'], trace: true, timeoutSec: 40 });
@@ -70,8 +72,10 @@ describe('JsSIP in Node (werift peer connection) -> gateway -> SIPp uas -rtp_ech
       await once(session, 'confirmed', 'failed');
       assert.ok(pc, 'JsSIP made its peer connection');
       const conn: RTCPeerConnection = pc;
-      for (const until = Date.now() + 10_000; conn.connectionState !== 'connected' && Date.now() < until;) await sleep(50);
+      const confirmedAt = Date.now();
+      for (const until = Date.now() + 10_000; conn.connectionState !== 'connected' && Date.now() < until;) await sleep(20);
       assert.equal(conn.connectionState, 'connected', 'ICE and DTLS with the gateway completed');
+      console.log(`werift connected ${Date.now() - confirmedAt} ms after the call was confirmed`);
 
       // 20 ms of PCMU silence every 20 ms: SIPp echoes it back through the gateway.
       const sender = conn.getTransceivers()[0]!.sender;
@@ -92,17 +96,59 @@ describe('JsSIP in Node (werift peer connection) -> gateway -> SIPp uas -rtp_ech
       const r = await sipp.done;
       assert.equal(r.code, 0, `SIPp's call succeeded (INVITE, ACK, BYE): ${r.stdout.slice(-1500)}`);
       assert.ok(r.messages.some((m) => m.direction === 'received' && m.startLine.startsWith('BYE ')), 'SIPp received the BYE');
+      const end = await callEnd(gw);
+      assert.deepEqual([end.status, end.endedBy], [200, 'a'], JSON.stringify(end));
 
       const gone = once(ua, 'disconnected');
       ua.stop();
       await gone;
       ua = null;
+      passed = true;
     } finally {
       const g = gw;
       gw = null;
-      if (g) await assertReleasedAndStop(g);
+      if (g) await assertReleasedAndStop(g, passed);
       await sipp?.stop();
       sipp = null;
+    }
+  });
+
+  it('every media port taken: the call is refused 503, nothing is left allocated', { timeout: 30_000 }, async () => {
+    const range = { min: 17590, max: 17599 };
+    // Something else holds every port of the gateway's range.
+    const squatters = await Promise.all(Array.from({ length: range.max - range.min + 1 }, (_, i) => new Promise<Socket>((resolve, reject) => {
+      const s = createSocket('udp4');
+      s.once('error', reject);
+      s.bind(range.min + i, '127.0.0.1', () => resolve(s));
+    })));
+    let passed = false;
+    try {
+      gw = await startGateway({ trunkPort: await freePort(), ports: range });
+      const ws = gw.listeningPoints().find((p) => p.protocol === 'ws')!;
+      ua = new JsSIP.UA({
+        sockets: [new JsSIP.WebSocketInterface(`ws://127.0.0.1:${ws.port}`)],
+        uri: `sip:${CALLER.username}@${DOMAIN}`, password: CALLER.password, register: true, session_timers: false,
+      });
+      const registered = once(ua, 'registered', 'registrationFailed');
+      ua.start();
+      await registered;
+      const session = ua.call(`sip:1000@${DOMAIN}`, {
+        mediaConstraints: { audio: false, video: false },
+        eventHandlers: { peerconnection: (e) => { (e.peerconnection as unknown as RTCPeerConnection).addTransceiver('audio', { direction: 'sendrecv' }); } },
+      });
+      const failed = await once<{ message?: { status_code?: number } }>(session, 'failed');
+      assert.equal(failed.message?.status_code, 503, 'Service Unavailable: the gateway is full, not broken');
+      assert.equal(gw.counters().callsStarted, 1);
+      const gone = once(ua, 'disconnected');
+      ua.stop();
+      await gone;
+      ua = null;
+      passed = true;
+    } finally {
+      const g = gw;
+      gw = null;
+      if (g) await assertReleasedAndStop(g, passed);
+      for (const s of squatters) s.close();
     }
   });
 });

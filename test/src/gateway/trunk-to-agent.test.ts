@@ -7,22 +7,22 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import type { Gateway } from '@trapezoid/gateway';
 import { launchChromium, type Browser } from '../media/chromium.js';
 import { startSipp, type SippResult, type SippRun } from '../sip/sipp.js';
 import {
-  AGENT, AGENT_NUMBER, GATEWAY_SCENARIOS, assertReleasedAndStop, incomingCount, openSoftphone, startGateway,
+  AGENT, AGENT_NUMBER, GATEWAY_SCENARIOS, assertReleasedAndStop, callEnd, incomingCount, openSoftphone, startGateway,
   udpPort, waitCallState, waitEnded, waitPackets, type PageParams,
+  type TestGateway,
 } from './harness.js';
 
-const PORTS = { min: 31200, max: 31399 };
+const PORTS = { min: 17200, max: 17399 };
 const AGENT_PAGE: PageParams = { user: AGENT.username, password: AGENT.password };
 
 describe('SIPp trunk -> gateway -> browser agents (Chromium + JsSIP)', { timeout: 180_000 }, () => {
   let browser: Browser;
   const pages: Page[] = [];
   let sipp: SippRun | null = null;
-  let gw: Gateway | null = null;
+  let gw: TestGateway | null = null;
   before(async () => {
     browser = await launchChromium();
   });
@@ -39,19 +39,29 @@ describe('SIPp trunk -> gateway -> browser agents (Chromium + JsSIP)', { timeout
     await openSoftphone(page, gw!, { ...AGENT_PAGE, ...params });
     return page;
   }
-  /** SIPp calls AGENT_NUMBER at the gateway with `scenario` (one call). */
-  async function callIn(scenario: string): Promise<SippRun> {
+  /** SIPp calls AGENT_NUMBER at the gateway with the scenario `file` (one call). */
+  async function callIn(file: string): Promise<SippRun> {
     sipp = await startSipp({
-      args: ['-sf', join(GATEWAY_SCENARIOS, scenario), '-s', AGENT_NUMBER, '-m', '1', `127.0.0.1:${udpPort(gw!)}`],
+      args: ['-sf', join(GATEWAY_SCENARIOS, file), '-s', AGENT_NUMBER, '-m', '1', `127.0.0.1:${udpPort(gw!)}`],
       trace: true, timeoutSec: 40,
     });
     return sipp;
   }
-  async function tearDown(): Promise<void> {
+  /** Runs a test body, then checks the gateway released everything (unless the body failed). */
+  async function scenario(body: () => Promise<void>): Promise<void> {
+    let passed = false;
+    try {
+      await body();
+      passed = true;
+    } finally {
+      await tearDown(passed);
+    }
+  }
+  async function tearDown(check: boolean): Promise<void> {
     for (const p of pages.splice(0)) await p.close();
     const g = gw;
     gw = null;
-    if (g) await assertReleasedAndStop(g);
+    if (g) await assertReleasedAndStop(g, check);
     await sipp?.stop();
     sipp = null;
   }
@@ -59,61 +69,89 @@ describe('SIPp trunk -> gateway -> browser agents (Chromium + JsSIP)', { timeout
     return r.messages.filter((m) => m.direction === 'received').map((m) => m.startLine);
   }
 
-  it('two tabs registered for the agent both ring; the auto-answering one gets SIPp\'s audio, the other is cancelled; SIPp hangs up', { timeout: 60_000 }, async () => {
-    try {
-      gw = await startGateway({ ports: PORTS });
-      const answering = await agentPage({ autoanswer: true });
-      const other = await agentPage();
-      assert.equal(gw.counters().registrations, 2, 'both tabs are registered contacts of the agent AOR');
+  it('two tabs registered for the agent both ring; the auto-answering one gets SIPp\'s audio, the other is cancelled; SIPp hangs up', { timeout: 60_000 }, () => scenario(async () => {
+    gw = await startGateway({ ports: PORTS });
+    const answering = await agentPage({ autoanswer: true });
+    const other = await agentPage();
+    assert.equal(gw.counters().registrations, 2, 'both tabs are registered contacts of the agent AOR');
 
-      const run = await callIn('uac-pcap-then-bye.xml');
-      await waitCallState(answering, /^in call$/);
-      const ringing = await incomingCount(other);
-      assert.equal(ringing, 1, 'the second tab rang too');
-      const lost = await waitEnded(other);
-      assert.equal(lost.cause, 'Canceled', `the losing tab was cancelled: ${JSON.stringify(lost)}`);
+    const run = await callIn('uac-pcap-then-bye.xml');
+    await waitCallState(answering, /^in call$/);
+    const ringing = await incomingCount(other);
+    assert.equal(ringing, 1, 'the second tab rang too');
+    const lost = await waitEnded(other);
+    assert.equal(lost.cause, 'Canceled', `the losing tab was cancelled: ${JSON.stringify(lost)}`);
 
-      // SIPp plays the recording toward the agent; the agent's microphone goes to SIPp.
-      const s = await waitPackets(answering, { received: 50, sent: 50 });
-      assert.equal(s.dtlsState, 'connected');
-      assert.ok(s.packetsReceived >= 50, `agent received ${s.packetsReceived} packets of SIPp's recording`);
-      assert.ok(s.packetsSent >= 50, `agent sent ${s.packetsSent} packets`);
-      const media = gw.calls.list()[0]?.media;
-      assert.ok(media, 'the call has media');
-      assert.ok(media.rtp.stats.packetsIn >= 50, `RTP leg received SIPp's audio: ${JSON.stringify(media.rtp.stats)}`);
-      assert.ok(media.rtp.stats.packetsOut >= 50, `RTP leg sent the agent's audio to SIPp: ${JSON.stringify(media.rtp.stats)}`);
+    // SIPp plays the recording toward the agent; the agent's microphone goes to SIPp.
+    const s = await waitPackets(answering, { received: 50, sent: 50 });
+    assert.equal(s.dtlsState, 'connected');
+    assert.ok(s.packetsReceived >= 50, `agent received ${s.packetsReceived} packets of SIPp's recording`);
+    assert.ok(s.packetsSent >= 50, `agent sent ${s.packetsSent} packets`);
+    const media = gw.calls.list()[0]?.media;
+    assert.ok(media, 'the call has media');
+    assert.ok(media.rtp.stats.packetsIn >= 50, `RTP leg received SIPp's audio: ${JSON.stringify(media.rtp.stats)}`);
+    assert.ok(media.rtp.stats.packetsOut >= 50, `RTP leg sent the agent's audio to SIPp: ${JSON.stringify(media.rtp.stats)}`);
 
-      const end = await waitEnded(answering, 20_000);
-      assert.equal(end.originator, 'remote', `SIPp hung up: ${JSON.stringify(end)}`);
-      const r = await run.done;
-      assert.equal(r.code, 0, `SIPp's call succeeded (200, ACK, BYE answered): ${r.stdout.slice(-1500)}`);
-      assert.equal(await incomingCount(answering), 1);
-    } finally {
-      await tearDown();
-    }
-  });
+    const end = await waitEnded(answering, 20_000);
+    assert.equal(end.originator, 'remote', `SIPp hung up: ${JSON.stringify(end)}`);
+    const r = await run.done;
+    assert.equal(r.code, 0, `SIPp's call succeeded (200, ACK, BYE answered): ${r.stdout.slice(-1500)}`);
+    assert.equal(await incomingCount(answering), 1);
+    const ended = await callEnd(gw);
+    assert.deepEqual([ended.status, ended.endedBy], [200, 'a'], `the gateway saw the trunk hang up: ${JSON.stringify(ended)}`);
+  }));
 
-  it('no agent registered: SIPp gets 480', { timeout: 30_000 }, async () => {
-    try {
-      gw = await startGateway({ ports: PORTS });
-      const r = await (await callIn('uac-expect-480.xml')).done;
-      assert.equal(r.code, 0, `SIPp got 480 and ACKed it: ${r.stdout.slice(-1500)}`);
-      assert.ok(received(r).some((l) => l.startsWith('SIP/2.0 480')), received(r).join(' | '));
-    } finally {
-      await tearDown();
-    }
-  });
+  it('the agent hangs up: SIPp gets the BYE', { timeout: 40_000 }, () => scenario(async () => {
+    gw = await startGateway({ ports: PORTS });
+    const agent = await agentPage({ autoanswer: true });
+    const run = await callIn('uac-pcap-await-bye.xml');
+    await waitCallState(agent, /^in call$/);
+    const s = await waitPackets(agent, { received: 20, sent: 20 });
+    assert.ok(s.packetsReceived >= 20 && s.packetsSent >= 20, JSON.stringify(s));
+    await agent.click('#hangup');
+    assert.equal((await waitEnded(agent)).originator, 'local');
+    const r = await run.done;
+    assert.equal(r.code, 0, `SIPp received the BYE and answered it: ${r.stdout.slice(-1500)}`);
+    const ended = await callEnd(gw);
+    assert.deepEqual([ended.status, ended.endedBy], [200, 'b'], JSON.stringify(ended));
+  }));
 
-  it('the agent is busy (rejects 486): SIPp gets 486', { timeout: 40_000 }, async () => {
-    try {
-      gw = await startGateway({ ports: PORTS });
-      const busy = await agentPage({ reject: 486 });
-      const r = await (await callIn('uac-expect-486.xml')).done;
-      assert.equal(r.code, 0, `SIPp got 486 and ACKed it: ${r.stdout.slice(-1500)}`);
-      assert.ok(received(r).some((l) => l.startsWith('SIP/2.0 486')), received(r).join(' | '));
-      assert.equal(await incomingCount(busy), 1, 'the agent\'s page was offered the call');
-    } finally {
-      await tearDown();
-    }
-  });
+  it('no agent registered: SIPp gets 480', { timeout: 30_000 }, () => scenario(async () => {
+    gw = await startGateway({ ports: PORTS });
+    const r = await (await callIn('uac-expect-480.xml')).done;
+    assert.equal(r.code, 0, `SIPp got 480 and ACKed it: ${r.stdout.slice(-1500)}`);
+    assert.ok(received(r).some((l) => l.startsWith('SIP/2.0 480')), received(r).join(' | '));
+    assert.equal(gw.counters().callsStarted, 0, 'refused before a call (or a media port) was set up');
+  }));
+
+  it('the agent is busy (rejects 486): SIPp gets 486', { timeout: 40_000 }, () => scenario(async () => {
+    gw = await startGateway({ ports: PORTS });
+    const busy = await agentPage({ reject: 486 });
+    const r = await (await callIn('uac-expect-486.xml')).done;
+    assert.equal(r.code, 0, `SIPp got 486 and ACKed it: ${r.stdout.slice(-1500)}`);
+    assert.ok(received(r).some((l) => l.startsWith('SIP/2.0 486')), received(r).join(' | '));
+    assert.equal(await incomingCount(busy), 1, 'the agent\'s page was offered the call');
+    assert.equal((await callEnd(gw)).status, 486);
+  }));
+
+  it('SIPp cancels while the agent rings: the page sees Canceled, SIPp gets 487', { timeout: 30_000 }, () => scenario(async () => {
+    gw = await startGateway({ ports: PORTS });
+    const ringing = await agentPage();
+    const r = await (await callIn('uac-cancel-while-ringing.xml')).done;
+    assert.equal(r.code, 0, `SIPp's CANCEL got 200, its INVITE 487: ${r.stdout.slice(-1500)}`);
+    const end = await waitEnded(ringing);
+    assert.deepEqual([end.cause, end.originator], ['Canceled', 'remote'], JSON.stringify(end));
+    const ended = await callEnd(gw);
+    assert.deepEqual([ended.status, ended.endedBy], [487, 'a'], JSON.stringify(ended));
+  }));
+
+  it('the agent never answers: the ring timeout cancels the page, SIPp gets 480', { timeout: 30_000 }, () => scenario(async () => {
+    gw = await startGateway({ ports: PORTS, ringTimeout: 2 });
+    const ringing = await agentPage();
+    const r = await (await callIn('uac-expect-480.xml')).done;
+    assert.equal(r.code, 0, `SIPp got 480 and ACKed it: ${r.stdout.slice(-1500)}`);
+    const end = await waitEnded(ringing);
+    assert.deepEqual([end.cause, end.originator], ['Canceled', 'remote'], JSON.stringify(end));
+    assert.equal((await callEnd(gw)).status, 480);
+  }));
 });

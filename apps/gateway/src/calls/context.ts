@@ -1,6 +1,6 @@
 // What call handlers need from the gateway, passed explicitly (no singletons).
 
-import type { UserAgent, IncomingRequest, DigestServer } from '@trapezoid/sip';
+import { SipError, type UserAgent, type IncomingRequest, type DigestServer } from '@trapezoid/sip';
 import type { PortAllocator } from '@trapezoid/media';
 import type { GatewayConfig, TrunkConfig } from '../config/index.js';
 import type { Logger } from '../logging.js';
@@ -59,6 +59,10 @@ export async function bindCallMedia(ctx: CallContext, call: Call): Promise<CallM
     allocator: ctx.allocator,
     address: m.address,
     ...(m.publicAddress ? { advertisedAddress: m.publicAddress } : {}),
+  }).catch((err: unknown) => {
+    // Every port of the range taken: the gateway is full for now, not broken (RFC 3261 §21.5.4).
+    if ((err as { code?: unknown }).code === 'EMEDIAPORTS') throw new SipError(503, 'No media port free');
+    throw err;
   });
   if (call.ended) {
     await media.close();
