@@ -6,8 +6,9 @@ import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-function run(cmd, args) {
-  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: root });
+function run(cmd, args, timeoutMs) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...(timeoutMs ? { timeout: timeoutMs, killSignal: 'SIGKILL' } : {}) });
+  if (r.error) console.error(`${cmd}: ${r.error.message}`);
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 function findTests(dir, out) {
@@ -35,4 +36,6 @@ for (const group of ['libs', 'apps']) {
 findTests(join(root, 'test', 'dist'), files);
 const chosen = filter ? files.filter((f) => f.includes(filter)) : files;
 if (chosen.length === 0) { console.error('no test files found'); process.exit(1); }
-run(process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', ...chosen]);
+// A test that hangs fails after 3 minutes, and a run that hangs (a leaked handle keeps a
+// test process alive) is killed after 30: CI should fail, not wait out its 90 minutes.
+run(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=180000', '--test-reporter=spec', ...chosen], 30 * 60 * 1000);

@@ -1,17 +1,20 @@
 // Call-setup bench (issue 4, "Performance"): browser -> SIPp trunk calls through
 // trapezoid and through the 2013 reference design (Kamailio + rtpengine).
+// Results and the exact commands: bench/results/call-setup.md.
 //
-//   node bench/call-setup/run.mjs [--calls 100] [--systems trapezoid,kamailio]
-//        [--memory 0,50,100] [--media-ms 0] [--warmup 5] [--auth] [--out FILE]
+//   node bench/call-setup/run.mjs [--systems trapezoid,kamailio,trapezoid-memory]
+//        [--calls 100] [--warmup 5] [--hold-ms 200] [--media-ms 0] [--auth]
+//        [--memory 50,100] [--settle-s 35] [--out bench/out/call-setup.json]
 //
 // Per system: SIPp uas (-rtp_echo) on a free loopback port; dumpcap on lo records the
 // SIP of the system's WebSocket port and SIPp's port; one JsSIP UA in this process
-// (werift peer connections) places `--calls` sequential calls (INVITE, 200, ACK,
-// optional media, BYE). Reported: INVITE in -> 200 out on the WebSocket at the wire
-// (server side), the trunk leg's share of it, and INVITE sent -> 200 received as the
-// client saw it. Then, trapezoid only: memory of the gateway process (its own process,
-// GC forced) at 0 and at each --memory level of concurrent calls, DTLS connected.
+// (werift peer connections) places `--calls` sequential calls (INVITE, 200, ACK, hold or
+// media, BYE). Reported: INVITE in -> 200 out on the WebSocket at the wire (server side),
+// its split around the trunk leg, INVITE sent -> 200 received as the client saw it, and
+// the server processes' CPU per call. `trapezoid-memory`: a fresh gateway process (GC
+// forced) read at 0 and at each --memory level of concurrent calls, DTLS connected.
 // Everything started here is stopped on every exit path (procs.mjs). Loopback only.
+// Needs `npx tsc -b` first and capture rights on lo (root) for dumpcap.
 
 import { mkdtempSync, writeFileSync, readFileSync, rmSync, mkdirSync, openSync, closeSync, readdirSync } from 'node:fs';
 import { tmpdir, loadavg, cpus } from 'node:os';

@@ -31,7 +31,8 @@ const handlers = {
     globalThis.gc?.();
     return { rss: process.memoryUsage().rss, bridges: engine.liveBridges, ports: engine.portsInUse };
   },
-  stats: ({ id }) => engine.stats(id),
+  stats: ({ bridge }) => engine.stats(bridge),
+  exportState: ({ bridge }) => engine.exportState(bridge),
 };
 process.on('message', async (m) => {
   try {

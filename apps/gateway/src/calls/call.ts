@@ -83,8 +83,13 @@ export class Call {
     this.bDialog = b;
     this.record.aDialog = a.toState();
     this.record.bDialog = b.toState();
-    a.on('terminated', (reason: string) => void this.end(200, `A leg ended: ${reason}`, 'a'));
-    b.on('terminated', (reason: string) => void this.end(200, `B leg ended: ${reason}`, 'b'));
+    // A leg may have ended before it could be linked: an ACK and a BYE read in one
+    // turn of the event loop, or a trunk BYE while the browser's ACK was awaited.
+    for (const [dialog, side] of [[a, 'a'], [b, 'b']] as const) {
+      const ended = (reason: string): void => void this.end(200, `${side.toUpperCase()} leg ended: ${reason}`, side);
+      if (dialog.terminated) ended('before the legs were linked');
+      else dialog.on('terminated', ended);
+    }
   }
 
   /**

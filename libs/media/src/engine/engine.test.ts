@@ -11,7 +11,8 @@ import type { BridgeDescription } from './protocol.js';
 
 const LO = '127.0.0.1';
 // A range away from the other media tests' ranges; two workers split it in halves.
-const PORT_MIN = 47000 + (process.pid % 20) * 100;
+// Fixed, disjoint ranges per test file, below the ephemeral range: see test/README.md.
+const PORT_MIN = 16700;
 const PORT_MAX = PORT_MIN + 99;
 
 let engine: MediaEngine;
@@ -240,16 +241,21 @@ test('a crashed worker: its bridges are reported lost, its slice freed, a replac
 
 test('close() terminates the workers and releases every port', { timeout: 20000 }, async () => {
   const e2 = await MediaEngine.start({ workers: 2, portMin: PORT_MIN + 2000, portMax: PORT_MIN + 2009, address: LO });
-  const d = await e2.createBridge({ legs: [{ kind: 'rtp' }, { kind: 'rtp' }] });
-  assert.equal(e2.liveBridges, 1);
-  await e2.close();
-  assert.equal(e2.liveBridges, 0);
-  assert.equal(e2.portsInUse, 0);
-  await assert.rejects(e2.createBridge({ legs: [{ kind: 'rtp' }, { kind: 'rtp' }] }), /no media worker/);
-  for (const leg of d.legs) {
-    const s = createSocket('udp4');
-    s.bind(leg.port, LO);
-    await once(s, 'listening');
-    s.close();
+  try {
+    const d = await e2.createBridge({ legs: [{ kind: 'rtp' }, { kind: 'rtp' }] });
+    assert.equal(e2.liveBridges, 1);
+    await e2.close();
+    assert.equal(e2.liveBridges, 0);
+    assert.equal(e2.portsInUse, 0);
+    await assert.rejects(e2.createBridge({ legs: [{ kind: 'rtp' }, { kind: 'rtp' }] }), /no media worker/);
+    for (const leg of d.legs) {
+      const s = createSocket('udp4');
+      s.bind(leg.port, LO);
+      await once(s, 'listening');
+      s.close();
+    }
+  } finally {
+    // Idempotent; here so a failed assertion cannot leave worker threads holding the process.
+    await e2.close();
   }
 });

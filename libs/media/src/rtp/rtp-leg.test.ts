@@ -9,7 +9,8 @@ import { RtpEndpoint, g711, isRtp, sleep } from '../bridge/test-peer.js';
 import { RtpLeg } from './rtp-leg.js';
 import { SdesLeg } from './sdes-leg.js';
 
-const base = 46000 + (process.pid % 20) * 200;
+// Fixed, disjoint ranges per test file, below the ephemeral range: see test/README.md.
+const base = 16500;
 const opened: Array<{ close(): Promise<void> }> = [];
 const track = <T extends { close(): Promise<void> }>(o: T): T => { opened.push(o); return o; };
 after(async () => { for (const o of opened) await o.close().catch(() => undefined); });
