@@ -109,3 +109,26 @@ test('SDES leg drops forged and replayed SRTP, re-latches at once to a source th
   await leg.close();
   assert.equal(allocator.inUse, 0);
 });
+
+test('an RTCP packet on the RTP port of a non-mux leg is not taken for RTP and does not latch the leg', { timeout: 10000 }, async () => {
+  const allocator = new PortAllocator({ min: base + 150, max: base + 199 });
+  const stray = track(await RtpEndpoint.open());
+  const peer = track(await RtpEndpoint.open());
+  const leg = track(await RtpLeg.create({ allocator, address: '127.0.0.1', remote: { address: '127.0.0.1', port: 9 } }));
+  const got: number[] = [];
+  leg.onRtp = (buf) => got.push(buf.readUInt32BE(8));
+  // A sender report without report blocks (RFC 3550 §6.4.1), 28 bytes: long enough to
+  // pass for an RTP header; what a neighbour's RTCP aimed at port + 1 looks like.
+  const sr = Buffer.alloc(28);
+  sr.set([0x80, 200, 0x00, 0x06, 0x12, 0x34, 0x56, 0x78]);
+  await stray.send(sr, leg.localPort);
+  await sleep(50);
+  assert.equal(leg.stats.packetsIn, 0, 'RTCP is not counted as RTP');
+  assert.deepEqual(leg.remoteAddress, { address: '127.0.0.1', port: 9 }, 'still sending where the SDP said');
+  await peer.send(g711(1, 0, 0x333), leg.localPort);
+  await sleep(50);
+  assert.deepEqual(got, [0x333], 'the real peer is heard');
+  assert.deepEqual(leg.remoteAddress, { address: '127.0.0.1', port: peer.port });
+  await leg.close();
+  assert.equal(allocator.inUse, 0);
+});

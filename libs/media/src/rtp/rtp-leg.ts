@@ -242,7 +242,10 @@ export class RtpLeg implements MediaLeg {
   protected get authenticatesSource(): boolean { return false; }
 
   private receive(msg: Buffer, rinfo: RemoteInfo, onRtcpSocket: boolean): void {
-    if (onRtcpSocket || (this.rtcpMux && isRtcpPacket(msg, msg.length))) {
+    // RTCP on the RTP port is handled as RTCP even without rtcp-mux (a peer muxing
+    // unasked, or another leg's RTCP aimed at port + 1 of a neighbour): taken as RTP it
+    // would latch an idle leg onto the wrong source and starve the real peer.
+    if (onRtcpSocket || isRtcpPacket(msg, msg.length)) {
       this.receiveRtcp(msg, rinfo, onRtcpSocket);
       return;
     }
