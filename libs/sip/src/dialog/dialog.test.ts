@@ -5,25 +5,13 @@ import type { SipMessage, SipRequest, SipResponse } from '../message/index.js';
 import { DigestServer } from '../auth/index.js';
 import { createResponse } from '../transaction/response.js';
 import { settle } from '../test-support/loopback-transport.js';
-import { uaPair, type UaPair } from '../test-support/pair.js';
+import { uaPair, tick, isReq, isRes, type UaPair } from '../test-support/pair.js';
 import { UserAgent } from '../ua/user-agent.js';
 import type { IncomingRequest } from '../ua/incoming-request.js';
 import type { Dialog } from './dialog.js';
 
 const T1 = 500;
-const isReq = (method: string) => (m: SipMessage): boolean => m.isRequest && m.method === method;
-const isRes = (status: number, method?: string) => (m: SipMessage): boolean =>
-  !m.isRequest && m.status === status && (method === undefined || (m.headers.get('cseq') ?? '').endsWith(method));
 
-async function tick(ms: number): Promise<void> {
-  await settle();
-  while (ms > 0) {
-    const step = Math.min(ms, 100);
-    mock.timers.tick(step);
-    ms -= step;
-    await settle();
-  }
-}
 
 /** a calls b; b answers 200 with SDP-like bodies; resolves with both dialogs. */
 async function call(p: UaPair): Promise<{ ad: Dialog; bd: Dialog }> {

@@ -1,7 +1,9 @@
 // Two UserAgents joined by a LoopbackNetwork, for mock-clock tests.
 
 import { UserAgent } from '../ua/user-agent.js';
-import { LoopbackNetwork, LoopbackTransport } from './loopback-transport.js';
+import { mock } from 'node:test';
+import type { SipMessage } from '../message/index.js';
+import { LoopbackNetwork, LoopbackTransport, settle } from './loopback-transport.js';
 import type { TransportProtocol } from '../transport/types.js';
 
 export interface UaPair {
@@ -32,3 +34,22 @@ export function uaPair(protocol: TransportProtocol = 'udp'): UaPair {
     },
   };
 }
+
+/**
+ * Advances Node's mock clock in small steps, letting promises settle between them:
+ * Node 20 does not fire, within one tick(), timers that were set during it.
+ */
+export async function tick(ms: number): Promise<void> {
+  await settle();
+  while (ms > 0) {
+    const step = Math.min(ms, 100);
+    mock.timers.tick(step);
+    ms -= step;
+    await settle();
+  }
+}
+
+/** Matchers for LoopbackNetwork's log of sent messages. */
+export const isReq = (method: string) => (m: SipMessage): boolean => m.isRequest && m.method === method;
+export const isRes = (status: number, method?: string) => (m: SipMessage): boolean =>
+  !m.isRequest && m.status === status && (method === undefined || (m.headers.get('cseq') ?? '').endsWith(method));

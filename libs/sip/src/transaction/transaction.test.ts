@@ -1,29 +1,17 @@
 // Transaction state machines (RFC 3261 §17, RFC 6026) under a mock clock.
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
-import type { SipMessage, SipRequest, SipResponse } from '../message/index.js';
+import type { SipRequest, SipResponse } from '../message/index.js';
 import { isLocalResponse } from './response.js';
 import { settle } from '../test-support/loopback-transport.js';
-import { uaPair, type UaPair } from '../test-support/pair.js';
+import { uaPair, tick, isReq, isRes, type UaPair } from '../test-support/pair.js';
 import type { IncomingRequest } from '../ua/incoming-request.js';
 
 const T1 = 500;
 const T2 = 4000;
 const T4 = 5000;
 
-const isReq = (method: string) => (m: SipMessage): boolean => m.isRequest && m.method === method;
-const isRes = (status: number) => (m: SipMessage): boolean => !m.isRequest && m.status === status;
 
-/** Advances the mock clock in small steps: Node 20 does not fire, within one tick(), timers set during it. */
-async function tick(ms: number): Promise<void> {
-  await settle();
-  while (ms > 0) {
-    const step = Math.min(ms, 100);
-    mock.timers.tick(step);
-    ms -= step;
-    await settle();
-  }
-}
 
 describe('transactions (mock clock, loopback UDP)', () => {
   let p: UaPair;

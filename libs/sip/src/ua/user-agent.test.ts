@@ -1,24 +1,13 @@
 // UA core behaviour under a mock clock: reliable-transport timers, 420/483, failover lookup.
 import { afterEach, describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
-import type { SipMessage } from '../message/index.js';
 import { settle } from '../test-support/loopback-transport.js';
-import { uaPair, type UaPair } from '../test-support/pair.js';
+import { uaPair, tick, isReq, type UaPair } from '../test-support/pair.js';
 import type { DialogState } from '../dialog/state.js';
 import { UserAgent } from './user-agent.js';
 
 const T1 = 500;
-const isReq = (method: string) => (m: SipMessage): boolean => m.isRequest && m.method === method;
 
-async function tick(ms: number): Promise<void> {
-  await settle();
-  while (ms > 0) {
-    const step = Math.min(ms, 100);
-    mock.timers.tick(step);
-    ms -= step;
-    await settle();
-  }
-}
 
 describe('UserAgent (mock clock, loopback)', () => {
   let p: UaPair;
