@@ -3,7 +3,7 @@
 // WebSocket disappears when that WebSocket closes.
 
 import {
-  parseNameAddr, parseUri, formatUri, isSipUri, unquote, SipError,
+  parseNameAddr, parseUri, parseCSeq, formatUri, isSipUri, unquote, SipError,
   type IncomingRequest, type UserAgent, type TransportLayer, type DigestServer,
 } from '@trapezoid/sip';
 import type { Logger } from '../logging.js';
@@ -74,7 +74,7 @@ export class Registrar {
     }
     const transport = msg.transport;
     const callId = msg.callId;
-    const cseq = Number.parseInt(msg.headers.get('cseq') ?? '0', 10);
+    const cseq = parseCSeq(msg.headers.get('cseq') ?? '').seq;
     const contacts = msg.headers.getAll('contact');
     const headerExpires = msg.headers.get('expires');
     try {
