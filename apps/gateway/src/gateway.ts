@@ -1,11 +1,12 @@
 // The gateway service: owns the SIP transport and user agent, the registrar, the
-// calls, the media port range, the built-in echo endpoint and the HTTP side, and
-// releases all of them in stop(). Several gateways can live in one process (tests
-// do that): nothing here is global.
+// calls, the media engine (worker threads owning the media port range), the built-in
+// echo endpoint and the HTTP side, and releases all of them in stop(). Several
+// gateways can live in one process (tests do that): nothing here is global.
 
 import { readFileSync } from 'node:fs';
-import { TransportLayer, UserAgent, DigestServer, type IncomingRequest, type ListeningPoint } from '@trapezoid/sip';
-import { PortAllocator, WebRtcLeg } from '@trapezoid/media';
+import { TransportLayer, UserAgent, DigestServer, SipError, type IncomingRequest, type ListeningPoint } from '@trapezoid/sip';
+import { availableParallelism } from 'node:os';
+import { MediaEngine, type BridgesLost } from '@trapezoid/media';
 import type { GatewayConfig, TrunkConfig } from './config/index.js';
 import { createLogger, type Logger } from './logging.js';
 import { Registrar } from './registrar/registrar.js';
@@ -37,13 +38,13 @@ export class Gateway {
   readonly ua: UserAgent;
   readonly registrar: Registrar;
   readonly calls: CallRegistry;
-  readonly allocator: PortAllocator;
   readonly router: Router;
   private readonly echo: EchoService;
   private echoTrunk: TrunkConfig | undefined;
   private http: HttpServer | null = null;
   private httpPoint: { address: string; port: number } | null = null;
   private readonly ctx: CallContext;
+  private mediaEngine: MediaEngine | null = null;
 
   private constructor(readonly config: GatewayConfig, opts: GatewayOptions) {
     this.log = opts.log ?? createLogger(config.logging.level);
@@ -59,12 +60,15 @@ export class Gateway {
     }) : undefined;
     this.registrar = new Registrar({ ua: this.ua, transport: this.transport, digest, log: this.log });
     this.calls = new CallRegistry(this.log);
-    this.allocator = new PortAllocator({ min: config.media.portMin, max: config.media.portMax });
     this.router = new Router(config);
     this.echo = new EchoService(config.media.address, this.log);
+    const engine = (): MediaEngine => {
+      if (!this.mediaEngine) throw new SipError(503, 'Media engine not running');
+      return this.mediaEngine;
+    };
     this.ctx = {
       ua: this.ua, config, router: this.router, calls: this.calls, registrar: this.registrar,
-      allocator: this.allocator, log: this.log, digest, echoTrunk: () => this.echoTrunk,
+      get engine() { return engine(); }, log: this.log, digest, echoTrunk: () => this.echoTrunk,
     };
     this.ua.onRequest('INVITE', (req) => this.onInvite(req));
   }
@@ -81,8 +85,23 @@ export class Gateway {
   }
 
   private async listen(): Promise<void> {
-    // The DTLS certificate and a warm handshake before the first call, not during it.
-    await WebRtcLeg.prepare();
+    // Each media worker makes its DTLS certificate and warms a handshake before it is ready.
+    const m = this.config.media;
+    this.mediaEngine = await MediaEngine.start({
+      workers: m.workers > 0 ? m.workers : availableParallelism(),
+      portMin: m.portMin,
+      portMax: m.portMax,
+      address: m.address,
+    });
+    // One listener per live call (its consent-lost watch): no leak warning at scale.
+    this.mediaEngine.setMaxListeners(0);
+    this.mediaEngine.on('workerError', (e: { worker: number; error: unknown }) => {
+      this.log.error('media worker error', { event: 'media-worker-error', worker: e.worker, error: String(e.error) });
+    });
+    this.mediaEngine.on('bridgesLost', (e: BridgesLost) => {
+      this.log.error('media worker lost', { event: 'media-worker-lost', worker: e.worker, reason: e.reason });
+      for (const id of e.ids) void this.calls.list().find((c) => c.media?.id === id)?.end(500, 'Media worker lost');
+    });
     for (const l of this.config.listeners) {
       const origins = l.origins;
       const lp = await this.transport.listen({
@@ -129,7 +148,7 @@ export class Gateway {
       liveCalls: this.calls.live,
       callsStarted: this.calls.started,
       callsCompleted: this.calls.completed,
-      portsInUse: this.allocator.inUse,
+      portsInUse: this.mediaEngine?.portsInUse ?? 0,
       registrations: this.registrar.bindings.size,
       transactions: ua.transactions,
       dialogs: ua.dialogs,
@@ -162,5 +181,7 @@ export class Gateway {
     this.http = null;
     await this.ua.close();
     await this.transport.close();
+    await this.mediaEngine?.close();
+    this.mediaEngine = null;
   }
 }

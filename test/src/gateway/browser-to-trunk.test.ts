@@ -40,7 +40,9 @@ describe('browser (Chromium + JsSIP) -> gateway -> SIPp trunk', { timeout: 240_0
   async function setUp(sippArgs: string[], target: string, gwOptions: Partial<TestGatewayOptions> = {}): Promise<{ sipp: SippRun; gw: TestGateway; page: Page }> {
     const trunkPort = await freePort();
     const calls = sippArgs.includes('-m') ? [] : ['-m', '1'];
-    sipp = await startSipp({ port: trunkPort, args: [...sippArgs, ...calls], trace: true, timeoutSec: 40 });
+    // 45 s: the consent-expiry test's BYE lands ~34 s after the tab closes, after a setup
+    // that includes starting the gateway's media workers (~1.5 s).
+    sipp = await startSipp({ port: trunkPort, args: [...sippArgs, ...calls], trace: true, timeoutSec: 45 });
     gw = await startGateway({ ...gwOptions, trunkPort, ports: PORTS });
     page = await browser.context.newPage();
     await openSoftphone(page, gw, { ...CALLER_PARAMS, target });
@@ -103,7 +105,7 @@ describe('browser (Chromium + JsSIP) -> gateway -> SIPp trunk', { timeout: 240_0
     assert.equal(gw.counters().liveCalls, 2);
     const [a, b] = await Promise.all([waitPackets(page, { received: 50, sent: 50 }), waitPackets(second, { received: 50, sent: 50 })]);
     assert.ok(a.packetsReceived >= 50 && b.packetsReceived >= 50, `both calls got their echo: ${JSON.stringify([a, b])}`);
-    const legPorts = gw.calls.list().map((c) => c.media!.rtp.localPort);
+    const legPorts = gw.calls.list().map((c) => c.media!.rtpEndpoint.port);
     assert.notEqual(legPorts[0], legPorts[1], 'each call has its own RTP port');
     await Promise.all([page.click('#hangup'), second.click('#hangup')]);
     await Promise.all([waitEnded(page), waitEnded(second)]);

@@ -87,8 +87,8 @@ describe('JsSIP in Node (werift peer connection) -> gateway -> SIPp trunk', { ti
       }
       for (const until = Date.now() + 2_000; received < 50 && Date.now() < until;) await sleep(50);
       assert.ok(received >= 50, `werift received ${received} packets echoed by SIPp (sent ${sent})`);
-      const media = gw.calls.list()[0]?.media;
-      assert.ok(media && media.rtp.stats.packetsOut >= 50, `the RTP leg forwarded werift's audio to SIPp: ${JSON.stringify(media?.rtp.stats)}`);
+      const stats = await gw.calls.list()[0]?.media?.stats();
+      assert.ok(stats && stats.rtp.packetsOut! >= 50, `the RTP leg forwarded werift's audio to SIPp: ${JSON.stringify(stats?.rtp)}`);
 
       const ended = once(session, 'ended', 'failed');
       session.terminate();

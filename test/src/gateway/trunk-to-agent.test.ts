@@ -89,8 +89,9 @@ describe('SIPp trunk -> gateway -> browser agents (Chromium + JsSIP)', { timeout
     assert.ok(s.packetsSent >= 50, `agent sent ${s.packetsSent} packets`);
     const media = gw.calls.list()[0]?.media;
     assert.ok(media, 'the call has media');
-    assert.ok(media.rtp.stats.packetsIn >= 50, `RTP leg received SIPp's audio: ${JSON.stringify(media.rtp.stats)}`);
-    assert.ok(media.rtp.stats.packetsOut >= 50, `RTP leg sent the agent's audio to SIPp: ${JSON.stringify(media.rtp.stats)}`);
+    const { rtp } = await media.stats();
+    assert.ok(rtp.packetsIn! >= 50, `RTP leg received SIPp's audio: ${JSON.stringify(rtp)}`);
+    assert.ok(rtp.packetsOut! >= 50, `RTP leg sent the agent's audio to SIPp: ${JSON.stringify(rtp)}`);
 
     const end = await waitEnded(answering, 20_000);
     assert.equal(end.originator, 'remote', `SIPp hung up: ${JSON.stringify(end)}`);

@@ -71,7 +71,7 @@ export class Call {
   /** Takes ownership of the call's media: released by end(); a browser gone silent ends the call. */
   attachMedia(media: CallMedia): void {
     this.media = media;
-    media.webrtc.once('consentLost', () => {
+    media.onConsentLost(() => {
       this.log.info('browser consent lost (RFC 7675)', { event: 'consent-lost' });
       void this.end(480, 'Browser media consent lost', 'a');
     });

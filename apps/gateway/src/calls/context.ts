@@ -1,7 +1,7 @@
 // What call handlers need from the gateway, passed explicitly (no singletons).
 
 import { SipError, type UserAgent, type IncomingRequest, type DigestServer } from '@trapezoid/sip';
-import type { PortAllocator } from '@trapezoid/media';
+import type { MediaEngine } from '@trapezoid/media';
 import type { GatewayConfig, TrunkConfig } from '../config/index.js';
 import type { Logger } from '../logging.js';
 import type { Registrar } from '../registrar/registrar.js';
@@ -15,7 +15,8 @@ export interface CallContext {
   router: Router;
   calls: CallRegistry;
   registrar: Registrar;
-  allocator: PortAllocator;
+  /** Media workers: the calls' legs and bridges live there, never on this thread. */
+  engine: MediaEngine;
   log: Logger;
   /** Digest check of browser requests; undefined when auth is off. */
   digest: DigestServer | undefined;
@@ -56,12 +57,14 @@ export function relayStatus(status: number): number {
 export async function bindCallMedia(ctx: CallContext, call: Call): Promise<CallMedia | null> {
   const m = ctx.config.media;
   const media = await CallMedia.create({
-    allocator: ctx.allocator,
-    address: m.address,
+    engine: ctx.engine,
     ...(m.publicAddress ? { advertisedAddress: m.publicAddress } : {}),
   }).catch((err: unknown) => {
     // Every port of the range taken: the gateway is full for now, not broken (RFC 3261 §21.5.4).
-    if ((err as { code?: unknown }).code === 'EMEDIAPORTS') throw new SipError(503, 'No media port free');
+    const e = err as { code?: unknown; status?: unknown };
+    if (e.code === 'EMEDIAPORTS') throw new SipError(503, 'No media port free');
+    // The engine says 503 itself when no media worker is up (crashed, restarting).
+    if (e.status === 503) throw new SipError(503, 'Media unavailable');
     throw err;
   });
   if (call.ended) {

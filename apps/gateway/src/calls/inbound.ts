@@ -41,7 +41,7 @@ async function forkToAgents(
   const media = await bindCallMedia(ctx, call);
   if (!media) return;
   const converted = rtpOfferToWebrtcOffer(req.message.body.toString('utf8'), policy, media.iceDtls, media.webrtcEndpoint, { stream: media.towardBrowser });
-  media.setRtpRemote(converted.remote);
+  await media.setRtpRemote(converted.remote);
 
   const fromUser = (() => {
     try {
@@ -128,13 +128,18 @@ async function answerTrunk(call: Call, req: IncomingRequest, winner: ClientReque
   let rtpAnswer: string;
   try {
     const converted = webrtcAnswerToRtpAnswer(session, winner.response!.body.toString('utf8'), media.rtpEndpoint);
-    media.setWebRtcRemote(converted.remote);
-    media.connect(converted.mapping);
+    await media.setWebRtcRemote(converted.remote);
+    await media.connect(converted.mapping);
     rtpAnswer = converted.sdp;
   } catch (err) {
     call.log.warn('agent answer not usable', { event: 'answer-sdp-error', error: String(err) });
-    req.reply(err instanceof SdpError ? err.status : 500);
+    if (!req.finalSent) req.reply(err instanceof SdpError ? err.status : 500);
     await call.end(500, 'agent SDP not usable');
+    return;
+  }
+  if (call.ended || req.finalSent) {
+    // The trunk gave up while the media was being set up.
+    await bDialog.bye().catch(() => undefined);
     return;
   }
   const aDialog = await req.answer({ body: rtpAnswer, contentType: 'application/sdp' }).catch(() => null);

@@ -43,7 +43,7 @@ async function connectToTrunk(ctx: CallContext, call: Call, req: IncomingRequest
   const media = await bindCallMedia(ctx, call);
   if (!media) return;
   const rtpOffer = webrtcOfferToRtpOffer(offer, parseCodecPolicy({ codecs: trunk.codecs }), media.rtpEndpoint);
-  media.setWebRtcRemote(rtpOffer.remote);
+  await media.setWebRtcRemote(rtpOffer.remote);
 
   const domain = trunk.domain ?? trunk.address;
   const out = ctx.ua.request('INVITE', `sip:${number}@${domain}${trunk.port === 5060 ? '' : `:${trunk.port}`}`, {
@@ -63,31 +63,38 @@ async function connectToTrunk(ctx: CallContext, call: Call, req: IncomingRequest
   }, trunk.answerTimeout * 1000);
   call.onEnd(() => clearTimeout(noAnswer));
 
-  let webrtcAnswer: string | null = null;
-  const answerFrom = (res: SipResponse): string => {
+  // The first answer (183 with SDP or the 200) fixes the media; later ones reuse it.
+  let webrtcAnswer: Promise<string> | null = null;
+  const answerFrom = (res: SipResponse): Promise<string> => {
     if (webrtcAnswer === null) {
       const converted = rtpAnswerToWebrtcAnswer(rtpOffer.session as OfferState, res.body.toString('utf8'), media.iceDtls, media.webrtcEndpoint, { stream: media.towardBrowser });
-      media.setRtpRemote(converted.remote);
-      media.connect(converted.mapping);
-      webrtcAnswer = converted.sdp;
+      webrtcAnswer = (async () => {
+        await media.setRtpRemote(converted.remote);
+        await media.connect(converted.mapping);
+        return converted.sdp;
+      })();
     }
     return webrtcAnswer;
   };
 
-  out.on('provisional', (res: SipResponse) => {
+  const onProvisional = async (res: SipResponse): Promise<void> => {
     if (call.ended || req.finalSent || res.status === 100) return;
     call.setState('early', { status: res.status });
     if (res.body.length > 0 && /application\/sdp/i.test(res.headers.get('content-type') ?? '')) {
       // Early media (announcements, ringback from the far end) reaches the browser.
       try {
-        req.progress(183, 'Session Progress', { body: answerFrom(res), contentType: 'application/sdp' });
+        const body = await answerFrom(res);
+        // The final response may have overtaken the media setup.
+        if (!call.ended && !req.finalSent) req.progress(183, 'Session Progress', { body, contentType: 'application/sdp' });
         return;
       } catch (err) {
         call.log.warn('early media SDP not usable', { event: 'early-media-error', error: String(err) });
+        if (call.ended || req.finalSent) return;
       }
     }
     req.progress(res.status === 183 ? 183 : 180);
-  });
+  };
+  out.on('provisional', (res: SipResponse) => void onProvisional(res));
 
   const final = await out.final;
   clearTimeout(noAnswer);
@@ -104,7 +111,7 @@ async function connectToTrunk(ctx: CallContext, call: Call, req: IncomingRequest
 }
 
 async function bridgeAnswered(
-  call: Call, req: IncomingRequest, out: ClientRequest, final: SipResponse, answerFrom: (res: SipResponse) => string,
+  call: Call, req: IncomingRequest, out: ClientRequest, final: SipResponse, answerFrom: (res: SipResponse) => Promise<string>,
 ): Promise<void> {
   const bDialog = out.dialog;
   if (!bDialog) throw new SipError(502, 'Trunk answered without a dialog');
@@ -116,12 +123,17 @@ async function bridgeAnswered(
   call.bDialog = bDialog;
   let sdp: string;
   try {
-    sdp = answerFrom(final);
+    sdp = await answerFrom(final);
   } catch (err) {
     const status = err instanceof SdpError ? err.status : 500;
     call.log.warn('trunk answer not usable', { event: 'answer-sdp-error', error: String(err) });
-    req.reply(status, err instanceof SdpError ? err.reason : 'Bad SDP from trunk');
+    if (!req.finalSent) req.reply(status, err instanceof SdpError ? err.reason : 'Bad SDP from trunk');
     await call.end(status, 'trunk SDP not usable');
+    return;
+  }
+  if (call.ended || req.finalSent) {
+    // The browser gave up while the media was being set up.
+    await bDialog.bye().catch(() => undefined);
     return;
   }
   const contact = parseNameAddr(req.message.headers.get('contact') ?? '<sip:invalid>');

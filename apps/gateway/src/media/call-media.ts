@@ -1,111 +1,139 @@
 // The media of one call: a WebRTC leg toward the browser, an RTP leg toward the
-// trunk, and the bridge that joins them once the codecs are negotiated. Legs are
-// bound when the offer is converted (their ports go into the SDP); the bridge is
-// made when the answer gives the payload-type mapping. close() releases all of it
-// on every path, however far the call got.
+// trunk, and the bridge that joins them once the codecs are negotiated — all living
+// on a media worker of the gateway's MediaEngine (DESIGN.md, "Where the time goes");
+// this class is the call's handle on them. Legs are bound when the offer is converted
+// (their ports go into the SDP); forwarding starts when the answer gives the
+// payload-type mapping. close() releases all of it on every path, however far the
+// call got.
 
 import { randomBytes } from 'node:crypto';
-import { Bridge, RtpLeg, WebRtcLeg, type PortAllocator } from '@trapezoid/media';
+import type { LegDescription, LegEvent, MediaEngine } from '@trapezoid/media';
 import type { IceDtlsParams, LocalStream, MediaEndpoint, PtMapping, RtpRemote, WebRtcRemote } from '@trapezoid/sdp';
 
 export interface CallMediaOptions {
-  allocator: PortAllocator;
-  /** Address the sockets bind to. */
-  address: string;
-  /** Address written into SDP (public or floating address); default `address`. */
+  engine: MediaEngine;
+  /** Address written into SDP (public or floating address); default the engine's bind address. */
   advertisedAddress?: string;
   /** The browser's offer (browser -> trunk calls); absent when we offer to the browser. */
   webrtcRemote?: WebRtcRemote;
 }
 
+/** Index of each leg in the engine's bridge. */
+const WEBRTC = 0;
+const RTP = 1;
+
 export class CallMedia {
-  private bridge: Bridge | null = null;
+  private bridged = false;
   private closed = false;
+  private consentLost: (() => void) | null = null;
   /**
    * The stream we send the browser, fixed before the bridge exists so the SDP can
    * signal it (a=ssrc/msid, RFC 5576/8830): werift drops RTP from unsignalled SSRCs.
    */
   readonly towardBrowser: LocalStream = { ssrc: randomBytes(4).readUInt32BE(0) >>> 0, cname: randomBytes(8).toString('base64url') };
+  private readonly onLegEvent = (ev: LegEvent): void => {
+    if (ev.id === this.id && ev.leg === WEBRTC && ev.name === 'consentLost') this.consentLost?.();
+  };
 
   private constructor(
-    readonly webrtc: WebRtcLeg,
-    readonly rtp: RtpLeg,
-    private readonly advertised: string,
-  ) {}
+    private readonly engine: MediaEngine,
+    readonly id: string,
+    private readonly webrtc: LegDescription,
+    private readonly rtp: LegDescription,
+    private readonly advertised: string | undefined,
+  ) {
+    engine.on('legEvent', this.onLegEvent);
+  }
 
+  /** Binds both legs on a media worker, not forwarding yet. */
   static async create(opts: CallMediaOptions): Promise<CallMedia> {
-    const webrtc = await WebRtcLeg.create({
-      address: opts.address,
-      allocator: opts.allocator,
-      ...(opts.webrtcRemote ? { remote: toLegRemote(opts.webrtcRemote) } : {}),
+    const d = await opts.engine.createBridge({
+      legs: [
+        { kind: 'webrtc', ...(opts.webrtcRemote ? { remote: toLegRemote(opts.webrtcRemote) } : {}) },
+        { kind: 'rtp', ...(opts.advertisedAddress ? { advertisedAddress: opts.advertisedAddress } : {}) },
+      ],
+      bridge: null,
     });
-    let rtp: RtpLeg;
-    try {
-      rtp = await RtpLeg.create({
-        allocator: opts.allocator,
-        address: opts.address,
-        ...(opts.advertisedAddress ? { advertisedAddress: opts.advertisedAddress } : {}),
-      });
-    } catch (err) {
-      await webrtc.close();
-      throw err;
-    }
-    return new CallMedia(webrtc, rtp, opts.advertisedAddress ?? opts.address);
+    return new CallMedia(opts.engine, d.id, d.legs[WEBRTC]!, d.legs[RTP]!, opts.advertisedAddress);
+  }
+
+  /** Called once when the browser stops answering ICE consent checks (RFC 7675). */
+  onConsentLost(fn: () => void): void {
+    this.consentLost = () => {
+      this.consentLost = null;
+      fn();
+    };
   }
 
   /** Our ICE-lite/DTLS parameters, for the SDP we send the browser. */
   get iceDtls(): IceDtlsParams {
-    const p = this.webrtc.localParameters;
+    const p = this.webrtc as LegDescription & { ufrag: string; pwd: string; fingerprint: IceDtlsParams['fingerprint']; setup: string };
     return { ufrag: p.ufrag, pwd: p.pwd, fingerprint: p.fingerprint, setup: p.setup === 'active' ? 'active' : p.setup === 'passive' ? 'passive' : 'actpass' };
   }
 
   get webrtcEndpoint(): MediaEndpoint {
-    return { address: this.advertised, port: this.webrtc.localPort };
+    return { address: this.advertised ?? this.webrtc.address, port: this.webrtc.port };
   }
 
   get rtpEndpoint(): MediaEndpoint {
-    return { address: this.advertised, port: this.rtp.localPort };
+    return { address: this.advertised ?? this.rtp.address, port: this.rtp.port };
   }
 
   /** The trunk's address from its SDP (latching may move it later). */
-  setRtpRemote(remote: RtpRemote): void {
-    this.rtp.setRemote({
-      address: remote.address,
-      port: remote.port,
-      ...(remote.rtcpMux ? { rtcpPort: remote.port } : remote.rtcpPort !== undefined ? { rtcpPort: remote.rtcpPort } : {}),
-    });
+  async setRtpRemote(remote: RtpRemote): Promise<void> {
+    await this.update([null, {
+      remote: {
+        address: remote.address,
+        port: remote.port,
+        ...(remote.rtcpMux ? { rtcpPort: remote.port } : remote.rtcpPort !== undefined ? { rtcpPort: remote.rtcpPort } : {}),
+      },
+    }]);
   }
 
-  /** The browser's answer to our offer (trunk -> browser calls). */
-  setWebRtcRemote(remote: WebRtcRemote): void {
-    this.webrtc.setRemoteParameters(toLegRemote(remote));
+  /** The browser's ICE/DTLS parameters (its offer, or its answer to ours). */
+  async setWebRtcRemote(remote: WebRtcRemote): Promise<void> {
+    await this.update([{ remote: toLegRemote(remote) }, null]);
   }
 
   /** Starts forwarding with the negotiated payload types. */
-  connect(mapping: PtMapping[]): void {
-    if (this.closed || this.bridge) return;
+  async connect(mapping: PtMapping[]): Promise<void> {
+    if (this.closed || this.bridged) return;
+    this.bridged = true;
     const clockRate = mapping.find((m) => !/telephone-event|cn/i.test(m.codec))?.clockRate ?? 8000;
-    this.bridge = new Bridge({
-      a: this.webrtc,
-      b: this.rtp,
-      payloadTypes: mapping.map((m) => [m.webrtcPt, m.trunkPt] as const),
+    await this.update(undefined, {
+      payloadTypes: mapping.map((m) => [m.webrtcPt, m.trunkPt]),
       clockRate,
       ssrcToA: this.towardBrowser.ssrc,
       cname: this.towardBrowser.cname,
     });
   }
 
+  /** Per-leg counters (LegStats), read from the media worker. */
+  async stats(): Promise<{ webrtc: Record<string, number>; rtp: Record<string, number> }> {
+    const s = await this.engine.stats(this.id);
+    return { webrtc: s.legs[WEBRTC]!, rtp: s.legs[RTP]! };
+  }
+
   get connected(): boolean {
-    return this.bridge !== null;
+    return this.bridged;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const bridge = this.bridge;
-    this.bridge = null;
-    if (bridge) await bridge.close();
-    await Promise.allSettled([this.webrtc.close(), this.rtp.close()]);
+    this.consentLost = null;
+    this.engine.off('legEvent', this.onLegEvent);
+    await this.engine.destroyBridge(this.id);
+  }
+
+  /** A change after close() (the call ended meanwhile) is moot, not an error. */
+  private async update(legs?: [Record<string, unknown> | null, Record<string, unknown> | null], bridge?: Record<string, unknown>): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.engine.updateBridge(this.id, { ...(legs ? { legs } : {}), ...(bridge ? { bridge } : {}) });
+    } catch (err) {
+      if (!this.closed) throw err;
+    }
   }
 }
 

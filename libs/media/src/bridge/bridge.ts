@@ -56,9 +56,12 @@ export class Bridge {
   private legB: MediaLeg;
   private readonly toB: HeaderRewriter;
   private readonly toA: HeaderRewriter;
-  /** Reception on each leg, for our report blocks (independent of how a leg counts). */
-  private readonly fromA: RtpReceiveStats;
-  private readonly fromB: RtpReceiveStats;
+  /** Reception on each leg, for our report blocks: the leg's own state when it keeps one. */
+  private fromA: RtpReceiveStats;
+  private fromB: RtpReceiveStats;
+  /** Used for a leg that keeps no reception state of its own. */
+  private readonly ownFromA: RtpReceiveStats;
+  private readonly ownFromB: RtpReceiveStats;
   private readonly scratchToB = Buffer.alloc(SCRATCH);
   private readonly scratchToA = Buffer.alloc(SCRATCH);
   private readonly rtcpBuf = Buffer.alloc(512);
@@ -79,8 +82,8 @@ export class Bridge {
     this.cname = opts.cname ?? randomBytes(12).toString('base64');
     this.toB = new HeaderRewriter(opts.ssrcToB, this.clockRate);
     this.toA = new HeaderRewriter(opts.ssrcToA, this.clockRate);
-    this.fromA = new RtpReceiveStats(this.clockRate);
-    this.fromB = new RtpReceiveStats(this.clockRate);
+    this.ownFromA = this.fromA = new RtpReceiveStats(this.clockRate);
+    this.ownFromB = this.fromB = new RtpReceiveStats(this.clockRate);
     this.payloadTypes = opts.payloadTypes ? opts.payloadTypes.map(([a, b]) => [a, b] as [number, number]) : null;
     if (this.payloadTypes) {
       this.toB.ptMap.fill(-1);
@@ -167,23 +170,35 @@ export class Bridge {
   }
 
   private attach(side: BridgeSide, leg: MediaLeg): void {
+    // Our legs already keep RFC 3550 reception state for every valid packet they hand
+    // over: report from that instead of updating a second copy per packet. A leg without
+    // one gets the bridge's own, updated here.
+    const own = side === 'a' ? this.ownFromA : this.ownFromB;
+    const legReception = (leg as { reception?: unknown }).reception;
+    const shared = legReception instanceof RtpReceiveStats ? legReception : null;
+    const reception = shared ?? own;
+    if (side === 'a') this.fromA = reception;
+    else this.fromB = reception;
+    const track = shared === null ? own : null;
     if (side === 'a') {
-      leg.onRtp = (buf, len) => this.forward(buf, len, leg, this.toB, this.fromA, this.legB, this.scratchToB);
-      leg.onRtcp = (buf, len) => { readRtcpCompound(buf, len, this.fromA, performance.now()); };
+      leg.onRtp = (buf, len) => this.forward(buf, len, leg, this.toB, track, this.legB, this.scratchToB);
+      leg.onRtcp = (buf, len) => { readRtcpCompound(buf, len, reception, performance.now()); };
     } else {
-      leg.onRtp = (buf, len) => this.forward(buf, len, leg, this.toA, this.fromB, this.legA, this.scratchToA);
-      leg.onRtcp = (buf, len) => { readRtcpCompound(buf, len, this.fromB, performance.now()); };
+      leg.onRtp = (buf, len) => this.forward(buf, len, leg, this.toA, track, this.legA, this.scratchToA);
+      leg.onRtcp = (buf, len) => { readRtcpCompound(buf, len, reception, performance.now()); };
     }
   }
 
-  private forward(buf: Buffer, len: number, from: MediaLeg, rw: HeaderRewriter, reception: RtpReceiveStats, out: MediaLeg, scratch: Buffer): void {
+  private forward(buf: Buffer, len: number, from: MediaLeg, rw: HeaderRewriter, track: RtpReceiveStats | null, out: MediaLeg, scratch: Buffer): void {
     const hdr = rtpHeaderLength(buf, len);
     if (hdr < 0) {
       from.stats.packetsDropped++;
       return;
     }
-    reception.update(buf, performance.now());
-    if (!rw.rewrite(buf, len, hdr)) {
+    if (track !== null) track.update(buf, performance.now());
+    // Legs stamp lastPacketAt (Date.now()) just before handing a packet over: reuse it.
+    const at = from.stats.lastPacketAt;
+    if (!rw.rewrite(buf, len, hdr, at > 0 ? at : Date.now())) {
       // A payload type outside the negotiated mapping (LegStats: "unknown PT").
       from.stats.packetsDropped++;
       return;

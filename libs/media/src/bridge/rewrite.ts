@@ -42,14 +42,16 @@ export class HeaderRewriter {
     for (let i = 0; i < 128; i++) this.ptMap[i] = i;
   }
 
-  /** Rewrites PT, SSRC, sequence number and timestamp in place; false = drop the packet. */
-  rewrite(buf: Buffer, len: number, hdr: number): boolean {
+  /**
+   * Rewrites PT, SSRC, sequence number and timestamp in place; false = drop the packet.
+   * `now` is Date.now() at reception (the bridge passes the leg's stamp).
+   */
+  rewrite(buf: Buffer, len: number, hdr: number, now = Date.now()): boolean {
     const pt = this.ptMap[buf[1] & 0x7f];
     if (pt < 0) return false;
     const inSsrc = ((buf[8] << 24) | (buf[9] << 16) | (buf[10] << 8) | buf[11]) >>> 0;
     const seq = (buf[2] << 8) | buf[3];
     const ts = ((buf[4] << 24) | (buf[5] << 16) | (buf[6] << 8) | buf[7]) >>> 0;
-    const now = Date.now();
     if (inSsrc !== this.inSsrc || this.resync) this.anchor(inSsrc, seq, ts, now);
     const outSeq = (seq + this.seqOffset) & 0xffff;
     const outTs = (ts + this.tsOffset) >>> 0;

@@ -186,6 +186,38 @@ test('updateBridge points a leg at a new peer address (re-INVITE)', { timeout: 2
   await engine.destroyBridge(d.id);
 });
 
+test('legs bound first, forwarding from a later update (offer binds ports, answer gives payload types)', { timeout: 20000 }, async () => {
+  const a = await endpoint();
+  const b = await endpoint();
+  const d = await engine.createBridge({
+    legs: [{ kind: 'rtp', remote: { address: LO, port: a.address().port } }, { kind: 'rtp' }],
+    bridge: null,
+  });
+  assert.equal(d.legs.length, 2, 'both legs are bound and described');
+  const early = collect(b, 1, 300);
+  await sendPaced(a, d.legs[0].port, Array.from({ length: 5 }, (_, k) => rtp(k + 1, 5, 0x11)));
+  assert.equal((await early).length, 0, 'nothing is forwarded before the bridge options arrive');
+
+  await engine.updateBridge(d.id, {
+    legs: [null, { remote: { address: LO, port: b.address().port } }],
+    bridge: { payloadTypes: [[0, 8]] },
+  });
+  const got = collect(b, 10);
+  await sendPaced(a, d.legs[0].port, Array.from({ length: 10 }, (_, k) => rtp(k + 10, 5, 0x22)));
+  const packets = await got;
+  assert.equal(packets.length, 10, 'forwarding starts with the update');
+  assert.equal(packets[0][1] & 0x7f, 8, 'with the payload-type mapping it gave');
+  const stats = await engine.stats(d.id);
+  assert.equal(typeof stats.bridge.ssrcToB, 'number');
+
+  await assert.rejects(engine.updateBridge(d.id, { bridge: { payloadTypes: [[0, 0]] } }), (err: Error & { status?: number }) => {
+    assert.equal(err.status, 488);
+    return /cannot change/.test(err.message);
+  });
+  await engine.destroyBridge(d.id);
+  assert.equal(engine.portsInUse, 0);
+});
+
 test('a WebRTC leg is described with the ICE and DTLS parameters its SDP needs', { timeout: 20000 }, async () => {
   const d = await engine.createBridge({ legs: [{ kind: 'webrtc' }, { kind: 'rtp' }] });
   const w = d.legs[0];

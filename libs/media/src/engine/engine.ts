@@ -46,7 +46,7 @@ class WorkerSlot {
 }
 
 export class EngineError extends Error {
-  constructor(message: string, readonly status?: number) {
+  constructor(message: string, readonly status?: number, readonly code?: string) {
     super(message);
     this.name = 'EngineError';
   }
@@ -257,7 +257,7 @@ export class MediaEngine extends EventEmitter {
         slot.pending.delete(m.seq);
         clearTimeout(p.timer);
         if (m.ok) p.resolve(m.result);
-        else p.reject(new EngineError(m.error.message, m.error.status));
+        else p.reject(new EngineError(m.error.message, m.error.status, m.error.code));
       });
       w.on('error', (err) => {
         if (!ready) reject(err);

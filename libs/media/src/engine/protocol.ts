@@ -48,8 +48,13 @@ export interface BridgeSpec {
   /** Caller-chosen id (e.g. the call id); generated when absent. */
   id?: string;
   legs: [LegSpec, LegSpec];
-  /** Options for the Bridge itself (payload-type map, etc.), passed through unchanged. */
-  bridge?: Record<string, unknown>;
+  /**
+   * Options for the Bridge itself (payload-type map, etc.), passed through unchanged;
+   * absent: a bridge with default options. null: the legs are bound (their ports and
+   * ICE/DTLS parameters can go into SDP) but nothing is forwarded until an update
+   * supplies `bridge` (an offer binds ports; only the answer gives the payload types).
+   */
+  bridge?: Record<string, unknown> | null;
 }
 
 export interface BridgeUpdate {
@@ -59,6 +64,10 @@ export interface BridgeUpdate {
    * swaps in a new leg (new transport or keys) with seq/timestamp continuity kept.
    */
   legs?: [Record<string, unknown> | null, Record<string, unknown> | null];
+  /**
+   * Starts forwarding on a bridge created with `bridge: null`, with these options.
+   * Allowed once: a bridge that already forwards cannot change its options (488).
+   */
   bridge?: Record<string, unknown>;
 }
 
@@ -81,7 +90,8 @@ export interface BridgeDescription {
 export interface BridgeState {
   id: string;
   legs: Record<string, unknown>[];
-  bridge: Record<string, unknown>;
+  /** null: the legs were bound but not yet forwarding. */
+  bridge: Record<string, unknown> | null;
 }
 
 export type WorkerRequest =
@@ -101,7 +111,7 @@ export interface WorkerLoad {
 
 export type WorkerReply =
   | { seq: number; ok: true; result: unknown; load: WorkerLoad }
-  | { seq: number; ok: false; error: { message: string; status?: number }; load: WorkerLoad };
+  | { seq: number; ok: false; error: { message: string; status?: number; code?: string }; load: WorkerLoad };
 
 /** A leg event (ICE connected, DTLS connected, consent lost, ...) of bridge `id`. */
 export interface LegEvent {

@@ -11,11 +11,13 @@ import type {
   WorkerReply, WorkerRequest, BridgeSpec, LegSpec, WorkerEvent,
 } from './protocol.js';
 import { FORWARDED_LEG_EVENTS, LegFactory, type BridgeHandle } from './factory.js';
+import { WebRtcLeg } from '../webrtc/webrtc-leg.js';
 
 interface Entry {
   id: string;
   legs: MediaLeg[];
-  bridge: BridgeHandle;
+  /** null while the legs are bound but not forwarding (created with `bridge: null`). */
+  bridge: BridgeHandle | null;
 }
 
 const init = workerData as WorkerInit;
@@ -75,7 +77,8 @@ async function create(spec: BridgeSpec & { id: string }): Promise<BridgeDescript
       forwardEvents(spec.id, legs.length, leg);
       legs.push(leg);
     }
-    const e: Entry = { id: spec.id, legs, bridge: factory.createBridge(legs[0], legs[1], spec.bridge ?? {}) };
+    const bridge = spec.bridge === null ? null : factory.createBridge(legs[0], legs[1], spec.bridge ?? {});
+    const e: Entry = { id: spec.id, legs, bridge };
     bridges.set(spec.id, e);
     return describe(e);
   } catch (err) {
@@ -93,7 +96,8 @@ async function restore(state: BridgeState): Promise<BridgeDescription> {
       forwardEvents(state.id, legs.length, leg);
       legs.push(leg);
     }
-    const e: Entry = { id: state.id, legs, bridge: factory.restoreBridge(legs[0], legs[1], state.bridge) };
+    const bridge = state.bridge === null ? null : factory.restoreBridge(legs[0], legs[1], state.bridge);
+    const e: Entry = { id: state.id, legs, bridge };
     bridges.set(state.id, e);
     return describe(e);
   } catch (err) {
@@ -104,7 +108,7 @@ async function restore(state: BridgeState): Promise<BridgeDescription> {
 
 async function update(id: string, u: BridgeUpdate): Promise<BridgeDescription> {
   const e = get(id);
-  if (u.bridge) throw Object.assign(new Error('bridge options cannot change on a live bridge'), { status: 488 });
+  if (u.bridge && e.bridge) throw Object.assign(new Error('bridge options cannot change on a live bridge'), { status: 488 });
   for (let i = 0; i < 2; i++) {
     const change = u.legs?.[i];
     if (!change) continue;
@@ -114,12 +118,14 @@ async function update(id: string, u: BridgeUpdate): Promise<BridgeDescription> {
       const old = e.legs[i];
       e.legs[i] = leg;
       forwardEvents(id, i, leg);
-      e.bridge.replaceLeg(i === 0 ? 'a' : 'b', leg);
+      e.bridge?.replaceLeg(i === 0 ? 'a' : 'b', leg);
       await factory.closeLeg(old);
     } else {
       factory.updateLeg(e.legs[i], change);
     }
   }
+  // Legs first: forwarding starts toward the remotes this same update gave them.
+  if (u.bridge) e.bridge = factory.createBridge(e.legs[0], e.legs[1], u.bridge);
   return describe(e);
 }
 
@@ -128,7 +134,7 @@ async function destroy(id: string): Promise<{ id: string }> {
   if (!e) return { id };
   bridges.delete(id);
   try {
-    await e.bridge.close();
+    await e.bridge?.close();
   } finally {
     await closeLegs(e.legs);
   }
@@ -160,11 +166,11 @@ async function handle(m: WorkerRequest): Promise<unknown> {
     case 'destroy': return destroy(m.id);
     case 'stats': {
       const e = get(m.id);
-      return { id: e.id, legs: e.legs.map((l) => ({ ...l.stats })), bridge: e.bridge.stats() };
+      return { id: e.id, legs: e.legs.map((l) => ({ ...l.stats })), bridge: e.bridge?.stats() ?? {} };
     }
     case 'export': {
       const e = get(m.id);
-      return { id: e.id, legs: e.legs.map((l) => factory.exportLeg(l)), bridge: e.bridge.exportState() } satisfies BridgeState;
+      return { id: e.id, legs: e.legs.map((l) => factory.exportLeg(l)), bridge: e.bridge?.exportState() ?? null } satisfies BridgeState;
     }
     case 'restore': return restore(m.state);
     case 'usage': {
@@ -179,12 +185,17 @@ port.on('message', (m: WorkerRequest) => {
   handle(m).then(
     (result) => port.postMessage({ seq: m.seq, ok: true, result, load: load() } satisfies WorkerReply),
     (err: unknown) => {
-      const e = err as { message?: string; status?: number };
+      const e = err as { message?: string; status?: number; code?: unknown };
+      // The code travels too: e.g. EMEDIAPORTS (slice full) is "busy", not "broken".
+      const code = typeof e.code === 'string' ? { code: e.code } : {};
       port.postMessage({
-        seq: m.seq, ok: false, error: { message: e.message ?? String(err), status: e.status }, load: load(),
+        seq: m.seq, ok: false, error: { message: e.message ?? String(err), status: e.status, ...code }, load: load(),
       } satisfies WorkerReply);
     },
   );
 });
 
+// This thread's DTLS certificate and a warm handshake before its first call, not
+// during it: ready means a call's setup pays no one-off costs.
+await WebRtcLeg.prepare();
 port.postMessage({ event: 'ready' });

@@ -54,11 +54,23 @@ export interface RtpLegState extends Record<string, unknown> {
   clockRate: number;
 }
 
+// The last address checked: an unconnected socket (SDES legs, legs not yet latched)
+// looks up its peer on every send, and isIP() is a regular expression per packet.
+let lastLiteral = '';
+let lastFamily = 0;
+
 /** Resolves IP literals synchronously: dgram's default dns.lookup defers every send to the next tick. */
 function literalLookup(address: string, _family: unknown, callback: (err: Error | null, address: string, family: number) => void): void {
-  const family = isIP(address);
-  if (family === 0) callback(new Error(`media addresses must be IP literals: ${address}`), address, 4);
-  else callback(null, address, family);
+  if (address !== lastLiteral) {
+    const family = isIP(address);
+    if (family === 0) {
+      callback(new Error(`media addresses must be IP literals: ${address}`), address, 4);
+      return;
+    }
+    lastLiteral = address;
+    lastFamily = family;
+  }
+  callback(null, address, lastFamily);
 }
 
 function bindSocket(address: string, port: number): Promise<Socket> {

@@ -1,6 +1,11 @@
 // SDES-SRTP leg (RFC 4568 keys, RFC 3711 transforms) for TLS trunks: an RTP leg whose
 // packets pass through an SrtpContext pair. A packet from a new source that authenticates
-// is proof enough to re-latch to it at once, so this leg never connect()s its socket.
+// is proof enough to re-latch to it at once, so this leg never connect()s its socket:
+// a connected UDP socket only receives from its peer, so the new source could not arrive
+// until silence unlatched it (RtpLeg's rule, a multi-second gap after a NAT rebinding).
+// The price is the unconnected send (address per send): measured on loopback at ~0.7-1.7
+// µs more per send than a connected one, mostly won back by caching the lookup of the
+// address (bench/results/media.md, section of 2026-11-24 19:30).
 import type { PortAllocator } from '../ports/allocator.js';
 import { SrtpContext, type SrtpContextState } from '../srtp/context.js';
 import { SRTP_MAX_OVERHEAD, type SrtpKeys, type SrtpProfile } from '../srtp/profile.js';

@@ -10,19 +10,22 @@ import { createCipheriv, type Cipher } from 'node:crypto';
 /** Largest payload handled: a UDP datagram on a 1500-byte path, rounded up to blocks. */
 const MAX_BLOCKS = 96;
 
+// One counter-block scratch per thread, shared by every keystream: xor() fills it and
+// hands it to update() synchronously, so no two users can interleave. Per-keystream
+// copies (plus a view per block count) were ~8 KiB each, 4 per SDES leg.
+const counters = Buffer.alloc(MAX_BLOCKS * 16);
+const words = new Int32Array(counters.buffer, counters.byteOffset, MAX_BLOCKS * 4);
+/** Views of `counters` per block count, made on first use so update() takes no new view. */
+const views: Array<Buffer | undefined> = new Array<Buffer | undefined>(MAX_BLOCKS + 1).fill(undefined);
+
 export class AesCmKeystream {
   private readonly ecb: Cipher;
-  private readonly counters = Buffer.alloc(MAX_BLOCKS * 16);
-  private readonly words = new Int32Array(this.counters.buffer, this.counters.byteOffset, MAX_BLOCKS * 4);
-  /** Views of `counters` for every block count, made once so update() takes no new view. */
-  private readonly views: Buffer[] = [];
   private readonly salt = Buffer.alloc(16);
 
   constructor(sessionKey: Buffer, sessionSalt: Buffer) {
     this.ecb = createCipheriv('aes-128-ecb', sessionKey, null);
     this.ecb.setAutoPadding(false);
     sessionSalt.copy(this.salt, 0, 0, Math.min(14, sessionSalt.length));
-    for (let n = 0; n <= MAX_BLOCKS; n++) this.views.push(this.counters.subarray(0, n * 16));
   }
 
   /**
@@ -34,7 +37,7 @@ export class AesCmKeystream {
     if (length <= 0) return true;
     const blocks = (length + 15) >> 4;
     if (blocks > MAX_BLOCKS) return false;
-    const c = this.counters;
+    const c = counters;
     const s = this.salt;
     for (let i = 0; i < 16; i++) c[i] = s[i];
     c[4] ^= ssrc >>> 24; c[5] ^= (ssrc >>> 16) & 0xff; c[6] ^= (ssrc >>> 8) & 0xff; c[7] ^= ssrc & 0xff;
@@ -42,7 +45,7 @@ export class AesCmKeystream {
     c[12] ^= (indexLow >>> 8) & 0xff; c[13] ^= indexLow & 0xff;
     // The low 16 bits of the IV are zero, so the block counter never carries out of them
     // (a packet is far below 2^16 blocks). Copy the IV as native words, then add j.
-    const w = this.words;
+    const w = words;
     const w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3];
     for (let b = 0; b < blocks; b++) {
       const j = b + firstBlock;
@@ -51,7 +54,9 @@ export class AesCmKeystream {
       c[(b << 4) + 14] = (j >>> 8) & 0xff;
       c[(b << 4) + 15] = j & 0xff;
     }
-    const ks = this.ecb.update(this.views[blocks]);
+    let view = views[blocks];
+    if (view === undefined) views[blocks] = view = counters.subarray(0, blocks << 4);
+    const ks = this.ecb.update(view);
     for (let i = 0; i < length; i++) buf[start + i] ^= ks[i];
     return true;
   }

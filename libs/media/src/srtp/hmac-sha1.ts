@@ -8,13 +8,15 @@
 
 const SHA1_IV = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0] as const;
 
+// Scratch shared by every instance on the thread (compute() is synchronous, never
+// re-entered): the message schedule, and the last two (padded) blocks of a message.
+const scratchW = new Int32Array(80);
+const scratchTail = new Uint8Array(128);
+
 export class HmacSha1 {
   private readonly innerState = new Int32Array(5);
   private readonly outerState = new Int32Array(5);
   private readonly h = new Int32Array(5);
-  private readonly w = new Int32Array(80);
-  /** Last two (padded) blocks of a message are assembled here. */
-  private readonly tail = new Uint8Array(128);
 
   constructor(key: Buffer) {
     if (key.length > 64) throw new Error('HMAC-SHA1 keys longer than a block are not used by SRTP');
@@ -39,7 +41,7 @@ export class HmacSha1 {
     h.set(this.innerState);
     let off = 0;
     for (; off + 64 <= len; off += 64) this.compress(h, buf, off);
-    const tail = this.tail;
+    const tail = scratchTail;
     let n = 0;
     for (; off < len; off++) tail[n++] = buf[off];
     let total = len;
@@ -83,7 +85,7 @@ export class HmacSha1 {
   }
 
   private compress(h: Int32Array, buf: Uint8Array, off: number): void {
-    const w = this.w;
+    const w = scratchW;
     for (let i = 0; i < 16; i++, off += 4) {
       w[i] = (buf[off] << 24) | (buf[off + 1] << 16) | (buf[off + 2] << 8) | buf[off + 3];
     }

@@ -12,7 +12,7 @@ import { Headers, SipRequest, type SipResponse } from '../message/index.js';
 import { parseCSeq } from '../parser/index.js';
 import type { ServerTransaction } from '../transaction/server.js';
 import { synthesizeResponse } from '../transaction/response.js';
-import { startTimer } from '../transaction/timers.js';
+import { startTimer, startTimerAt } from '../transaction/timers.js';
 import type { Destination } from '../transport/types.js';
 import { ClientRequest } from '../ua/client-request.js';
 import { applyMessageOptions, type MessageOptions, type SendOptions, type UaCore } from '../ua/core.js';
@@ -36,6 +36,8 @@ interface PendingAck {
   seq: number;
   interval: number;
   elapsed: number;
+  /** Date.now() of the first 2xx: copies are due at nominal times from it, not from late firings. */
+  startedAt: number;
   timer: NodeJS.Timeout | undefined;
   resolve: (d: Dialog) => void;
   reject: (e: Error) => void;
@@ -199,7 +201,7 @@ export class Dialog extends EventEmitter {
       // Over reliable transports the 2xx is not retransmitted, but the 64*T1 wait stays.
       this.pendingAck = {
         response, request, seq, resolve, reject,
-        interval: reliable ? 64 * T1 : T1, elapsed: 0,
+        interval: reliable ? 64 * T1 : T1, elapsed: 0, startedAt: Date.now(),
         timer: startTimer(onRetransmit2xx, reliable ? 64 * T1 : T1, this),
       };
     });
@@ -226,7 +228,7 @@ export class Dialog extends EventEmitter {
     }
     this.core.transport.sendResponse(p.response, p.request).then(undefined, ignore);
     p.interval = Math.min(2 * p.interval, this.core.timers.T2);
-    p.timer = startTimer(onRetransmit2xx, Math.min(p.interval, 64 * T1 - p.elapsed), this);
+    p.timer = startTimerAt(onRetransmit2xx, p.startedAt + p.elapsed + Math.min(p.interval, 64 * T1 - p.elapsed), this);
   }
 
   private stopRetransmit(err?: Error): void {

@@ -10,7 +10,7 @@ import type { ClientTransaction, ClientTransactionState, ClientTransactionUser }
 import type { TransactionLayer } from './layer.js';
 import { errorReason, synthesizeResponse } from './response.js';
 import { isReliable } from './sip-transport.js';
-import { startTimer } from './timers.js';
+import { startTimer, startTimerAt } from './timers.js';
 
 function onTimerA(tx: InviteClientTransaction): void { tx.timerAFired(); }
 function onTimerB(tx: InviteClientTransaction): void { tx.timerBFired(); }
@@ -24,6 +24,8 @@ export class InviteClientTransaction implements ClientTransaction {
   /** Timer D (Completed) or Timer M (Accepted): only one can run. */
   private timerEnd: NodeJS.Timeout | undefined;
   private intervalA: number;
+  /** When the next Timer A copy is due (Date.now() clock). */
+  private dueA = 0;
   private ack: SipRequest | undefined;
   private readonly onSendError = (err: unknown): void => this.transportError(err);
 
@@ -41,7 +43,10 @@ export class InviteClientTransaction implements ClientTransaction {
 
   start(): void {
     this.send(this.request);
-    if (!this.reliable) this.timerA = startTimer(onTimerA, this.intervalA, this);
+    if (!this.reliable) {
+      this.dueA = Date.now() + this.intervalA;
+      this.timerA = startTimerAt(onTimerA, this.dueA, this);
+    }
     this.timerB = startTimer(onTimerB, 64 * this.layer.timers.T1, this);
   }
 
@@ -50,7 +55,8 @@ export class InviteClientTransaction implements ClientTransaction {
     if (this.state !== 'calling') return;
     this.send(this.request);
     this.intervalA *= 2;
-    this.timerA = startTimer(onTimerA, this.intervalA, this);
+    this.dueA += this.intervalA;
+    this.timerA = startTimerAt(onTimerA, this.dueA, this);
   }
 
   timerBFired(): void {

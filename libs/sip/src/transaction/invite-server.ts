@@ -8,7 +8,7 @@ import type { TransactionLayer } from './layer.js';
 import { createResponse } from './response.js';
 import type { ServerTransaction, ServerTransactionOwner, ServerTransactionState } from './server.js';
 import { isReliable } from './sip-transport.js';
-import { startTimer } from './timers.js';
+import { startTimer, startTimerAt } from './timers.js';
 
 /** §17.2.1: a 100 Trying goes out if the TU has not answered within 200 ms. */
 export const TRYING_DELAY_MS = 200;
@@ -30,6 +30,8 @@ export class InviteServerTransaction implements ServerTransaction {
   /** Timer I (Confirmed) or Timer L (Accepted). */
   private timerEnd: NodeJS.Timeout | undefined;
   private intervalG: number;
+  /** When the next Timer G copy is due (Date.now() clock). */
+  private dueG = 0;
   private readonly onSendError = (): void => this.transportError();
 
   constructor(
@@ -71,7 +73,10 @@ export class InviteServerTransaction implements ServerTransaction {
     } else {
       this.state = 'completed';
       this.send(res);
-      if (!this.reliable) this.timerG = startTimer(onTimerG, this.intervalG, this);
+      if (!this.reliable) {
+        this.dueG = Date.now() + this.intervalG;
+        this.timerG = startTimerAt(onTimerG, this.dueG, this);
+      }
       this.timerH = startTimer(onTimerH, 64 * this.layer.timers.T1, this);
     }
     return true;
@@ -100,7 +105,8 @@ export class InviteServerTransaction implements ServerTransaction {
     if (this.state !== 'completed' || !this.lastResponse) return;
     this.send(this.lastResponse);
     this.intervalG = Math.min(2 * this.intervalG, this.layer.timers.T2);
-    this.timerG = startTimer(onTimerG, this.intervalG, this);
+    this.dueG += this.intervalG;
+    this.timerG = startTimerAt(onTimerG, this.dueG, this);
   }
 
   timerHFired(): void {

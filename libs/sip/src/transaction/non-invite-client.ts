@@ -8,7 +8,7 @@ import type { ClientTransaction, ClientTransactionState, ClientTransactionUser }
 import type { TransactionLayer } from './layer.js';
 import { errorReason, synthesizeResponse } from './response.js';
 import { isReliable } from './sip-transport.js';
-import { startTimer } from './timers.js';
+import { startTimer, startTimerAt } from './timers.js';
 
 function onTimerE(tx: NonInviteClientTransaction): void { tx.timerEFired(); }
 function onTimerF(tx: NonInviteClientTransaction): void { tx.timerFFired(); }
@@ -21,6 +21,8 @@ export class NonInviteClientTransaction implements ClientTransaction {
   private timerF: NodeJS.Timeout | undefined;
   private timerK: NodeJS.Timeout | undefined;
   private intervalE: number;
+  /** When the next Timer E copy is due (Date.now() clock). */
+  private dueE = 0;
   private readonly onSendError = (err: unknown): void => this.transportError(err);
 
   constructor(
@@ -37,7 +39,10 @@ export class NonInviteClientTransaction implements ClientTransaction {
 
   start(): void {
     this.send();
-    if (!this.reliable) this.timerE = startTimer(onTimerE, this.intervalE, this);
+    if (!this.reliable) {
+      this.dueE = Date.now() + this.intervalE;
+      this.timerE = startTimerAt(onTimerE, this.dueE, this);
+    }
     this.timerF = startTimer(onTimerF, 64 * this.layer.timers.T1, this);
   }
 
@@ -47,7 +52,8 @@ export class NonInviteClientTransaction implements ClientTransaction {
     this.send();
     const T2 = this.layer.timers.T2;
     this.intervalE = this.state === 'trying' ? Math.min(2 * this.intervalE, T2) : T2;
-    this.timerE = startTimer(onTimerE, this.intervalE, this);
+    this.dueE += this.intervalE;
+    this.timerE = startTimerAt(onTimerE, this.dueE, this);
   }
 
   timerFFired(): void {

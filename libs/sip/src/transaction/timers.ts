@@ -28,3 +28,12 @@ export function startTimer<T>(fn: (target: T) => void, ms: number, target: T): N
   t.unref();
   return t;
 }
+
+/**
+ * Starts a retransmission timer (A, E, G) due at `dueAt` (Date.now() clock) rather than
+ * an interval after the previous firing: on a busy event loop one late firing then does
+ * not push every later copy back, and the copies due before Timer B/F/H still go out.
+ */
+export function startTimerAt<T>(fn: (target: T) => void, dueAt: number, target: T): NodeJS.Timeout {
+  return startTimer(fn, Math.max(0, dueAt - Date.now()), target);
+}
