@@ -4,10 +4,10 @@
 // cross in both directions.
 
 import {
-  parseUri, isSipUri, parseNameAddr, SipError,
+  parseUri, isSipUri, SipError,
   type IncomingRequest, type SipResponse, type ClientRequest,
 } from '@trapezoid/sip';
-import { webrtcOfferToRtpOffer, rtpAnswerToWebrtcAnswer, parseCodecPolicy, SdpError, type OfferState } from '@trapezoid/sdp';
+import { webrtcOfferToRtpOffer, rtpAnswerToWebrtcAnswer, parseCodecPolicy, SdpError } from '@trapezoid/sdp';
 import type { Call } from './call.js';
 import { authenticate, relayStatus, type CallContext, bindCallMedia } from './context.js';
 import type { TrunkConfig } from '../config/index.js';
@@ -67,7 +67,7 @@ async function connectToTrunk(ctx: CallContext, call: Call, req: IncomingRequest
   let webrtcAnswer: Promise<string> | null = null;
   const answerFrom = (res: SipResponse): Promise<string> => {
     if (webrtcAnswer === null) {
-      const converted = rtpAnswerToWebrtcAnswer(rtpOffer.session as OfferState, res.body.toString('utf8'), media.iceDtls, media.webrtcEndpoint, { stream: media.towardBrowser });
+      const converted = rtpAnswerToWebrtcAnswer(rtpOffer.session, res.body.toString('utf8'), media.iceDtls, media.webrtcEndpoint, { stream: media.towardBrowser });
       webrtcAnswer = (async () => {
         await media.setRtpRemote(converted.remote);
         await media.connect(converted.mapping);
@@ -136,8 +136,6 @@ async function bridgeAnswered(
     await bDialog.bye().catch(() => undefined);
     return;
   }
-  const contact = parseNameAddr(req.message.headers.get('contact') ?? '<sip:invalid>');
-  call.log.debug('answering browser', { event: 'answer-a', contact: contact.uri });
   const aDialog = await req.answer({ body: sdp, contentType: 'application/sdp' }).catch((err: unknown) => {
     call.log.warn('browser did not ACK', { event: 'ack-timeout', error: String(err) });
     return null;

@@ -22,6 +22,24 @@ export interface CallMediaOptions {
 const WEBRTC = 0;
 const RTP = 1;
 
+/**
+ * One 'legEvent' listener per engine, routing by bridge id: a listener per call would
+ * make every leg event cost O(live calls) and trip EventEmitter's leak warning past
+ * ten calls.
+ */
+const routers = new WeakMap<MediaEngine, Map<string, (ev: LegEvent) => void>>();
+
+function legEventRoutes(engine: MediaEngine): Map<string, (ev: LegEvent) => void> {
+  let routes = routers.get(engine);
+  if (!routes) {
+    const created = new Map<string, (ev: LegEvent) => void>();
+    engine.on('legEvent', (ev: LegEvent) => created.get(ev.id)?.(ev));
+    routers.set(engine, created);
+    routes = created;
+  }
+  return routes;
+}
+
 export class CallMedia {
   private bridged = false;
   private closed = false;
@@ -31,9 +49,6 @@ export class CallMedia {
    * signal it (a=ssrc/msid, RFC 5576/8830): werift drops RTP from unsignalled SSRCs.
    */
   readonly towardBrowser: LocalStream = { ssrc: randomBytes(4).readUInt32BE(0) >>> 0, cname: randomBytes(8).toString('base64url') };
-  private readonly onLegEvent = (ev: LegEvent): void => {
-    if (ev.id === this.id && ev.leg === WEBRTC && ev.name === 'consentLost') this.consentLost?.();
-  };
 
   private constructor(
     private readonly engine: MediaEngine,
@@ -42,7 +57,9 @@ export class CallMedia {
     private readonly rtp: LegDescription,
     private readonly advertised: string | undefined,
   ) {
-    engine.on('legEvent', this.onLegEvent);
+    legEventRoutes(engine).set(id, (ev) => {
+      if (ev.leg === WEBRTC && ev.name === 'consentLost') this.consentLost?.();
+    });
   }
 
   /** Binds both legs on a media worker, not forwarding yet. */
@@ -122,7 +139,7 @@ export class CallMedia {
     if (this.closed) return;
     this.closed = true;
     this.consentLost = null;
-    this.engine.off('legEvent', this.onLegEvent);
+    legEventRoutes(this.engine).delete(this.id);
     await this.engine.destroyBridge(this.id);
   }
 
