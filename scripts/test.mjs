@@ -23,6 +23,8 @@ function findTests(dir, out) {
 }
 
 run('bash', ['scripts/install-test-deps.sh']);
+// The native media fast path must build here: the suite tests it (the TypeScript path too).
+run(process.execPath, ['scripts/build-native.mjs', '--strict']);
 run('npx', ['tsc', '-b']);
 run(process.execPath, ['scripts/bundle-jssip.mjs']);
 run('npx', ['eslint', '.']);

@@ -6,7 +6,8 @@
 // --reps N repeats each rate N times (alternating cases) and takes medians;
 // --steady S measures retained heap over S seconds; --mem N measures RSS per call.
 // -cm = AES_CM_128_HMAC_SHA1_80, -gcm = AEAD_AES_128_GCM; --w2 adds a-w2/b-cm-w2 on
-// a 2-worker engine. Rates are packets/s per stream; each call has two streams (one
+// a 2-worker engine. A "-ts" suffix (a-ts, b-cm-ts, b-gcm-ts) runs our engine with the
+// native fast path off (TRAPEZOID_MEDIA_NATIVE=0): the TypeScript path. Rates are packets/s per stream; each call has two streams (one
 // per direction), so offered pps = rate * 2 * calls.
 import { fork, execSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -78,8 +79,8 @@ class GcTrace {
   }
 }
 
-function forkRelay(script, args, execArgv = []) {
-  const child = fork(`${here}${script}`, args, { execArgv, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+function forkRelay(script, args, execArgv = [], env = {}) {
+  const child = fork(`${here}${script}`, args, { execArgv, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   const gc = new GcTrace(child.stdout);
   return { child, call: rpcChild(child), gc, pid: child.pid };
 }
@@ -97,7 +98,8 @@ async function main() {
   const relays = {};
   const cleanup = [() => gen.kill('SIGKILL')];
   try {
-    const needOurs = CASES.some((c) => /^[ab]/.test(c) && !c.endsWith('-w2') && !c.endsWith('-main'));
+    const needOurs = CASES.some((c) => /^[ab]/.test(c) && !c.endsWith('-w2') && !c.endsWith('-main') && !c.endsWith('-ts'));
+    const needTs = CASES.some((c) => c.endsWith('-ts'));
     const needW2 = CASES.some((c) => c.endsWith('-w2'));
     const needWerift = CASES.some((c) => c.startsWith('c'));
     const needBare = CASES.includes('n');
@@ -107,6 +109,11 @@ async function main() {
       relays.ours = forkRelay('relay-engine.mjs', ['1', '30000', '33999'], ['--expose-gc', '--trace-gc']);
       cleanup.push(() => relays.ours.child.kill('SIGKILL'));
       await waitReady(relays.ours.child);
+    }
+    if (needTs) {
+      relays.ts = forkRelay('relay-engine.mjs', ['1', '54000', '57999'], ['--expose-gc', '--trace-gc'], { TRAPEZOID_MEDIA_NATIVE: '0' });
+      cleanup.push(() => relays.ts.child.kill('SIGKILL'));
+      await waitReady(relays.ts.child);
     }
     if (needW2) {
       relays.w2 = forkRelay('relay-engine.mjs', ['2', '34000', '37999'], ['--expose-gc', '--trace-gc']);
@@ -139,7 +146,7 @@ async function main() {
       let targets;
       let relay;
       if (name.startsWith('a') || name.startsWith('b')) {
-        relay = name.endsWith('-w2') ? relays.w2 : name.endsWith('-main') ? relays.direct : relays.ours;
+        relay = name.endsWith('-w2') ? relays.w2 : name.endsWith('-main') ? relays.direct : name.endsWith('-ts') ? relays.ts : relays.ours;
         const keys = ports.map(() => ({ relay: key(prof), gen: key(prof) }));
         const specs = ports.map((p, i) => ({
           legs: [

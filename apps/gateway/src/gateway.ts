@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { TransportLayer, UserAgent, DigestServer, SipError, type IncomingRequest, type ListeningPoint } from '@trapezoid/sip';
 import { availableParallelism } from 'node:os';
-import { MediaEngine, type BridgesLost } from '@trapezoid/media';
+import { MediaEngine, nativeUnavailableReason, type BridgesLost } from '@trapezoid/media';
 import type { GatewayConfig, TrunkConfig } from './config/index.js';
 import { createLogger, type Logger } from './logging.js';
 import { Registrar } from './registrar/registrar.js';
@@ -92,6 +92,11 @@ export class Gateway {
       portMin: m.portMin,
       portMax: m.portMax,
       address: m.address,
+    });
+    const noNative = nativeUnavailableReason();
+    this.log.info('media engine started', {
+      event: 'media-started', workers: this.mediaEngine.workerCount, ports: `${m.portMin}-${m.portMax}`,
+      fastPath: noNative === null ? 'native' : `typescript (${noNative})`,
     });
     // One listener per live call (its consent-lost watch): no leak warning at scale.
     this.mediaEngine.setMaxListeners(0);

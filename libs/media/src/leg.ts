@@ -3,6 +3,8 @@
 // header rewriting between legs. Packets cross this boundary as plain (decrypted)
 // RTP/RTCP in a buffer the leg lends for the duration of the call only: the
 // receiver must not keep a reference, and nothing here allocates per packet.
+import type { RtpReceiveStats } from './rtp/stats.js';
+import type { SrtpContext } from './srtp/context.js';
 
 /** Counters a one-way-audio detector and the stats path read. Plain numbers only. */
 export interface LegStats {
@@ -27,6 +29,40 @@ export function emptyLegStats(): LegStats {
 /** Receives plain RTP or RTCP from a leg: `buf[0..len)` is valid only during the call. */
 export type PacketSink = (buf: Buffer, len: number) => void;
 
+/** The receive side of a leg as the native fast path needs it (bridge/fast-route.ts). */
+export interface FastPathIn {
+  socketId: number;
+  /** The one source whose RTP is forwarded natively (the latched peer, the ICE pair). */
+  srcAddress: string;
+  srcPort: number;
+  /** Unprotects what arrives; null for plain RTP. */
+  srtp: SrtpContext | null;
+  reception: RtpReceiveStats;
+  stats: LegStats;
+}
+
+/** The send side of a leg as the native fast path needs it. */
+export interface FastPathOut {
+  socketId: number;
+  destAddress: string;
+  destPort: number;
+  /** Protects what is sent; null for plain RTP. */
+  srtp: SrtpContext | null;
+  stats: LegStats;
+}
+
+/**
+ * Set by a bridge on a leg while a native route uses it. The leg calls suspendIn() before
+ * it handles an RTP packet in JS (the route receiving on this leg hands its state back),
+ * suspend() when its peer address or sending state changes or it closes (every route
+ * through it stops), and pull() before it reads its counters.
+ */
+export interface FastPathLink {
+  suspendIn(): void;
+  suspend(): void;
+  pull(): void;
+}
+
 export interface MediaLeg {
   readonly kind: 'webrtc' | 'rtp' | 'sdes';
   /** Local transport address the leg is bound to (what the SDP advertises). */
@@ -45,6 +81,10 @@ export interface MediaLeg {
   sendRtcp(buf: Buffer, len: number): void;
   /** Everything a takeover needs to resume this leg on another node (plain, JSON-safe). */
   exportState(): Record<string, unknown>;
+  /** Native fast path: what this leg offers now, or null while it cannot be forwarded natively. */
+  fastIn?(): FastPathIn | null;
+  fastOut?(): FastPathOut | null;
+  fastPath?: FastPathLink | null;
   /** Releases sockets and timers. Idempotent. */
   close(): Promise<void>;
 }

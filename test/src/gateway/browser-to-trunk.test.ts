@@ -82,6 +82,12 @@ describe('browser (Chromium + JsSIP) -> gateway -> SIPp trunk', { timeout: 240_0
     assert.ok(s.packetsSent >= 50, `browser sent ${s.packetsSent} packets`);
     assert.ok(s.packetsReceived >= 50, `browser received ${s.packetsReceived} packets echoed by SIPp`);
     assert.equal(gw.counters().liveCalls, 1);
+    // Once both directions are settled the media worker forwards them in the native addon
+    // (npm test builds it), and the counters it keeps reach the stats path.
+    const media = await gw.calls.list()[0]!.media!.stats();
+    assert.deepEqual(media.native, { toTrunk: true, toBrowser: true }, `native fast path: ${JSON.stringify(media)}`);
+    assert.ok(media.webrtc.packetsIn! >= 50 && media.rtp.packetsOut! >= 50 && media.rtp.packetsIn! >= 50 && media.webrtc.packetsOut! >= 50, JSON.stringify(media));
+    assert.equal(media.webrtc.packetsDropped, 0, 'every SRTP packet from Chromium authenticated');
 
     await page.click('#hangup');
     const hangup = await waitEnded(page);

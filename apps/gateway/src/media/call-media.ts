@@ -125,10 +125,14 @@ export class CallMedia {
     });
   }
 
-  /** Per-leg counters (LegStats), read from the media worker. */
-  async stats(): Promise<{ webrtc: Record<string, number>; rtp: Record<string, number> }> {
+  /**
+   * Per-leg counters (LegStats), read from the media worker, and which directions the
+   * native fast path forwards now (leg a is the browser's, so a->b is toward the trunk).
+   */
+  async stats(): Promise<{ webrtc: Record<string, number>; rtp: Record<string, number>; native: { toTrunk: boolean; toBrowser: boolean } }> {
     const s = await this.engine.stats(this.id);
-    return { webrtc: s.legs[WEBRTC]!, rtp: s.legs[RTP]! };
+    const native = (s.bridge.native ?? {}) as { toA?: boolean; toB?: boolean };
+    return { webrtc: s.legs[WEBRTC]!, rtp: s.legs[RTP]!, native: { toTrunk: native.toB === true, toBrowser: native.toA === true } };
   }
 
   get connected(): boolean {

@@ -7,11 +7,13 @@
 // the rewrite. Instead the bridge sends its own SR/RR + CNAME on each leg every ~5 s
 // (randomised 0.5-1.5x, §6.3.1) from the counters of that leg's directions.
 import { randomBytes } from 'node:crypto';
-import type { MediaLeg } from '../leg.js';
+import type { FastPathLink, MediaLeg } from '../leg.js';
+import { loadNativeBinding } from '../native/binding.js';
 import { rtpHeaderLength } from '../rtp/header.js';
 import { readRtcpCompound, writeRtcpReport } from '../rtp/rtcp.js';
 import { RtpReceiveStats } from '../rtp/stats.js';
 import { SRTP_MAX_OVERHEAD } from '../srtp/profile.js';
+import { FastRoute } from './fast-route.js';
 import { HeaderRewriter, type DirectionState } from './rewrite.js';
 
 export type BridgeSide = 'a' | 'b';
@@ -34,6 +36,8 @@ export interface BridgeOptions {
   rtcpIntervalMs?: number;
   /** CNAME in our SDES (default random, RFC 7022 style). */
   cname?: string;
+  /** Forward settled directions in the native addon when it is loaded (default true). */
+  native?: boolean;
 }
 
 export interface BridgeState {
@@ -73,6 +77,11 @@ export class Bridge {
   private sentAtLastReportA = 0;
   private sentAtLastReportB = 0;
   private closed = false;
+  /** Native forwarding of each direction (null without the addon). */
+  private readonly routeToB: FastRoute | null;
+  private readonly routeToA: FastRoute | null;
+  private readonly linkA: FastPathLink;
+  private readonly linkB: FastPathLink;
 
   constructor(opts: BridgeOptions) {
     this.legA = opts.a;
@@ -93,9 +102,54 @@ export class Bridge {
         this.toA.ptMap[b & 0x7f] = a & 0x7f;
       }
     }
+    const binding = opts.native === false ? null : loadNativeBinding();
+    this.routeToB = binding === null ? null : new FastRoute(binding, () => this.legA, () => this.legB, this.toB);
+    this.routeToA = binding === null ? null : new FastRoute(binding, () => this.legB, () => this.legA, this.toA);
+    this.linkA = this.link(this.routeToB);
+    this.linkB = this.link(this.routeToA);
     this.attach('a', this.legA);
     this.attach('b', this.legB);
     this.scheduleRtcp();
+  }
+
+  /** A leg's view of the routes: `inbound` is the direction that receives on it. */
+  private link(inbound: FastRoute | null): FastPathLink {
+    return {
+      suspendIn: () => {
+        inbound?.suspend();
+        this.relink();
+      },
+      suspend: () => this.suspendRoutes(),
+      pull: () => this.pullRoutes(),
+    };
+  }
+
+  private suspendRoutes(): void {
+    this.routeToB?.suspend();
+    this.routeToA?.suspend();
+    this.relink();
+  }
+
+  private pullRoutes(): void {
+    this.routeToB?.pull();
+    this.routeToA?.pull();
+  }
+
+  /** Legs carry a link only while a route runs, so their per-packet check is a null test. */
+  private relink(): void {
+    const on = (this.routeToB?.installed ?? false) || (this.routeToA?.installed ?? false);
+    this.legA.fastPath = on ? this.linkA : null;
+    this.legB.fastPath = on ? this.linkB : null;
+  }
+
+  /** Directions the native addon is forwarding now (for tests and stats). */
+  get nativeDirections(): { toA: boolean; toB: boolean } {
+    return { toA: this.routeToA?.installed ?? false, toB: this.routeToB?.installed ?? false };
+  }
+
+  /** Copies the native path's counters and state into the legs and rewriters (before reading them). */
+  syncFastPath(): void {
+    this.pullRoutes();
   }
 
   /** Rebuilds a bridge from exportState() around legs restored from the same state. */
@@ -135,9 +189,11 @@ export class Bridge {
    * toward the new leg continue; a new source arriving on it is re-anchored.
    */
   replaceLeg(side: BridgeSide, leg: MediaLeg): MediaLeg {
+    this.suspendRoutes();
     const old = side === 'a' ? this.legA : this.legB;
     old.onRtp = null;
     old.onRtcp = null;
+    old.fastPath = null;
     if (side === 'a') this.legA = leg;
     else this.legB = leg;
     this.attach(side, leg);
@@ -145,6 +201,7 @@ export class Bridge {
   }
 
   exportState(): BridgeState {
+    this.pullRoutes();
     return {
       payloadTypes: this.payloadTypes ? this.payloadTypes.map(([a, b]) => [a, b]) : null,
       clockRate: this.clockRate,
@@ -163,8 +220,10 @@ export class Bridge {
     this.closed = true;
     if (this.rtcpTimer) clearTimeout(this.rtcpTimer);
     this.rtcpTimer = null;
+    this.suspendRoutes();
     this.legA.onRtp = this.legA.onRtcp = null;
     this.legB.onRtp = this.legB.onRtcp = null;
+    this.legA.fastPath = this.legB.fastPath = null;
     const results = await Promise.allSettled([this.legA.close(), this.legB.close()]);
     for (const r of results) if (r.status === 'rejected') throw r.reason;
   }
@@ -181,15 +240,15 @@ export class Bridge {
     else this.fromB = reception;
     const track = shared === null ? own : null;
     if (side === 'a') {
-      leg.onRtp = (buf, len) => this.forward(buf, len, leg, this.toB, track, this.legB, this.scratchToB);
+      leg.onRtp = (buf, len) => this.forward(buf, len, leg, this.toB, track, this.legB, this.scratchToB, this.routeToB);
       leg.onRtcp = (buf, len) => { readRtcpCompound(buf, len, reception, performance.now()); };
     } else {
-      leg.onRtp = (buf, len) => this.forward(buf, len, leg, this.toA, track, this.legA, this.scratchToA);
+      leg.onRtp = (buf, len) => this.forward(buf, len, leg, this.toA, track, this.legA, this.scratchToA, this.routeToA);
       leg.onRtcp = (buf, len) => { readRtcpCompound(buf, len, reception, performance.now()); };
     }
   }
 
-  private forward(buf: Buffer, len: number, from: MediaLeg, rw: HeaderRewriter, track: RtpReceiveStats | null, out: MediaLeg, scratch: Buffer): void {
+  private forward(buf: Buffer, len: number, from: MediaLeg, rw: HeaderRewriter, track: RtpReceiveStats | null, out: MediaLeg, scratch: Buffer, route: FastRoute | null): void {
     const hdr = rtpHeaderLength(buf, len);
     if (hdr < 0) {
       from.stats.packetsDropped++;
@@ -210,6 +269,9 @@ export class Bridge {
       buf.copy(scratch, 0, 0, len);
       out.sendRtp(scratch, len);
     }
+    // A direction JS has just forwarded is handed to the addon once its legs are settled
+    // (and a bridge-tracked source never is: the addon updates the leg's own reception).
+    if (route !== null && track === null && !this.closed && route.tryInstall()) this.relink();
   }
 
   private scheduleRtcp(): void {
@@ -224,6 +286,7 @@ export class Bridge {
 
   /** One report per leg: SR if we sent RTP on it since the last report, else RR. */
   sendReports(): void {
+    this.pullRoutes();
     const now = performance.now();
     const wall = Date.now();
     const toA = this.toA;
@@ -237,5 +300,8 @@ export class Bridge {
     this.legA.sendRtcp(this.rtcpBuf, n);
     n = writeRtcpReport(this.rtcpBuf, sentB, { ssrc: toB.ssrc, wallclockMs: wall, rtpTimestamp: tsNow(toB), packetCount: toB.packets, octetCount: toB.octets }, this.fromB, now, this.cname);
     this.legB.sendRtcp(this.rtcpBuf, n);
+    // takeFractionLost() moved the reception state's interval marks: the routes keep them.
+    this.routeToB?.pushReception();
+    this.routeToA?.pushReception();
   }
 }

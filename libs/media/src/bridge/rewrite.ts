@@ -92,6 +92,22 @@ export class HeaderRewriter {
     this.resync = false;
   }
 
+  /**
+   * The rewrite state as 11 numbers at out[at..] (ssrc, seqOffset, tsOffset, inSsrc,
+   * lastSeq, lastTs, lastAt, packets, octets, resync, clockRate): the native fast path's layout.
+   */
+  exportFields(out: Float64Array, at: number): void {
+    out[at] = this.ssrc; out[at + 1] = this.seqOffset; out[at + 2] = this.tsOffset; out[at + 3] = this.inSsrc;
+    out[at + 4] = this.lastSeq; out[at + 5] = this.lastTs; out[at + 6] = this.lastAt; out[at + 7] = this.packets;
+    out[at + 8] = this.octets; out[at + 9] = this.resync ? 1 : 0; out[at + 10] = this.clockRate;
+  }
+
+  importFields(src: Float64Array, at: number): void {
+    this.ssrc = src[at]; this.seqOffset = src[at + 1]; this.tsOffset = src[at + 2]; this.inSsrc = src[at + 3];
+    this.lastSeq = src[at + 4]; this.lastTs = src[at + 5]; this.lastAt = src[at + 6]; this.packets = src[at + 7];
+    this.octets = src[at + 8]; this.resync = src[at + 9] !== 0;
+  }
+
   exportState(): DirectionState {
     return {
       ssrc: this.ssrc, seqOffset: this.seqOffset, tsOffset: this.tsOffset, inSsrc: this.inSsrc,

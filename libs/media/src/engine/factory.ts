@@ -138,7 +138,7 @@ export class LegFactory {
 
 function wrap(bridge: Bridge): BridgeHandle {
   return {
-    stats: () => ({ ssrcToA: bridge.ssrcToA, ssrcToB: bridge.ssrcToB }),
+    stats: () => ({ ssrcToA: bridge.ssrcToA, ssrcToB: bridge.ssrcToB, native: bridge.nativeDirections }),
     exportState: () => {
       // The legs travel separately in BridgeState.legs.
       const { a: _a, b: _b, ...rest } = bridge.exportState();

@@ -147,6 +147,7 @@ function usage(): Record<string, number> {
   let packetsIn = 0;
   let packetsOut = 0;
   for (const e of bridges.values()) {
+    e.legs[0]?.fastPath?.pull();
     for (const l of e.legs) {
       packetsIn += l.stats.packetsIn;
       packetsOut += l.stats.packetsOut;
@@ -166,6 +167,7 @@ async function handle(m: WorkerRequest): Promise<unknown> {
     case 'destroy': return destroy(m.id);
     case 'stats': {
       const e = get(m.id);
+      e.legs[0]?.fastPath?.pull();
       return { id: e.id, legs: e.legs.map((l) => ({ ...l.stats })), bridge: e.bridge?.stats() ?? {} };
     }
     case 'export': {

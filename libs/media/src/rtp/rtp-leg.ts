@@ -5,10 +5,10 @@
 // socket is connect()ed (a connected send skips the per-packet address lookup and the
 // kernel filters other sources). After `relatchAfterMs` of silence the socket is
 // disconnected so a new source (e.g. the peer moved behind NAT) can be learned.
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { isIP } from 'node:net';
-import { emptyLegStats, type LegStats, type MediaLeg, type PacketSink } from '../leg.js';
+import { emptyLegStats, type FastPathIn, type FastPathLink, type FastPathOut, type LegStats, type MediaLeg, type PacketSink } from '../leg.js';
+import { bindMediaSocket, type MediaSocket } from '../net/media-socket.js';
 import type { PortAllocator } from '../ports/allocator.js';
+import type { SrtpContext } from '../srtp/context.js';
 import { isRtcpPacket, rtpHeaderLength } from './header.js';
 import { RtpReceiveStats } from './stats.js';
 
@@ -33,10 +33,12 @@ export interface RtpLegOptions {
   latch?: boolean;
   /** Silence after which another source may be latched (default 3000 ms). */
   relatchAfterMs?: number;
-  /** connect() the socket once latched (default true). */
+  /** connect() the socket once latched (default true; dgram sockets only). */
   connect?: boolean;
   /** RTP clock rate for jitter (default 8000, G.711). */
   clockRate?: number;
+  /** Native socket (and fast path) when the addon is loaded (default true). */
+  native?: boolean;
 }
 
 export interface RtpLegState extends Record<string, unknown> {
@@ -54,47 +56,28 @@ export interface RtpLegState extends Record<string, unknown> {
   clockRate: number;
 }
 
-// The last address checked: an unconnected socket (SDES legs, legs not yet latched)
-// looks up its peer on every send, and isIP() is a regular expression per packet.
-let lastLiteral = '';
-let lastFamily = 0;
-
-/** Resolves IP literals synchronously: dgram's default dns.lookup defers every send to the next tick. */
-function literalLookup(address: string, _family: unknown, callback: (err: Error | null, address: string, family: number) => void): void {
-  if (address !== lastLiteral) {
-    const family = isIP(address);
-    if (family === 0) {
-      callback(new Error(`media addresses must be IP literals: ${address}`), address, 4);
-      return;
-    }
-    lastLiteral = address;
-    lastFamily = family;
-  }
-  callback(null, address, lastFamily);
+/** Routes datagrams to the leg once it exists (sockets are bound before the leg is built). */
+class Dispatch {
+  leg: RtpLeg | null = null;
+  readonly rtp = (msg: Buffer, address: string, port: number): void => { this.leg?.receivePacket(msg, address, port, false); };
+  readonly rtcp = (msg: Buffer, address: string, port: number): void => { this.leg?.receivePacket(msg, address, port, true); };
 }
 
-function bindSocket(address: string, port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket({ type: isIP(address) === 6 ? 'udp6' : 'udp4', lookup: literalLookup as never });
-    const onError = (err: Error): void => {
-      s.close();
-      reject(err);
-    };
-    s.once('error', onError);
-    s.bind({ address, port, exclusive: true }, () => {
-      s.off('error', onError);
-      resolve(s);
-    });
-  });
+interface Bound {
+  port: number;
+  rtp: MediaSocket;
+  rtcp: MediaSocket | null;
+  dispatch: Dispatch;
 }
 
-async function bindPair(address: string, port: number, mux: boolean): Promise<[Socket, Socket | null]> {
-  const rtp = await bindSocket(address, port);
-  if (mux) return [rtp, null];
+async function bindPair(address: string, port: number, mux: boolean, native: boolean): Promise<Bound> {
+  const dispatch = new Dispatch();
+  const rtp = await bindMediaSocket(address, port, dispatch.rtp, { native });
+  if (mux) return { port, rtp, rtcp: null, dispatch };
   try {
-    return [rtp, await bindSocket(address, port + 1)];
+    return { port, rtp, rtcp: await bindMediaSocket(address, port + 1, dispatch.rtcp, { native }), dispatch };
   } catch (err) {
-    rtp.close();
+    await rtp.close();
     throw err;
   }
 }
@@ -103,14 +86,22 @@ export class RtpLeg implements MediaLeg {
   readonly kind: 'rtp' | 'sdes' = 'rtp';
   readonly localAddress: string;
   readonly localPort: number;
-  readonly stats: LegStats = emptyLegStats();
+  /** The leg's counters; read through `stats`, which first pulls what a native route counted. */
+  private readonly counters: LegStats = emptyLegStats();
   /** RFC 3550 reception state of the source on this leg (loss, jitter, last SR). */
   readonly reception: RtpReceiveStats;
   onRtp: PacketSink | null = null;
   onRtcp: PacketSink | null = null;
+  fastPath: FastPathLink | null = null;
 
-  protected readonly rtpSocket: Socket;
-  protected readonly rtcpSocket: Socket | null;
+  get stats(): LegStats {
+    const link = this.fastPath;
+    if (link !== null) link.pull();
+    return this.counters;
+  }
+
+  protected readonly rtpSocket: MediaSocket;
+  protected readonly rtcpSocket: MediaSocket | null;
   protected readonly bindAddress: string;
   protected readonly rtcpMux: boolean;
   protected remote: (TransportAddress & { rtcpPort?: number }) | null;
@@ -126,8 +117,7 @@ export class RtpLeg implements MediaLeg {
 
   /** Binds the leg's socket(s) from the allocator (or the given port) and starts receiving. */
   static async create(opts: RtpLegOptions): Promise<RtpLeg> {
-    const [port, sockets] = await RtpLeg.bind(opts);
-    return new RtpLeg(opts, port, sockets[0], sockets[1]);
+    return new RtpLeg(opts, await RtpLeg.bind(opts));
   }
 
   /** Rebinds a leg from exportState() output (after the original was closed or its node died). */
@@ -135,23 +125,24 @@ export class RtpLeg implements MediaLeg {
     return RtpLeg.create(optionsFromState(state, allocator));
   }
 
-  protected static async bind(opts: RtpLegOptions): Promise<[number, [Socket, Socket | null]]> {
+  protected static async bind(opts: RtpLegOptions): Promise<Bound> {
     const address = opts.address ?? '0.0.0.0';
     const mux = opts.rtcpMux ?? false;
+    const native = opts.native ?? true;
     if (opts.port !== undefined) {
       if (!opts.allocator.claim(opts.port)) throw new Error(`media port ${opts.port} is not free in the allocator`);
       try {
-        return [opts.port, await bindPair(address, opts.port, mux)];
+        return await bindPair(address, opts.port, mux, native);
       } catch (err) {
         opts.allocator.release(opts.port);
         throw err;
       }
     }
-    const { port, value } = await opts.allocator.bindNext((p) => bindPair(address, p, mux));
-    return [port, value];
+    return (await opts.allocator.bindNext((p) => bindPair(address, p, mux, native))).value;
   }
 
-  protected constructor(opts: RtpLegOptions, port: number, rtpSocket: Socket, rtcpSocket: Socket | null) {
+  protected constructor(opts: RtpLegOptions, bound: Bound) {
+    const port = bound.port;
     this.allocator = opts.allocator;
     this.bindAddress = opts.address ?? '0.0.0.0';
     this.localAddress = opts.advertisedAddress ?? this.bindAddress;
@@ -163,14 +154,9 @@ export class RtpLeg implements MediaLeg {
     this.relatchAfterMs = opts.relatchAfterMs ?? 3000;
     this.useConnect = opts.connect ?? true;
     this.reception = new RtpReceiveStats(opts.clockRate ?? 8000);
-    this.rtpSocket = rtpSocket;
-    this.rtcpSocket = rtcpSocket;
-    rtpSocket.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.receive(msg, rinfo, false));
-    rtpSocket.on('error', () => { /* ICMP errors on a UDP socket: the peer is gone or not yet there; keep going */ });
-    if (rtcpSocket) {
-      rtcpSocket.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.receive(msg, rinfo, true));
-      rtcpSocket.on('error', () => { /* as above */ });
-    }
+    this.rtpSocket = bound.rtp;
+    this.rtcpSocket = bound.rtcp;
+    bound.dispatch.leg = this;
     this.timer = setInterval(() => this.checkSilence(), Math.max(250, Math.min(1000, this.relatchAfterMs / 2)));
     this.timer.unref();
   }
@@ -182,6 +168,7 @@ export class RtpLeg implements MediaLeg {
 
   /** Sets where to send (a re-INVITE changed the peer's SDP); latching starts over. */
   setRemote(remote: TransportAddress & { rtcpPort?: number }): void {
+    this.fastPath?.suspend();
     this.unlatch();
     this.remote = { ...remote };
     this.rtcpRemote = { address: remote.address, port: remote.rtcpPort ?? (this.rtcpMux ? remote.port : remote.port + 1) };
@@ -200,16 +187,16 @@ export class RtpLeg implements MediaLeg {
   /** Puts `buf[0..n)` on the wire to the RTP peer (already protected if SRTP). */
   protected transmitRtp(buf: Buffer, n: number): void {
     const remote = this.remote as TransportAddress;
-    if (this.connected) this.rtpSocket.send(buf, 0, n);
+    if (this.connected) this.rtpSocket.sendConnected(buf, 0, n);
     else this.rtpSocket.send(buf, 0, n, remote.port, remote.address);
-    this.stats.packetsOut++;
-    this.stats.bytesOut += n;
+    this.counters.packetsOut++;
+    this.counters.bytesOut += n;
   }
 
   protected transmitRtcp(buf: Buffer, n: number): void {
     const remote = this.rtcpRemote as TransportAddress;
     if (this.rtcpSocket !== null) this.rtcpSocket.send(buf, 0, n, remote.port, remote.address);
-    else if (this.connected) this.rtpSocket.send(buf, 0, n);
+    else if (this.connected) this.rtpSocket.sendConnected(buf, 0, n);
     else this.rtpSocket.send(buf, 0, n, remote.port, remote.address);
   }
 
@@ -218,6 +205,7 @@ export class RtpLeg implements MediaLeg {
   }
 
   exportState(): RtpLegState {
+    this.fastPath?.pull();
     return {
       kind: this.kind,
       address: this.bindAddress,
@@ -236,12 +224,13 @@ export class RtpLeg implements MediaLeg {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.fastPath?.suspend();
     this.closed = true;
     clearInterval(this.timer);
     this.onRtp = null;
     this.onRtcp = null;
     try {
-      await Promise.all([closeSocket(this.rtpSocket), this.rtcpSocket ? closeSocket(this.rtcpSocket) : Promise.resolve()]);
+      await Promise.all([this.rtpSocket.close(), this.rtcpSocket ? this.rtcpSocket.close() : Promise.resolve()]);
     } finally {
       this.allocator.release(this.localPort);
     }
@@ -252,17 +241,37 @@ export class RtpLeg implements MediaLeg {
   protected unprotectRtcp(_buf: Buffer, len: number): number { return len; }
   /** True if a packet from an unexpected source can prove it belongs to the call (SRTP auth). */
   protected get authenticatesSource(): boolean { return false; }
+  /** The SRTP context that unprotects / protects RTP on this leg (SDES legs). */
+  protected get srtpIn(): SrtpContext | null { return null; }
+  protected get srtpOut(): SrtpContext | null { return null; }
 
-  private receive(msg: Buffer, rinfo: RemoteInfo, onRtcpSocket: boolean): void {
+  fastIn(): FastPathIn | null {
+    // Only a latched peer is a fixed source; a leg that does not latch takes any source.
+    if (this.closed || this.rtpSocket.nativeId === 0 || !this.latch || !this.latched || this.remote === null) return null;
+    return { socketId: this.rtpSocket.nativeId, srcAddress: this.remote.address, srcPort: this.remote.port, srtp: this.srtpIn, reception: this.reception, stats: this.counters };
+  }
+
+  fastOut(): FastPathOut | null {
+    if (this.closed || this.rtpSocket.nativeId === 0 || this.remote === null) return null;
+    return { socketId: this.rtpSocket.nativeId, destAddress: this.remote.address, destPort: this.remote.port, srtp: this.srtpOut, stats: this.counters };
+  }
+
+  /** @internal Datagrams from the leg's sockets (the native fast path hands over what it does not forward). */
+  receivePacket(msg: Buffer, address: string, port: number, onRtcpSocket: boolean): void {
     // RTCP on the RTP port is handled as RTCP even without rtcp-mux (a peer muxing
     // unasked, or another leg's RTCP aimed at port + 1 of a neighbour): taken as RTP it
     // would latch an idle leg onto the wrong source and starve the real peer.
     if (onRtcpSocket || isRtcpPacket(msg, msg.length)) {
-      this.receiveRtcp(msg, rinfo, onRtcpSocket);
+      this.receiveRtcp(msg, address, port, onRtcpSocket);
       return;
     }
-    const stats = this.stats;
-    const fromPeer = this.remote !== null && this.latched && rinfo.port === this.remote.port && rinfo.address === this.remote.address;
+    // RTP here while a native route runs (another source or SSRC, or the route is being
+    // set up): the route's counters are pulled for the latch check, and its state handed
+    // back before JS unprotects or counts anything.
+    const link = this.fastPath;
+    if (link !== null) link.pull();
+    const stats = this.counters;
+    const fromPeer = this.remote !== null && this.latched && port === this.remote.port && address === this.remote.address;
     if (this.latch && this.latched && !fromPeer) {
       // Another source while latched: only after silence, or if it authenticates (SRTP).
       if (!this.authenticatesSource && Date.now() - stats.lastPacketAt < this.relatchAfterMs) {
@@ -270,12 +279,13 @@ export class RtpLeg implements MediaLeg {
         return;
       }
     }
+    if (link !== null) link.suspendIn();
     const len = this.unprotectRtp(msg, msg.length);
     if (len < 0 || rtpHeaderLength(msg, len) < 0) {
       stats.packetsDropped++;
       return;
     }
-    if (this.latch && !fromPeer) this.latchTo(rinfo);
+    if (this.latch && !fromPeer) this.latchTo(address, port);
     stats.packetsIn++;
     stats.bytesIn += msg.length;
     stats.lastPacketAt = Date.now();
@@ -285,56 +295,40 @@ export class RtpLeg implements MediaLeg {
     if (sink !== null) sink(msg, len);
   }
 
-  private receiveRtcp(msg: Buffer, rinfo: RemoteInfo, onRtcpSocket: boolean): void {
+  private receiveRtcp(msg: Buffer, address: string, port: number, onRtcpSocket: boolean): void {
     const len = this.unprotectRtcp(msg, msg.length);
     if (len < 8) return;
-    if (onRtcpSocket && this.latch && (this.rtcpRemote === null || rinfo.port !== this.rtcpRemote.port || rinfo.address !== this.rtcpRemote.address)) {
-      this.rtcpRemote = { address: rinfo.address, port: rinfo.port };
+    if (onRtcpSocket && this.latch && (this.rtcpRemote === null || port !== this.rtcpRemote.port || address !== this.rtcpRemote.address)) {
+      this.rtcpRemote = { address, port };
     }
     const sink = this.onRtcp;
     if (sink !== null) sink(msg, len);
   }
 
-  private latchTo(rinfo: RemoteInfo): void {
+  private latchTo(address: string, port: number): void {
     if (this.connected) {
       this.rtpSocket.disconnect();
       this.connected = false;
     }
-    this.remote = { address: rinfo.address, port: rinfo.port, ...(this.remote?.rtcpPort !== undefined ? { rtcpPort: this.remote.rtcpPort } : {}) };
-    if (this.rtcpMux) this.rtcpRemote = { address: rinfo.address, port: rinfo.port };
+    this.remote = { address, port, ...(this.remote?.rtcpPort !== undefined ? { rtcpPort: this.remote.rtcpPort } : {}) };
+    if (this.rtcpMux) this.rtcpRemote = { address, port };
     this.latched = true;
-    if (this.useConnect && !this.authenticatesSource) {
-      // literalLookup is synchronous, so the connect completes inside this call.
-      try {
-        this.rtpSocket.connect(rinfo.port, rinfo.address);
-        this.connected = true;
-      } catch {
-        this.connected = false;
-      }
-    }
+    if (this.useConnect && !this.authenticatesSource) this.connected = this.rtpSocket.connect(port, address);
   }
 
   private unlatch(): void {
+    this.fastPath?.suspend();
     if (this.connected) {
-      try { this.rtpSocket.disconnect(); } catch { /* already disconnected */ }
+      this.rtpSocket.disconnect();
       this.connected = false;
     }
     this.latched = false;
   }
 
   private checkSilence(): void {
-    if (this.latched && Date.now() - this.stats.lastPacketAt > this.relatchAfterMs) this.unlatch();
+    this.fastPath?.pull();
+    if (this.latched && Date.now() - this.counters.lastPacketAt > this.relatchAfterMs) this.unlatch();
   }
-}
-
-function closeSocket(s: Socket): Promise<void> {
-  return new Promise((resolve) => {
-    try {
-      s.close(() => resolve());
-    } catch {
-      resolve();
-    }
-  });
 }
 
 export function optionsFromState(state: RtpLegState, allocator: PortAllocator): RtpLegOptions {

@@ -35,8 +35,7 @@ export class SdesLeg extends RtpLeg {
   static override async create(opts: SdesLegOptions): Promise<SdesLeg> {
     const local = new SrtpContext(opts.profile, opts.localKeys);
     const remote = new SrtpContext(opts.profile, opts.remoteKeys);
-    const [port, sockets] = await RtpLeg.bind(opts);
-    const leg = new SdesLeg({ ...opts, connect: false }, port, sockets[0], sockets[1]);
+    const leg = new SdesLeg({ ...opts, connect: false }, await RtpLeg.bind(opts));
     leg.local = local;
     leg.remoteCtx = remote;
     return leg;
@@ -46,8 +45,8 @@ export class SdesLeg extends RtpLeg {
     const st = state as SdesLegState;
     const local = SrtpContext.fromState(st.srtpLocal);
     const remote = SrtpContext.fromState(st.srtpRemote);
-    const [port, sockets] = await RtpLeg.bind(optionsFromState(state, allocator));
-    const leg = new SdesLeg({ ...optionsFromState(state, allocator), connect: false }, port, sockets[0], sockets[1]);
+    const opts = optionsFromState(state, allocator);
+    const leg = new SdesLeg({ ...opts, connect: false }, await RtpLeg.bind(opts));
     leg.local = local;
     leg.remoteCtx = remote;
     return leg;
@@ -78,6 +77,7 @@ export class SdesLeg extends RtpLeg {
   }
 
   override exportState(): SdesLegState {
+    // super.exportState() pulls the fast path's state first (SRTP streams included).
     return { ...super.exportState(), kind: 'sdes', srtpLocal: this.local.exportState(), srtpRemote: this.remoteCtx.exportState() };
   }
 
@@ -91,5 +91,13 @@ export class SdesLeg extends RtpLeg {
 
   protected override get authenticatesSource(): boolean {
     return true;
+  }
+
+  protected override get srtpIn(): SrtpContext {
+    return this.remoteCtx;
+  }
+
+  protected override get srtpOut(): SrtpContext {
+    return this.local;
   }
 }

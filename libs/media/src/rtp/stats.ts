@@ -97,6 +97,25 @@ export class RtpReceiveStats {
     this.lastSrAt = now;
   }
 
+  /**
+   * The A.1/A.8 state as 13 numbers at out[at..] (ssrc, baseSeq, maxSeq, cycles, badSeq,
+   * received, expectedPrior, receivedPrior, lostBefore, lastTransit, haveTransit, jitter,
+   * clockRate): the layout the native fast path keeps it in while it forwards.
+   */
+  exportFields(out: Float64Array, at: number): void {
+    out[at] = this.ssrc; out[at + 1] = this.baseSeq; out[at + 2] = this.maxSeq; out[at + 3] = this.cycles;
+    out[at + 4] = this.badSeq; out[at + 5] = this.received; out[at + 6] = this.expectedPrior; out[at + 7] = this.receivedPrior;
+    out[at + 8] = this.lostBefore; out[at + 9] = this.lastTransit; out[at + 10] = this.haveTransit ? 1 : 0;
+    out[at + 11] = this.jitter; out[at + 12] = this.clockRate;
+  }
+
+  importFields(src: Float64Array, at: number): void {
+    this.ssrc = src[at]; this.baseSeq = src[at + 1]; this.maxSeq = src[at + 2]; this.cycles = src[at + 3];
+    this.badSeq = src[at + 4]; this.received = src[at + 5]; this.expectedPrior = src[at + 6]; this.receivedPrior = src[at + 7];
+    this.lostBefore = src[at + 8]; this.lastTransit = src[at + 9]; this.haveTransit = src[at + 10] !== 0;
+    this.jitter = src[at + 11];
+  }
+
   /** Copies loss and jitter into a leg's counters. */
   writeTo(stats: LegStats): void {
     stats.packetsLost = this.cumulativeLost;

@@ -43,6 +43,7 @@ export class SrtpContext {
   private readonly streams = new Map<number, SrtpStream>();
   private last: SrtpStream | null = null;
   private readonly keys: SrtpKeys;
+  private readonly session: SessionKeys;
 
   constructor(readonly profile: SrtpProfile, keys: SrtpKeys) {
     if (!isSrtpProfile(profile)) throw new Error(`unsupported SRTP profile ${String(profile)}`);
@@ -51,7 +52,8 @@ export class SrtpContext {
       throw new Error(`${profile} needs a ${SRTP_MASTER_KEY_LENGTH}-byte master key and ${saltLength}-byte master salt`);
     }
     this.keys = { masterKey: Buffer.from(keys.masterKey), masterSalt: Buffer.from(keys.masterSalt) };
-    this.transform = makeSrtpTransform(profile, deriveSessionKeys(keys.masterKey, keys.masterSalt, saltLength));
+    this.session = deriveSessionKeys(keys.masterKey, keys.masterSalt, saltLength);
+    this.transform = makeSrtpTransform(profile, this.session);
     this.rtpOverhead = this.transform.rtpOverhead;
     this.rtcpOverhead = this.transform.rtcpOverhead;
   }
@@ -111,6 +113,16 @@ export class SrtpContext {
     if (plain < 0) return -1;
     (s ?? (this.stream(ssrc, true) as SrtpStream)).acceptRtcp(index);
     return plain;
+  }
+
+  /** The RTP session keys (RFC 3711 §4.3), for the native fast path that takes over RTP. */
+  get rtpSessionKeys(): { key: Buffer; salt: Buffer; auth: Buffer } {
+    return { key: this.session.rtpKey, salt: this.session.rtpSalt, auth: this.profile === 'AEAD_AES_128_GCM' ? Buffer.alloc(0) : this.session.rtpAuth };
+  }
+
+  /** The per-SSRC state (made if `create`), whose SRTP fields the native fast path borrows. */
+  streamState(ssrc: number, create: boolean): SrtpStream | null {
+    return this.stream(ssrc >>> 0, create);
   }
 
   /** Keys, ROCs, highest sequence numbers and windows: JSON-safe, for takeover. */

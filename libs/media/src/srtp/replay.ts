@@ -130,6 +130,15 @@ export class SrtpStream {
     }
   }
 
+  /** SRTP (not SRTCP) state as 5 numbers at out[at..] (roc, seq, started, windowLow, windowHigh): the native fast path's layout. */
+  exportFields(out: Float64Array, at: number): void {
+    out[at] = this.roc; out[at + 1] = this.seq; out[at + 2] = this.started ? 1 : 0; out[at + 3] = this.windowLow; out[at + 4] = this.windowHigh;
+  }
+
+  importFields(src: Float64Array, at: number): void {
+    this.roc = src[at]; this.seq = src[at + 1]; this.started = src[at + 2] !== 0; this.windowLow = src[at + 3] | 0; this.windowHigh = src[at + 4] | 0;
+  }
+
   private setHighest(index: number): void {
     this.roc = Math.floor(index / 65536);
     this.seq = index % 65536;

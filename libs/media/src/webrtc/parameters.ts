@@ -24,6 +24,8 @@ export interface WebRtcLegOptions {
   allocator?: PortAllocator;
   /** Bind exactly this port (restore after takeover); else the allocator (or the OS) picks. */
   port?: number;
+  /** Native socket (and fast path) when the addon is loaded (default true). */
+  native?: boolean;
   /** RTP clock rate of what the browser sends, for jitter (default 48000, Opus). */
   clockRate?: number;
   /** SRTP profiles offered in use_srtp, most preferred first. Default GCM then AES-CM. */

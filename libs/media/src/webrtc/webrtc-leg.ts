@@ -2,13 +2,12 @@
 // rtcp-mux (RFC 8843/5761), told apart by their first byte (RFC 7983 §7). ICE-lite
 // answers the browser's checks, DTLS-SRTP keys the SRTP contexts, and from then on the
 // packet path is ours: unprotect in place into onRtp, protect in place out of sendRtp.
-import type { RemoteInfo, Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
-import { emptyLegStats, type LegStats, type MediaLeg, type PacketSink } from '../leg.js';
+import { emptyLegStats, type FastPathIn, type FastPathLink, type FastPathOut, type LegStats, type MediaLeg, type PacketSink } from '../leg.js';
+import { bindMediaSocket, type MediaSocket } from '../net/media-socket.js';
 import { SrtpContext } from '../srtp/context.js';
 import type { SrtpProfile } from '../srtp/profile.js';
 import type { DtlsSetup, WebRtcLegMarks, WebRtcLegOptions, WebRtcLegState, WebRtcLocalParameters, WebRtcRemoteParameters } from './parameters.js';
-import { bind } from './socket.js';
 import { getCertificate, type DtlsCertificate } from './certificate.js';
 import { DtlsSession, warmUpDtls, type DtlsResult, type DtlsRole } from './dtls.js';
 import { CheckResult, IceLiteAgent, generateIceCredentials, type SelectedPair } from './ice-lite.js';
@@ -19,6 +18,17 @@ export type { DtlsSetup, WebRtcLegMarks, WebRtcLegOptions, WebRtcLegState, WebRt
 
 const DEFAULT_PROFILES: SrtpProfile[] = ['AEAD_AES_128_GCM', 'AES_CM_128_HMAC_SHA1_80'];
 
+/** Routes datagrams to the leg once it exists (the socket is bound first). */
+class Dispatch {
+  leg: WebRtcLeg | null = null;
+  readonly handler = (msg: Buffer, address: string, port: number): void => { this.leg?.receivePacket(msg, address, port); };
+}
+
+async function bind(address: string, port: number, native: boolean | undefined): Promise<[MediaSocket, Dispatch]> {
+  const dispatch = new Dispatch();
+  return [await bindMediaSocket(address, port, dispatch.handler, { native: native ?? true }), dispatch];
+}
+
 /**
  * Events: 'connected' (pair: SelectedPair) when ICE nominates the first pair,
  * 'pairChanged' (pair) on a later nomination, 'dtlsConnected' (profile), 'dtlsClosed'
@@ -28,10 +38,18 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
   readonly kind = 'webrtc' as const;
   readonly localAddress: string;
   readonly localPort: number;
-  readonly stats: LegStats = emptyLegStats();
+  /** The leg's counters; read through `stats`, which first pulls what a native route counted. */
+  private readonly counters: LegStats = emptyLegStats();
   readonly marks: WebRtcLegMarks = { createdAt: performance.now(), iceCheckedAt: 0, iceNominatedAt: 0, dtlsConnectedAt: 0, firstRtpInAt: 0, firstRtpOutAt: 0 };
   onRtp: PacketSink | null = null;
   onRtcp: PacketSink | null = null;
+  fastPath: FastPathLink | null = null;
+
+  get stats(): LegStats {
+    const link = this.fastPath;
+    if (link !== null) link.pull();
+    return this.counters;
+  }
   /** The last error (also emitted as 'error' when someone listens). */
   lastError: Error | null = null;
   readonly ice: IceLiteAgent;
@@ -60,13 +78,16 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
   private readonly consentTimer: NodeJS.Timeout;
   private readonly allocator: PortAllocator | null;
 
+  private readonly socket: MediaSocket;
+
   private constructor(
-    private readonly socket: Socket,
+    [socket, dispatch]: [MediaSocket, Dispatch],
     private readonly certificate: DtlsCertificate,
     opts: WebRtcLegOptions,
     port: number,
   ) {
     super();
+    this.socket = socket;
     this.allocator = opts.allocator ?? null;
     this.reception = new RtpReceiveStats(opts.clockRate ?? 48000);
     this.localAddress = opts.address;
@@ -75,8 +96,7 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
     this.ice = new IceLiteAgent(opts.ice ?? generateIceCredentials(), { consentTimeoutMs: opts.consentTimeoutMs });
     this.setup = 'actpass';
     if (opts.remote) this.applyRemote(opts.remote, opts.answerSetup ?? 'passive');
-    socket.on('message', this.onMessage);
-    socket.on('error', (e) => this.fail(e));
+    dispatch.leg = this;
     this.consentTimer = setInterval(this.checkConsent, Math.min(1000, Math.max(50, this.ice.consentTimeoutMs / 4)));
   }
 
@@ -93,16 +113,16 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
     const certificate = await getCertificate();
     const allocator = opts.allocator;
     if (!allocator) {
-      const socket = await bind(opts.address, opts.port ?? 0);
-      return new WebRtcLeg(socket, certificate, opts, socket.address().port);
+      const bound = await bind(opts.address, opts.port ?? 0, opts.native);
+      return new WebRtcLeg(bound, certificate, opts, bound[0].localPort);
     }
     if (opts.port === undefined) {
-      const { port, value } = await allocator.bindNext((p) => bind(opts.address, p));
+      const { port, value } = await allocator.bindNext((p) => bind(opts.address, p, opts.native));
       return new WebRtcLeg(value, certificate, opts, port);
     }
     if (!allocator.claim(opts.port)) throw new Error(`media port ${opts.port} is not free in the allocator`);
     try {
-      return new WebRtcLeg(await bind(opts.address, opts.port), certificate, opts, opts.port);
+      return new WebRtcLeg(await bind(opts.address, opts.port, opts.native), certificate, opts, opts.port);
     } catch (err) {
       allocator.release(opts.port);
       throw err;
@@ -192,7 +212,7 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
 
   private readonly sendDtls = (datagram: Buffer): void => {
     if (this.peerPort === 0 || this.closed) return;
-    this.socket.send(datagram, this.peerPort, this.peerAddress);
+    this.socket.send(datagram, 0, datagram.length, this.peerPort, this.peerAddress);
   };
 
   private readonly dtlsConnected = (result: DtlsResult): void => {
@@ -205,23 +225,42 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
     this.emit('dtlsConnected', result.profile);
   };
 
-  // Demultiplexing per RFC 7983 §7: [0..3] STUN, [20..63] DTLS, [128..191] RTP/RTCP.
-  private readonly onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
+  fastIn(): FastPathIn | null {
+    if (this.closed || this.socket.nativeId === 0 || this.srtpIn === null || this.peerPort === 0) return null;
+    return { socketId: this.socket.nativeId, srcAddress: this.peerAddress, srcPort: this.peerPort, srtp: this.srtpIn, reception: this.reception, stats: this.counters };
+  }
+
+  fastOut(): FastPathOut | null {
+    if (!this.sending || this.socket.nativeId === 0) return null;
+    return { socketId: this.socket.nativeId, destAddress: this.peerAddress, destPort: this.peerPort, srtp: this.srtpOut, stats: this.counters };
+  }
+
+  /**
+   * @internal Datagrams from the leg's socket (the native fast path hands over what it
+   * does not forward). Demultiplexing per RFC 7983 §7: [0..3] STUN, [20..63] DTLS,
+   * [128..191] RTP/RTCP.
+   */
+  receivePacket(msg: Buffer, address: string, port: number): void {
     const len = msg.length;
     if (len === 0) return;
     const b = msg[0]!;
     if (b >= 128 && b <= 191) {
-      if (this.srtpIn === null || rinfo.port !== this.peerPort || rinfo.address !== this.peerAddress) {
-        this.stats.packetsDropped++;
+      if (this.srtpIn === null || port !== this.peerPort || address !== this.peerAddress) {
+        this.counters.packetsDropped++;
         return;
       }
-      if (len >= 8 && msg[1]! >= 192 && msg[1]! <= 223) this.receiveRtcp(msg, len);
-      else this.receiveRtp(msg, len);
+      if (len >= 8 && msg[1]! >= 192 && msg[1]! <= 223) {
+        this.receiveRtcp(msg, len);
+      } else {
+        // The native route (if any) hands its SRTP and reception state back first.
+        if (this.fastPath !== null) this.fastPath.suspendIn();
+        this.receiveRtp(msg, len);
+      }
     } else if (b < 4) {
-      this.receiveStun(msg, len, rinfo);
+      this.receiveStun(msg, len, address, port);
     } else if (b >= 20 && b <= 63) {
       // Only from the address that passed a check (RFC 8445 §12.1: data flows on valid pairs).
-      if (rinfo.port !== this.peerPort || rinfo.address !== this.peerAddress) return;
+      if (port !== this.peerPort || address !== this.peerAddress) return;
       // Offerer whose answer has not arrived yet: a ClientHello means the peer chose 'active'.
       if (this.dtls === null && this.dtlsRole === null && b === 22) {
         this.dtlsRole = 'server';
@@ -229,15 +268,15 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
       }
       this.dtls?.receive(msg);
     }
-  };
+  }
 
   private receiveRtp(msg: Buffer, len: number): void {
     const n = (this.srtpIn as SrtpContext).unprotectRtp(msg, len);
     if (n < 0) {
-      this.stats.packetsDropped++;
+      this.counters.packetsDropped++;
       return;
     }
-    const st = this.stats;
+    const st = this.counters;
     st.packetsIn++;
     st.bytesIn += n;
     st.lastPacketAt = Date.now();
@@ -250,18 +289,19 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
   private receiveRtcp(msg: Buffer, len: number): void {
     const n = (this.srtpIn as SrtpContext).unprotectRtcp(msg, len);
     if (n < 0) {
-      this.stats.packetsDropped++;
+      this.counters.packetsDropped++;
       return;
     }
     if (this.onRtcp !== null) this.onRtcp(msg, n);
   }
 
-  private receiveStun(msg: Buffer, len: number, rinfo: RemoteInfo): void {
-    const result = this.ice.handle(msg, len, rinfo.address, rinfo.port);
-    if (this.ice.response !== null) this.socket.send(this.ice.response, rinfo.port, rinfo.address);
+  private receiveStun(msg: Buffer, len: number, address: string, port: number): void {
+    const result = this.ice.handle(msg, len, address, port);
+    const response = this.ice.response;
+    if (response !== null) this.socket.send(response, 0, response.length, port, address);
     if (result === CheckResult.Answered && this.ice.selected === null && !this.consentLost) {
       if (this.marks.iceCheckedAt === 0) this.marks.iceCheckedAt = performance.now();
-      this.setPeer(rinfo);
+      this.setPeer({ address, port });
       this.updateSending();
     }
     if (result !== CheckResult.Nominated || this.consentLost) return;
@@ -277,7 +317,8 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
     }
   }
 
-  private setPeer(pair: SelectedPair): void {
+  private setPeer(pair: { address: string; port: number }): void {
+    if (pair.port !== this.peerPort || pair.address !== this.peerAddress) this.fastPath?.suspend();
     this.peerAddress = pair.address;
     this.peerPort = pair.port;
     this.dtls?.start();
@@ -291,6 +332,7 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
     if (this.consentLost || !this.ice.consentExpired(performance.now())) return;
     // RFC 7675 §5.1: stop sending on the pair once consent has expired.
     this.consentLost = true;
+    this.fastPath?.suspend();
     this.updateSending();
     this.emit('consentLost');
   };
@@ -300,8 +342,8 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
     const n = (this.srtpOut as SrtpContext).protectRtp(buf, len);
     if (n < 0) return;
     this.socket.send(buf, 0, n, this.peerPort, this.peerAddress);
-    this.stats.packetsOut++;
-    this.stats.bytesOut += n;
+    this.counters.packetsOut++;
+    this.counters.bytesOut += n;
     if (this.marks.firstRtpOutAt === 0) this.marks.firstRtpOutAt = performance.now();
   }
 
@@ -316,6 +358,7 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
   }
 
   exportState(): WebRtcLegState & Record<string, unknown> {
+    this.fastPath?.pull();
     return {
       kind: 'webrtc', address: this.localAddress, port: this.localPort,
       ice: { ...this.ice.local }, remote: this.remote, setup: this.setup, dtlsRole: this.dtlsRole,
@@ -336,18 +379,16 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
 
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
+    this.fastPath?.suspend();
     this.closed = true;
     this.sending = false;
     clearInterval(this.consentTimer);
     this.dtls?.close();
     this.onRtp = null;
     this.onRtcp = null;
-    return new Promise((resolve) => {
-      this.socket.close(() => {
-        this.allocator?.release(this.localPort);
-        this.emit('closed');
-        resolve();
-      });
+    return this.socket.close().then(() => {
+      this.allocator?.release(this.localPort);
+      this.emit('closed');
     });
   }
 }

@@ -1,0 +1,126 @@
+// The native fast path against the TypeScript path it accelerates: the same SDES-SRTP <->
+// RTP call is played through a bridge twice over loopback, once with the addon and once
+// without, and both peers must receive the same bytes (SRTP included: same keys, SSRCs,
+// sequence numbers and ROC give the same ciphertext), with the same counters.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadNativeBinding, nativeUnavailableReason } from '../native/binding.js';
+import { PortAllocator } from '../ports/allocator.js';
+import { RtpLeg } from '../rtp/rtp-leg.js';
+import { SdesLeg } from '../rtp/sdes-leg.js';
+import { SrtpContext } from '../srtp/context.js';
+import type { SrtpProfile } from '../srtp/profile.js';
+import { generateSrtpKeys } from '../srtp/sdes.js';
+import { Bridge } from './bridge.js';
+import { RtpEndpoint, dtmfPayload, g711, isRtp, sleep } from './test-peer.js';
+
+// test/README.md: 16900-16999 belong to this file.
+const base = 16900;
+const opened: Array<{ close(): Promise<void> }> = [];
+after(async () => {
+  for (const o of opened) await o.close().catch(() => undefined);
+});
+
+function track<T extends { close(): Promise<void> }>(o: T): T {
+  opened.push(o);
+  return o;
+}
+
+test('the native addon is built and loads (npm test builds it with --strict)', () => {
+  assert.ok(loadNativeBinding(), `native fast path unavailable: ${nativeUnavailableReason() ?? '?'}`);
+});
+
+interface Run {
+  atA: Buffer[];
+  atB: Buffer[];
+  nativeSeen: { toA: boolean; toB: boolean };
+  statsA: Record<string, number>;
+  statsB: Record<string, number>;
+}
+
+/**
+ * One call: peer A speaks SDES-SRTP to leg a, peer B plain RTP to leg b. A's stream wraps
+ * its sequence number, has a loss, a reordered pair, a replay, a forged packet, an unmapped
+ * payload type and an RFC 4733 event, then changes SSRC; B's stream is plain.
+ */
+async function play(profile: SrtpProfile, native: boolean, portBase: number): Promise<Run> {
+  const allocator = new PortAllocator({ min: portBase, max: portBase + 9 });
+  const keys = playKeys.get(profile) as { ours: ReturnType<typeof generateSrtpKeys>; peer: ReturnType<typeof generateSrtpKeys> };
+  const peerA = track(await RtpEndpoint.open());
+  const peerB = track(await RtpEndpoint.open());
+  const peerOut = new SrtpContext(profile, keys.peer);
+  const peerIn = new SrtpContext(profile, keys.ours);
+  const legA = track(await SdesLeg.create({ allocator, address: '127.0.0.1', profile, localKeys: keys.ours, remoteKeys: keys.peer, remote: { address: '127.0.0.1', port: peerA.port }, rtcpMux: true, native }));
+  const legB = track(await RtpLeg.create({ allocator, address: '127.0.0.1', remote: { address: '127.0.0.1', port: peerB.port }, rtcpMux: true, native }));
+  const bridge = track(new Bridge({ a: legA, b: legB, payloadTypes: [[0, 0], [101, 96]], ssrcToA: 0x0a0a0a0a, ssrcToB: 0x0b0b0b0b, rtcpIntervalMs: 0, native }));
+  const nativeSeen = { toA: false, toB: false };
+  const srtp = (plain: Buffer): Buffer => {
+    const b = Buffer.alloc(plain.length + 16);
+    plain.copy(b);
+    return b.subarray(0, peerOut.protectRtp(b, plain.length));
+  };
+  const fromA: Buffer[] = [];
+  for (let i = 0; i < 40; i++) fromA.push(srtp(g711(65520 + i, i * 160, 0x5eed5eed, 0, false, Buffer.alloc(160, i))));
+  const order = [...Array(40).keys()].filter((i) => i !== 25); // 25 is lost
+  [order[30], order[31]] = [order[31]!, order[30]!]; // a reordered pair
+  let sentB = 0;
+  const sendB = async (): Promise<void> => { await peerB.send(g711(300 + sentB, sentB * 160, 0xb1b1b1b1, 0, false, Buffer.alloc(160, 100 + sentB)), legB.localPort); sentB++; };
+  for (const [n, i] of order.entries()) {
+    await peerA.send(fromA[i]!, legA.localPort);
+    if (n === 20) await peerA.send(fromA[i]!, legA.localPort); // replay: dropped
+    if (n === 21) {
+      const forged = Buffer.from(fromA[i]!);
+      forged[forged.length - 1] ^= 1;
+      await peerA.send(forged, legA.localPort); // bad tag: dropped
+    }
+    if (n === 22) await peerA.send(srtp(g711(65520 + 40, 40 * 160, 0x5eed5eed, 13)), legA.localPort); // CN, unmapped: dropped
+    await sendB();
+    await sleep(2);
+    const nd = bridge.nativeDirections;
+    nativeSeen.toA ||= nd.toA;
+    nativeSeen.toB ||= nd.toB;
+  }
+  // An RFC 4733 event, then a new source on A (the phone restarted its stream).
+  for (let k = 0; k < 3; k++) await peerA.send(srtp(g711(65520 + 41 + k, 41 * 160, 0x5eed5eed, 101, k === 0, dtmfPayload(5, k === 2, 160 * (k + 1)))), legA.localPort);
+  for (let i = 0; i < 10; i++) {
+    await peerA.send(srtp(g711(7000 + i, 90000 + i * 160, 0x7e7e7e7e, 0, false, Buffer.alloc(160, 200 + i))), legA.localPort);
+    await sendB();
+    await sleep(2);
+  }
+  const atB = (await peerB.waitFor(39 + 3 + 10, isRtp)).filter(isRtp);
+  const rawA = (await peerA.waitFor(sentB, isRtp)).filter(isRtp);
+  const atA = rawA.map((b) => {
+    const c = Buffer.from(b);
+    const n = peerIn.unprotectRtp(c, c.length);
+    assert.ok(n > 0, 'peer A authenticates and decrypts what the bridge sent');
+    return b;
+  });
+  await sleep(20);
+  bridge.syncFastPath();
+  const pick = (s: Record<string, number>): Record<string, number> => ({ packetsIn: s.packetsIn!, packetsOut: s.packetsOut!, packetsDropped: s.packetsDropped!, packetsLost: s.packetsLost!, bytesOut: s.bytesOut! });
+  const run: Run = { atA, atB, nativeSeen, statsA: pick({ ...legA.stats }), statsB: pick({ ...legB.stats }) };
+  await bridge.close();
+  assert.equal(allocator.inUse, 0, 'ports released');
+  return run;
+}
+
+const playKeys = new Map<SrtpProfile, { ours: ReturnType<typeof generateSrtpKeys>; peer: ReturnType<typeof generateSrtpKeys> }>();
+
+for (const [n, profile] of (['AES_CM_128_HMAC_SHA1_80', 'AEAD_AES_128_GCM'] as const).entries()) {
+  test(`SDES ${profile} <-> RTP: the native route forwards exactly what the TypeScript path does`, { timeout: 20000 }, async () => {
+    playKeys.set(profile, { ours: generateSrtpKeys(profile), peer: generateSrtpKeys(profile) });
+    const js = await play(profile, false, base + n * 20);
+    const nat = await play(profile, true, base + n * 20 + 10);
+    assert.deepEqual(js.nativeSeen, { toA: false, toB: false });
+    assert.deepEqual(nat.nativeSeen, { toA: true, toB: true }, 'both directions went native once settled');
+    assert.equal(nat.atB.length, js.atB.length);
+    // Timestamps after the source change follow the wallclock gap (anchor), so compare
+    // them only before it; everything else byte for byte.
+    const strip = (b: Buffer, i: number): string => (i < 39 + 3 ? b : Buffer.concat([b.subarray(0, 4), b.subarray(8)])).toString('hex');
+    assert.deepEqual(nat.atB.map(strip), js.atB.map(strip), 'B receives the same packets');
+    assert.deepEqual(nat.atA.map((b) => b.toString('hex')), js.atA.map((b) => b.toString('hex')), 'A receives the same SRTP bytes');
+    assert.deepEqual(nat.statsA, js.statsA);
+    assert.deepEqual(nat.statsB, js.statsB);
+    assert.equal(js.statsA.packetsDropped, 3, 'replay, forged tag and unmapped PT dropped');
+  });
+}
