@@ -7,7 +7,7 @@
 // --steady S measures retained heap over S seconds; --mem N measures RSS per call.
 // -cm = AES_CM_128_HMAC_SHA1_80, -gcm = AEAD_AES_128_GCM; --w2 adds a-w2/b-cm-w2 on
 // a 2-worker engine. A "-ts" suffix (a-ts, b-cm-ts, b-gcm-ts) runs our engine with the
-// native fast path off (TRAPEZOID_MEDIA_NATIVE=0): the TypeScript path. Rates are packets/s per stream; each call has two streams (one
+// native fast path off (TRAPEZOID_MEDIA__NATIVE=false): the TypeScript path. Rates are packets/s per stream; each call has two streams (one
 // per direction), so offered pps = rate * 2 * calls.
 import { fork, execSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -111,7 +111,7 @@ async function main() {
       await waitReady(relays.ours.child);
     }
     if (needTs) {
-      relays.ts = forkRelay('relay-engine.mjs', ['1', '54000', '57999'], ['--expose-gc', '--trace-gc'], { TRAPEZOID_MEDIA_NATIVE: '0' });
+      relays.ts = forkRelay('relay-engine.mjs', ['1', '54000', '57999'], ['--expose-gc', '--trace-gc'], { TRAPEZOID_MEDIA__NATIVE: 'false' });
       cleanup.push(() => relays.ts.child.kill('SIGKILL'));
       await waitReady(relays.ts.child);
     }

@@ -92,8 +92,9 @@ export class Gateway {
       portMin: m.portMin,
       portMax: m.portMax,
       address: m.address,
+      native: m.native,
     });
-    const noNative = nativeUnavailableReason();
+    const noNative = m.native ? nativeUnavailableReason() : 'media.native is false';
     this.log.info('media engine started', {
       event: 'media-started', workers: this.mediaEngine.workerCount, ports: `${m.portMin}-${m.portMax}`,
       fastPath: noNative === null ? 'native' : `typescript (${noNative})`,

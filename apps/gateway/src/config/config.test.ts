@@ -53,6 +53,9 @@ test('environment overrides reach nested keys and list items, and are named in e
     const c = loadConfig({ path, env: { TRAPEZOID_MEDIA__PORT_MIN: '21000', TRAPEZOID_TRUNKS__0__PORT: '5070' } });
     assert.equal(c.media.portMin, 21000);
     assert.equal(c.trunks[0]!.port, 5070);
+    assert.equal(c.media.native, true, 'the native media fast path is on by default');
+    // The same variable switches the media library's fast path off outside the gateway.
+    assert.equal(loadConfig({ path, env: { TRAPEZOID_MEDIA__NATIVE: 'false' } }).media.native, false);
     assert.throws(() => loadConfig({ path, env: { TRAPEZOID_TRUNKS__0__PORT: 'x' } }), /TRAPEZOID_TRUNKS__0__PORT \(environment\): trunks\.0\.port/);
   });
 });

@@ -76,6 +76,8 @@ export const configSchema = z.strictObject({
     portMin: port.default(20000),
     portMax: port.default(29999),
     workers: z.number().int().min(0).default(0).describe('media worker threads; 0 = one per core'),
+    /** Forward settled RTP in the native addon (libs/media/native) when it is built; false = TypeScript path only. */
+    native: z.boolean().default(true),
   }).prefault({}).refine((m) => m.portMin < m.portMax, { message: 'portMin must be below portMax', path: ['portMin'] }),
   trunks: z.array(trunk).default([]),
   routes: z.array(route).default([{ match: '^echo$', internal: 'echo' }]),

@@ -153,9 +153,9 @@ export class Bridge {
   }
 
   /** Rebuilds a bridge from exportState() around legs restored from the same state. */
-  static restore(state: BridgeState, a: MediaLeg, b: MediaLeg): Bridge {
+  static restore(state: BridgeState, a: MediaLeg, b: MediaLeg, native = true): Bridge {
     const bridge = new Bridge({
-      a, b,
+      a, b, native,
       ...(state.payloadTypes ? { payloadTypes: state.payloadTypes } : {}),
       clockRate: state.clockRate,
       rtcpIntervalMs: state.rtcpIntervalMs,

@@ -24,6 +24,11 @@ export interface MediaEngineOptions {
   respawn?: boolean;
   /** Milliseconds a worker may take to answer one request; default 5000. */
   requestTimeoutMs?: number;
+  /**
+   * Forward settled RTP in the native addon (libs/media/native) when it is built; default
+   * true. false keeps every packet on the TypeScript path (dgram sockets).
+   */
+  native?: boolean;
 }
 
 /** Emitted as 'bridgesLost' when a worker dies with bridges on it. */
@@ -58,12 +63,14 @@ export class MediaEngine extends EventEmitter {
   private seq = 0;
   private closing = false;
   private readonly address: string;
+  private readonly native: boolean;
   private readonly respawn: boolean;
   private readonly timeoutMs: number;
 
   private constructor(opts: MediaEngineOptions) {
     super();
     this.address = opts.address ?? '127.0.0.1';
+    this.native = opts.native ?? true;
     this.respawn = opts.respawn ?? true;
     this.timeoutMs = opts.requestTimeoutMs ?? 5000;
     const n = opts.workers ?? availableParallelism();
@@ -235,7 +242,7 @@ export class MediaEngine extends EventEmitter {
   }
 
   private spawn(slot: WorkerSlot): Promise<void> {
-    const init: WorkerInit = { index: slot.index, portMin: slot.slice.min, portMax: slot.slice.max, address: this.address };
+    const init: WorkerInit = { index: slot.index, portMin: slot.slice.min, portMax: slot.slice.max, address: this.address, native: this.native };
     const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
     slot.worker = w;
     return new Promise((resolve, reject) => {

@@ -36,7 +36,7 @@ export class LegFactory {
   /** WebRTC legs bind a port they do not give back themselves. */
   private readonly webrtcPorts = new Map<MediaLeg, number>();
 
-  constructor(portMin: number, portMax: number, private readonly address: string) {
+  constructor(portMin: number, portMax: number, private readonly address: string, private readonly native = true) {
     this.allocator = new PortAllocator({ min: portMin, max: portMax });
   }
 
@@ -48,15 +48,15 @@ export class LegFactory {
   async createLeg(spec: LegSpec): Promise<MediaLeg> {
     switch (spec.kind) {
       case 'rtp':
-        return RtpLeg.create(rtpOptions(spec, this.allocator, this.address));
+        return RtpLeg.create({ ...rtpOptions(spec, this.allocator, this.address), native: this.native });
       case 'sdes':
         return SdesLeg.create({
-          ...rtpOptions(spec, this.allocator, this.address),
+          ...rtpOptions(spec, this.allocator, this.address), native: this.native,
           profile: spec.profile, localKeys: sdesKeys(spec.localKey), remoteKeys: sdesKeys(spec.remoteKey),
         });
       case 'webrtc': {
         const { kind: _k, port, ...rest } = spec;
-        return this.bindWebRtc(port, (p) => WebRtcLeg.create({ ...(rest as Partial<WebRtcLegOptions>), address: this.address, port: p }));
+        return this.bindWebRtc(port, (p) => WebRtcLeg.create({ ...(rest as Partial<WebRtcLegOptions>), address: this.address, port: p, native: this.native }));
       }
       default:
         throw Object.assign(new Error(`unknown leg kind ${String((spec as { kind: unknown }).kind)}`), { status: 488 });
@@ -65,11 +65,11 @@ export class LegFactory {
 
   async restoreLeg(state: Record<string, unknown>): Promise<MediaLeg> {
     switch (state.kind) {
-      case 'rtp': return RtpLeg.restore(state as RtpLegState, this.allocator);
-      case 'sdes': return SdesLeg.restore(state as RtpLegState, this.allocator);
+      case 'rtp': return RtpLeg.restore(state as RtpLegState, this.allocator, this.native);
+      case 'sdes': return SdesLeg.restore(state as RtpLegState, this.allocator, this.native);
       case 'webrtc': {
         const st = state as unknown as WebRtcLegState;
-        return this.bindWebRtc(st.port, (p) => WebRtcLeg.restore({ ...st, port: p }));
+        return this.bindWebRtc(st.port, (p) => WebRtcLeg.restore({ ...st, port: p }, undefined, this.native));
       }
       default: throw Object.assign(new Error(`unknown leg kind ${String(state.kind)}`), { status: 500 });
     }
@@ -126,13 +126,13 @@ export class LegFactory {
   }
 
   createBridge(a: MediaLeg, b: MediaLeg, opts: Record<string, unknown>): BridgeHandle {
-    return wrap(new Bridge({ ...opts, a, b }));
+    return wrap(new Bridge({ ...opts, a, b, native: this.native }));
   }
 
   restoreBridge(a: MediaLeg, b: MediaLeg, state: Record<string, unknown>): BridgeHandle {
     // A state without rewrite offsets (legs recovered from SDP alone) starts a fresh bridge.
     if (!state.toA || !state.toB) return this.createBridge(a, b, state);
-    return wrap(Bridge.restore(state as unknown as BridgeCoreState, a, b));
+    return wrap(Bridge.restore(state as unknown as BridgeCoreState, a, b, this.native));
   }
 }
 

@@ -131,4 +131,6 @@ export interface WorkerInit {
   portMax: number;
   /** Address the worker's sockets bind to and advertise. */
   address: string;
+  /** Native sockets and fast path when the addon is built (MediaEngineOptions.native). */
+  native: boolean;
 }

@@ -24,7 +24,7 @@ const init = workerData as WorkerInit;
 const port = parentPort;
 if (!port) throw new Error('worker.js must run as a worker thread');
 
-const factory = new LegFactory(init.portMin, init.portMax, init.address);
+const factory = new LegFactory(init.portMin, init.portMax, init.address, init.native);
 const bridges = new Map<string, Entry>();
 
 // GC counts let the benchmark prove the steady state allocates (next to) nothing.

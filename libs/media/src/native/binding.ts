@@ -120,12 +120,14 @@ let loaded = false;
 let binding: NativeBinding | null = null;
 let reason: string | null = null;
 
-/** The addon, loaded once per thread; null if disabled (TRAPEZOID_MEDIA_NATIVE=0) or not built. */
+/** The addon, loaded once per thread; null if disabled (TRAPEZOID_MEDIA__NATIVE=false) or not built. */
 export function loadNativeBinding(): NativeBinding | null {
   if (loaded) return binding;
   loaded = true;
-  if (process.env.TRAPEZOID_MEDIA_NATIVE === '0') {
-    reason = 'TRAPEZOID_MEDIA_NATIVE=0';
+  // The gateway's config key media.native reads the same variable (TRAPEZOID_MEDIA__NATIVE).
+  const setting = process.env.TRAPEZOID_MEDIA__NATIVE;
+  if (setting === 'false' || setting === '0') {
+    reason = `TRAPEZOID_MEDIA__NATIVE=${setting}`;
     return null;
   }
   try {

@@ -9,18 +9,18 @@ import type { HeaderRewriter } from '../bridge/rewrite.js';
 import { loadNativeBinding, nativeUnavailableReason, ROUTE_STATE_SIZE, RS, type NativeBinding, type SrtpSessionKeys } from './binding.js';
 
 /**
- * The addon for its own tests, even when the suite runs with TRAPEZOID_MEDIA_NATIVE=0 to
+ * The addon for its own tests, even when the suite runs with TRAPEZOID_MEDIA__NATIVE=false to
  * exercise the TypeScript path elsewhere; fails (not skips) when it is not built.
  */
 export function nativeForTest(): NativeBinding {
-  const saved = process.env.TRAPEZOID_MEDIA_NATIVE;
-  delete process.env.TRAPEZOID_MEDIA_NATIVE;
+  const saved = process.env.TRAPEZOID_MEDIA__NATIVE;
+  delete process.env.TRAPEZOID_MEDIA__NATIVE;
   try {
     const b = loadNativeBinding();
     if (b === null) throw new Error(`native addon not loaded: ${nativeUnavailableReason()} (run node scripts/build-native.mjs)`);
     return b;
   } finally {
-    if (saved !== undefined) process.env.TRAPEZOID_MEDIA_NATIVE = saved;
+    if (saved !== undefined) process.env.TRAPEZOID_MEDIA__NATIVE = saved;
   }
 }
 

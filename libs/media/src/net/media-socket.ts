@@ -1,7 +1,7 @@
 // The UDP socket a media leg owns. Two implementations behind one shape: the native
 // addon's socket (libs/media/native), which can also forward RTP on its own once a bridge
 // installs a route (bridge/fast-route.ts), and node:dgram, the TypeScript fallback when
-// the addon is not built or TRAPEZOID_MEDIA_NATIVE=0. Addresses are always IP literals.
+// the addon is not built or TRAPEZOID_MEDIA__NATIVE=false. Addresses are always IP literals.
 import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { loadNativeBinding, type NativeBinding } from '../native/binding.js';

@@ -121,8 +121,8 @@ export class RtpLeg implements MediaLeg {
   }
 
   /** Rebinds a leg from exportState() output (after the original was closed or its node died). */
-  static async restore(state: RtpLegState, allocator: PortAllocator): Promise<RtpLeg> {
-    return RtpLeg.create(optionsFromState(state, allocator));
+  static async restore(state: RtpLegState, allocator: PortAllocator, native = true): Promise<RtpLeg> {
+    return RtpLeg.create({ ...optionsFromState(state, allocator), native });
   }
 
   protected static async bind(opts: RtpLegOptions): Promise<Bound> {

@@ -41,11 +41,11 @@ export class SdesLeg extends RtpLeg {
     return leg;
   }
 
-  static override async restore(state: RtpLegState, allocator: PortAllocator): Promise<SdesLeg> {
+  static override async restore(state: RtpLegState, allocator: PortAllocator, native = true): Promise<SdesLeg> {
     const st = state as SdesLegState;
     const local = SrtpContext.fromState(st.srtpLocal);
     const remote = SrtpContext.fromState(st.srtpRemote);
-    const opts = optionsFromState(state, allocator);
+    const opts = { ...optionsFromState(state, allocator), native };
     const leg = new SdesLeg({ ...opts, connect: false }, await RtpLeg.bind(opts));
     leg.local = local;
     leg.remoteCtx = remote;

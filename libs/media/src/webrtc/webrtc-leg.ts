@@ -134,8 +134,9 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
    * DTLS: the browser's consent checks keep being answered with the same credentials
    * and media flows with the same SRTP contexts (rollover counters included).
    */
-  static async restore(state: WebRtcLegState, allocator?: PortAllocator): Promise<WebRtcLeg> {
+  static async restore(state: WebRtcLegState, allocator?: PortAllocator, native = true): Promise<WebRtcLeg> {
     const leg = await WebRtcLeg.create({
+      native,
       address: state.address, port: state.port, allocator, profiles: state.profiles, ice: state.ice, clockRate: state.clockRate,
       consentTimeoutMs: state.consentTimeoutMs, remote: state.remote ?? undefined,
       answerSetup: state.setup === 'active' ? 'active' : 'passive',
