@@ -128,8 +128,7 @@ async function answerTrunk(call: Call, req: IncomingRequest, winner: ClientReque
   let rtpAnswer: string;
   try {
     const converted = webrtcAnswerToRtpAnswer(session, winner.response!.body.toString('utf8'), media.rtpEndpoint);
-    await media.setWebRtcRemote(converted.remote);
-    await media.connect(converted.mapping);
+    await media.connect(converted.mapping, { webrtc: converted.remote });
     rtpAnswer = converted.sdp;
   } catch (err) {
     call.log.warn('agent answer not usable', { event: 'answer-sdp-error', error: String(err) });

@@ -43,7 +43,10 @@ async function connectToTrunk(ctx: CallContext, call: Call, req: IncomingRequest
   const media = await bindCallMedia(ctx, call);
   if (!media) return;
   const rtpOffer = webrtcOfferToRtpOffer(offer, parseCodecPolicy({ codecs: trunk.codecs }), media.rtpEndpoint);
-  await media.setWebRtcRemote(rtpOffer.remote);
+  // The browser's ICE/DTLS parameters reach the media worker while the INVITE goes out:
+  // requests to one worker run in order, and the answer path awaits this first.
+  const webrtcRemoteSet = media.setWebRtcRemote(rtpOffer.remote);
+  webrtcRemoteSet.catch(() => undefined);
 
   const domain = trunk.domain ?? trunk.address;
   const out = ctx.ua.request('INVITE', `sip:${number}@${domain}${trunk.port === 5060 ? '' : `:${trunk.port}`}`, {
@@ -69,8 +72,15 @@ async function connectToTrunk(ctx: CallContext, call: Call, req: IncomingRequest
     if (webrtcAnswer === null) {
       const converted = rtpAnswerToWebrtcAnswer(rtpOffer.session, res.body.toString('utf8'), media.iceDtls, media.webrtcEndpoint, { stream: media.towardBrowser });
       webrtcAnswer = (async () => {
-        await media.setRtpRemote(converted.remote);
-        await media.connect(converted.mapping);
+        await webrtcRemoteSet;
+        // The answer is fixed already (ports, ICE and DTLS parameters were chosen when the
+        // legs were bound), so the 183/200 does not wait for the worker to start
+        // forwarding: the browser's first RTP follows ICE and DTLS, long after this update
+        // has run (requests to one worker run in order).
+        media.connect(converted.mapping, { rtp: converted.remote }).catch((err: unknown) => {
+          call.log.error('media setup failed', { event: 'media-error', error: String(err) });
+          void call.end(500, 'media setup failed');
+        });
         return converted.sdp;
       })();
     }

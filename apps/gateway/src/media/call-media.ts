@@ -98,13 +98,7 @@ export class CallMedia {
 
   /** The trunk's address from its SDP (latching may move it later). */
   async setRtpRemote(remote: RtpRemote): Promise<void> {
-    await this.update([null, {
-      remote: {
-        address: remote.address,
-        port: remote.port,
-        ...(remote.rtcpMux ? { rtcpPort: remote.port } : remote.rtcpPort !== undefined ? { rtcpPort: remote.rtcpPort } : {}),
-      },
-    }]);
+    await this.update([null, rtpChange(remote)]);
   }
 
   /** The browser's ICE/DTLS parameters (its offer, or its answer to ours). */
@@ -112,12 +106,19 @@ export class CallMedia {
     await this.update([{ remote: toLegRemote(remote) }, null]);
   }
 
-  /** Starts forwarding with the negotiated payload types. */
-  async connect(mapping: PtMapping[]): Promise<void> {
+  /**
+   * Starts forwarding with the negotiated payload types. The answer's remote side (the
+   * trunk's RTP address or the browser's ICE/DTLS parameters) can ride along: one round
+   * trip to the media worker instead of two on the path to the 200.
+   */
+  async connect(mapping: PtMapping[], remote?: { rtp?: RtpRemote; webrtc?: WebRtcRemote }): Promise<void> {
     if (this.closed || this.bridged) return;
     this.bridged = true;
     const clockRate = mapping.find((m) => !/telephone-event|cn/i.test(m.codec))?.clockRate ?? 8000;
-    await this.update(undefined, {
+    const legs: [Record<string, unknown> | null, Record<string, unknown> | null] | undefined = remote
+      ? [remote.webrtc ? { remote: toLegRemote(remote.webrtc) } : null, remote.rtp ? rtpChange(remote.rtp) : null]
+      : undefined;
+    await this.update(legs, {
       payloadTypes: mapping.map((m) => [m.webrtcPt, m.trunkPt]),
       clockRate,
       ssrcToA: this.towardBrowser.ssrc,
@@ -160,4 +161,14 @@ export class CallMedia {
 
 function toLegRemote(r: WebRtcRemote): { ufrag: string; pwd: string; fingerprints: { algorithm: string; value: string }[]; setup: 'active' | 'passive' | 'actpass' } {
   return { ufrag: r.ufrag, pwd: r.pwd, fingerprints: [r.fingerprint], setup: r.setup };
+}
+
+function rtpChange(remote: RtpRemote): Record<string, unknown> {
+  return {
+    remote: {
+      address: remote.address,
+      port: remote.port,
+      ...(remote.rtcpMux ? { rtcpPort: remote.port } : remote.rtcpPort !== undefined ? { rtcpPort: remote.rtcpPort } : {}),
+    },
+  };
 }
