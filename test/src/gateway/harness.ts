@@ -28,6 +28,8 @@ export interface TestGatewayOptions {
   answerTimeout?: number;
   /** Seconds agents may ring before the gateway gives up (default 20). */
   ringTimeout?: number;
+  /** media.native: the native fast path (default true) or the TypeScript path. */
+  native?: boolean;
   /**
    * Media port range of this test file, so files running side by side never collide.
    * The gateway files use 17000-17599: below Linux's ephemeral range (32768+) and
@@ -69,7 +71,7 @@ export async function startGateway(opts: TestGatewayOptions): Promise<TestGatewa
       { protocol: 'udp', address: '127.0.0.1', port: 0 },
     ],
     http: { address: '127.0.0.1', port: 0 },
-    media: { address: '127.0.0.1', portMin: opts.ports.min, portMax: opts.ports.max },
+    media: { address: '127.0.0.1', portMin: opts.ports.min, portMax: opts.ports.max, native: opts.native ?? true },
     // Trunks are recognised by source address: SIPp calling in from 127.0.0.1 is this trunk.
     trunks: [{
       name: 'sipp', address: '127.0.0.1', port: opts.trunkPort ?? 5060, codecs: ['PCMU', 'PCMA', 'telephone-event/8000'], answerTimeout: opts.answerTimeout ?? 20,

@@ -37,12 +37,16 @@ describe('JsSIP in Node (werift peer connection) -> gateway -> SIPp trunk', { ti
     await gw?.stop();
   });
 
-  it('registers, calls, RTP both ways through the gateway unaltered, BYE reaches SIPp', { timeout: 60_000 }, async () => {
+  // Both media paths: the native fast path (the default) and the TypeScript path a build
+  // without a compiler falls back to (media.native: false).
+  for (const native of [true, false]) it(`registers, calls, RTP both ways through the gateway unaltered, BYE reaches SIPp (${native ? 'native fast path' : 'TypeScript media path'})`, { timeout: 60_000 }, async () => {
     let passed = false;
     try {
       const trunkPort = await freePort();
       sipp = await startSipp({ port: trunkPort, args: ['-sn', 'uas', '-rtp_echo', '-m', '1'], trace: true, timeoutSec: 40 });
-      gw = await startGateway({ trunkPort, ports: PORTS });
+      gw = await startGateway({ trunkPort, ports: PORTS, native });
+      const started = gw.events.events.find((e) => e.event === 'media-started');
+      assert.equal(started?.fastPath, native ? 'native' : 'typescript (media.native is false)');
       const ws = gw.listeningPoints().find((p) => p.protocol === 'ws')!;
       ua = new JsSIP.UA({
         sockets: [new JsSIP.WebSocketInterface(`ws://127.0.0.1:${ws.port}`)],
@@ -89,6 +93,8 @@ describe('JsSIP in Node (werift peer connection) -> gateway -> SIPp trunk', { ti
       assert.ok(received >= 50, `werift received ${received} packets echoed by SIPp (sent ${sent})`);
       const stats = await gw.calls.list()[0]?.media?.stats();
       assert.ok(stats && stats.rtp.packetsOut! >= 50, `the RTP leg forwarded werift's audio to SIPp: ${JSON.stringify(stats?.rtp)}`);
+      assert.deepEqual(stats.native, { toTrunk: native, toBrowser: native }, 'which path forwarded the media');
+      assert.equal(stats.webrtc.packetsDropped, 0, 'every SRTP packet from werift authenticated');
 
       const ended = once(session, 'ended', 'failed');
       session.terminate();
