@@ -124,3 +124,55 @@ for (const [n, profile] of (['AES_CM_128_HMAC_SHA1_80', 'AEAD_AES_128_GCM'] as c
     assert.equal(js.statsA.packetsDropped, 3, 'replay, forged tag and unmapped PT dropped');
   });
 }
+
+test('garbage from the peer\'s own address at a native route: dropped or handed to JS, and the call carries on', { timeout: 20000 }, async () => {
+  const profile = 'AES_CM_128_HMAC_SHA1_80' as const;
+  const ours = generateSrtpKeys(profile);
+  const peer = generateSrtpKeys(profile);
+  const allocator = new PortAllocator({ min: base + 40, max: base + 49 });
+  const peerA = track(await RtpEndpoint.open());
+  const peerB = track(await RtpEndpoint.open());
+  const peerOut = new SrtpContext(profile, peer);
+  const legA = track(await SdesLeg.create({ allocator, address: '127.0.0.1', profile, localKeys: ours, remoteKeys: peer, remote: { address: '127.0.0.1', port: peerA.port }, rtcpMux: true }));
+  const legB = track(await RtpLeg.create({ allocator, address: '127.0.0.1', remote: { address: '127.0.0.1', port: peerB.port }, rtcpMux: true }));
+  const bridge = track(new Bridge({ a: legA, b: legB, rtcpIntervalMs: 0 }));
+  const ssrc = 0x5eed5eed;
+  let seq = 100;
+  const valid = (): Buffer => {
+    const plain = g711(seq, seq * 160, ssrc, 0, false, Buffer.alloc(160, seq & 0xff));
+    seq++;
+    const b = Buffer.alloc(plain.length + 16);
+    plain.copy(b);
+    return b.subarray(0, peerOut.protectRtp(b, plain.length));
+  };
+  for (let i = 0; i < 10; i++) { await peerA.send(valid(), legA.localPort); await sleep(2); }
+  await peerB.waitFor(10, isRtp);
+  assert.equal(bridge.nativeDirections.toB, true);
+  // Deterministic noise: random bytes, truncated and bit-flipped copies of a real packet,
+  // RTP-looking headers with our SSRC and nonsense CSRC counts or extension lengths.
+  let x = 0x12345678;
+  const rnd = (n: number): number => { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; return (x >>> 0) % n; };
+  const sample = valid();
+  for (let i = 0; i < 3000; i++) {
+    let b: Buffer;
+    switch (i % 4) {
+      case 0: b = Buffer.from(Array.from({ length: rnd(1600) }, () => rnd(256))); break;
+      case 1: b = Buffer.from(sample.subarray(0, rnd(sample.length + 1))); break;
+      case 2: { b = Buffer.from(sample); b[rnd(b.length)] ^= 1 << rnd(8); break; }
+      default: {
+        b = Buffer.from(sample);
+        b[0] = 0x80 | rnd(0x40);
+        if (rnd(2) === 0 && b.length > 16) b.writeUInt16BE(rnd(65536), 14);
+      }
+    }
+    await peerA.send(b, legA.localPort);
+    if (i % 200 === 0) await sleep(1);
+  }
+  const before = peerB.received.filter((r) => isRtp(r.buf)).length;
+  for (let i = 0; i < 10; i++) { await peerA.send(valid(), legA.localPort); await sleep(2); }
+  const after = await peerB.waitFor(before + 10, isRtp);
+  assert.ok(after.length >= before + 10, 'valid packets after the noise still reach the trunk side');
+  assert.ok(legA.stats.packetsDropped > 1000, `noise was dropped (${legA.stats.packetsDropped})`);
+  await bridge.close();
+  assert.equal(allocator.inUse, 0);
+});
