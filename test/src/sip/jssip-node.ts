@@ -46,3 +46,22 @@ export function loadJsSIP(): typeof import('jssip') {
   g.RTCSessionDescription = PlainSessionDescription;
   return require('jssip') as typeof import('jssip');
 }
+
+/**
+ * The next `ev` event of a JsSIP UA or session, or a rejection on `failEv` (with
+ * JsSIP's cause) or after `ms`.
+ */
+export function nextEvent<T = unknown>(
+  emitter: { once(ev: string, fn: (arg: T) => void): unknown }, ev: string, failEv?: string, ms = 10_000,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no '${ev}' within ${ms} ms`)), ms);
+    emitter.once(ev, (a: T) => { clearTimeout(t); resolve(a); });
+    if (failEv) {
+      emitter.once(failEv, (a: T) => {
+        clearTimeout(t);
+        reject(new Error(`'${failEv}': ${JSON.stringify((a as { cause?: unknown } | undefined)?.cause)}`));
+      });
+    }
+  });
+}

@@ -4,27 +4,11 @@
 // Signalling only: the example answers with a valid SDP, no media flows.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadJsSIP } from './jssip-node.js';
+import { loadJsSIP, nextEvent as once } from './jssip-node.js';
 import { startUas, type UasProcess } from './uas-process.js';
 
 const JsSIP = loadJsSIP();
 type JsSipUA = InstanceType<typeof JsSIP.UA>;
-
-type Emitter<T> = { once(ev: string, fn: (arg: T) => void): unknown };
-
-/** The next `ev` event, or a rejection on `failEv` (with JsSIP's cause) or after 10 s. */
-function once<T = unknown>(emitter: Emitter<T>, ev: string, failEv?: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no '${ev}' within 10 s`)), 10_000);
-    emitter.once(ev, (a: T) => { clearTimeout(t); resolve(a); });
-    if (failEv) {
-      emitter.once(failEv, (a: T) => {
-        clearTimeout(t);
-        reject(new Error(`'${failEv}': ${JSON.stringify((a as { cause?: unknown } | undefined)?.cause)}`));
-      });
-    }
-  });
-}
 
 describe('JsSIP over WebSocket -> libs/sip UAS example', { timeout: 40_000 }, () => {
   let uas: UasProcess;

@@ -3,10 +3,15 @@
 // 2. the libs/sip UAC example against SIPp's built-in uas.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startSipp, type SippRun } from './sipp.js';
+import { startSipp, type SippResult, type SippRun } from './sipp.js';
 import { runUac, startUas, type UasProcess } from './uas-process.js';
 
 const CALLS = 20;
+
+/** Messages SIPp counted on its screen row for `name` in direction `dir`; -1 without such a row. */
+function got(r: SippResult, name: string, dir: 'in' | 'out'): number {
+  return r.rows.find((x) => x.message === name && x.direction === dir)?.messages ?? -1;
+}
 
 describe('SIPp uac -> libs/sip UAS example', { timeout: 60_000 }, () => {
   let uas: UasProcess;
@@ -30,11 +35,9 @@ describe('SIPp uac -> libs/sip UAS example', { timeout: 60_000 }, () => {
       assert.equal(r.code, 0, `sipp exit code; stdout tail:\n${r.stdout.slice(-1500)}\n${r.stderr}`);
       assert.equal(r.successful, CALLS);
       assert.equal(r.failed, 0);
-      const got = (name: string, dir: 'in' | 'out'): number =>
-        r.rows.find((x) => x.message === name && x.direction === dir)?.messages ?? -1;
       const oks = r.rows.filter((x) => x.message === '200' && x.direction === 'in').map((x) => x.messages);
       assert.deepEqual(oks, [CALLS, CALLS], '200 for every INVITE and every BYE');
-      assert.equal(got('BYE', 'out'), CALLS);
+      assert.equal(got(r, 'BYE', 'out'), CALLS);
       const s = await uas.stats();
       assert.equal(s.invites - before.invites, CALLS);
       assert.equal(s.acks - before.acks, CALLS, 'every 2xx was ACKed');
@@ -61,11 +64,9 @@ describe('libs/sip UAC example -> SIPp uas', { timeout: 60_000 }, () => {
       const r = await sipp.done;
       assert.equal(r.code, 0, r.stdout.slice(-1500));
       assert.equal(r.successful, 5);
-      const got = (name: string, dir: 'in' | 'out'): number =>
-        r.rows.find((x) => x.message === name && x.direction === dir)?.messages ?? -1;
-      assert.equal(got('INVITE', 'in'), 5);
-      assert.equal(got('ACK', 'in'), 5, 'SIPp got every ACK');
-      assert.equal(got('BYE', 'in'), 5);
+      assert.equal(got(r, 'INVITE', 'in'), 5);
+      assert.equal(got(r, 'ACK', 'in'), 5, 'SIPp got every ACK');
+      assert.equal(got(r, 'BYE', 'in'), 5);
     });
   }
 });

@@ -172,13 +172,18 @@ describe('response retransmissions toward a UAC that never ACKs (Timer G, §13.3
     await uas.stop();
   });
 
-  it('retransmits a 486 on Timer G (T1 doubling, capped at T2) until Timer H', async () => {
+  /** One traced SIPp call from `scenario` to the UAS's user `user`. */
+  async function callUas(scenario: string, user: string): Promise<SippResult> {
     const run = await startSipp({
-      args: ['-sf', join(SIPP_SCENARIOS, 'uac-no-ack-486.xml'), '-s', 'busy', '-m', '1', `127.0.0.1:${uas.port('udp')}`],
+      args: ['-sf', join(SIPP_SCENARIOS, scenario), '-s', user, '-m', '1', `127.0.0.1:${uas.port('udp')}`],
       trace: true,
     });
     runs.push(run);
-    const r = await run.done;
+    return run.done;
+  }
+
+  it('retransmits a 486 on Timer G (T1 doubling, capped at T2) until Timer H', async () => {
+    const r = await callUas('uac-no-ack-486.xml', 'busy');
     assert.equal(r.code, 0, r.stdout.slice(-1500));
     const copies = r.messages.filter((m) => m.direction === 'received' && m.startLine.startsWith('SIP/2.0 486'));
     assert.deepEqual(schedule(T2, 64 * T1), [50, 150, 350, 650, 950, 1250, 1550, 1850, 2150, 2450, 2750, 3050]);
@@ -190,12 +195,7 @@ describe('response retransmissions toward a UAC that never ACKs (Timer G, §13.3
 
   it('retransmits an unACKed 200 (T1 doubling, capped at T2), then sends BYE after 64*T1', async () => {
     const before = await uas.stats();
-    const run = await startSipp({
-      args: ['-sf', join(SIPP_SCENARIOS, 'uac-no-ack-200.xml'), '-s', 'service', '-m', '1', `127.0.0.1:${uas.port('udp')}`],
-      trace: true,
-    });
-    runs.push(run);
-    const r = await run.done;
+    const r = await callUas('uac-no-ack-200.xml', 'service');
     assert.equal(r.code, 0, r.stdout.slice(-1500));
     const received = r.messages.filter((m) => m.direction === 'received');
     const copies = received.filter((m) => m.startLine.startsWith('SIP/2.0 200'));

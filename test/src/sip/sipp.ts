@@ -14,6 +14,14 @@ import { fileURLToPath } from 'node:url';
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const SIPP_SCENARIOS = join(REPO_ROOT, 'libs/sip/testdata/sipp');
 
+function udpFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createSocket('udp4');
+    s.once('error', () => { s.close(); resolve(false); });
+    s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
 /** A port free for both TCP and UDP on 127.0.0.1 (SIPp's -t t1 and u1 both use -p). */
 export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < 20; attempt++) {
@@ -25,25 +33,16 @@ export async function freePort(): Promise<number> {
         srv.close(() => resolve(p));
       });
     });
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const s = createSocket('udp4');
-      s.once('error', () => { s.close(); resolve(false); });
-      s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
+    if (await udpFree(port)) return port;
   }
   throw new Error('no free port');
 }
 
 /** Even port p with p and p+2 free for UDP: SIPp binds its media sockets there (-mp). */
-export async function freeMediaPort(): Promise<number> {
+async function freeMediaPort(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const p = (await freePort()) & ~1;
-    const ok = await Promise.all([p, p + 2].map((port) => new Promise<boolean>((resolve) => {
-      const s = createSocket('udp4');
-      s.once('error', () => { s.close(); resolve(false); });
-      s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    })));
+    const ok = await Promise.all([p, p + 2].map(udpFree));
     if (ok.every(Boolean)) return p;
   }
   throw new Error('no free media port pair');
@@ -132,7 +131,7 @@ export async function startSipp(opts: SippOptions): Promise<SippRun & { port: nu
 }
 
 /** The last statistics screen SIPp prints when it ends. */
-export function parseScreen(stdout: string): { successful: number; failed: number; rows: SippRow[] } {
+function parseScreen(stdout: string): { successful: number; failed: number; rows: SippRow[] } {
   const lastStats = stdout.lastIndexOf('Statistics Screen');
   const stats = lastStats === -1 ? '' : stdout.slice(lastStats);
   const cumulative = (label: string): number => {
@@ -166,7 +165,7 @@ export function parseScreen(stdout: string): { successful: number; failed: numbe
 }
 
 /** -trace_msg: each message preceded by a dashed line with its date and time. */
-export function parseTrace(log: string): SippMessage[] {
+function parseTrace(log: string): SippMessage[] {
   const out: SippMessage[] = [];
   const re = /-{20,} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\r?\n(?:UDP|TCP|TLS|SCTP) message (received|sent)[^\n]*\n\n/g;
   const marks: Array<{ at: number; direction: 'received' | 'sent'; start: number; end: number }> = [];

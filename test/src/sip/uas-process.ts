@@ -5,28 +5,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { REPO_ROOT } from './sipp.js';
+// Type only (erased): importing the example's module would run it.
+import type { StatsLine } from '../../../libs/sip/src/examples/uas.js';
 
-export const UAS_EXAMPLE = join(REPO_ROOT, 'libs/sip/dist/examples/uas.js');
-export const UAC_EXAMPLE = join(REPO_ROOT, 'libs/sip/dist/examples/uac.js');
+const UAS_EXAMPLE = join(REPO_ROOT, 'libs/sip/dist/examples/uas.js');
+const UAC_EXAMPLE = join(REPO_ROOT, 'libs/sip/dist/examples/uac.js');
 
-export interface UasStats {
-  event: string;
-  wire: Record<string, number>;
-  registers: number;
-  invites: number;
-  answered: number;
-  rejected: number;
-  challenged: number;
-  authRejected: number;
-  authenticated: Record<string, number>;
-  acks: number;
-  ackTimeouts: number;
-  byes: number;
-  cancels: number;
-  ua: { transactions: number; dialogs: number; serverTransactionsCreated: number };
-  cpuUs: { user: number; system: number };
-  uptimeMs: number;
-}
+/** A "stats" or "stopped" line, as the example declares it. */
+export type UasStats = StatsLine;
 
 export interface UasProcess {
   readonly process: ChildProcess;

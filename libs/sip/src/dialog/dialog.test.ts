@@ -12,7 +12,6 @@ import type { Dialog } from './dialog.js';
 
 const T1 = 500;
 
-
 /** a calls b; b answers 200 with SDP-like bodies; resolves with both dialogs. */
 async function call(p: UaPair): Promise<{ ad: Dialog; bd: Dialog }> {
   const answered = new Promise<Dialog>((resolve, reject) => {

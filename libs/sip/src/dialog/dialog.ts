@@ -199,10 +199,10 @@ export class Dialog extends EventEmitter {
       const T1 = this.core.timers.T1;
       const reliable = request.transport !== undefined && request.transport.protocol !== 'udp';
       // Over reliable transports the 2xx is not retransmitted, but the 64*T1 wait stays.
+      const interval = reliable ? 64 * T1 : T1;
       this.pendingAck = {
-        response, request, seq, resolve, reject,
-        interval: reliable ? 64 * T1 : T1, elapsed: 0, startedAt: Date.now(),
-        timer: startTimer(onRetransmit2xx, reliable ? 64 * T1 : T1, this),
+        response, request, seq, resolve, reject, interval, elapsed: 0, startedAt: Date.now(),
+        timer: startTimer(onRetransmit2xx, interval, this),
       };
     });
   }
@@ -228,7 +228,7 @@ export class Dialog extends EventEmitter {
     }
     this.core.transport.sendResponse(p.response, p.request).then(undefined, ignore);
     p.interval = Math.min(2 * p.interval, this.core.timers.T2);
-    p.timer = startTimerAt(onRetransmit2xx, p.startedAt + p.elapsed + Math.min(p.interval, 64 * T1 - p.elapsed), this);
+    p.timer = startTimerAt(onRetransmit2xx, p.startedAt + Math.min(p.elapsed + p.interval, 64 * T1), this);
   }
 
   private stopRetransmit(err?: Error): void {

@@ -15,7 +15,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import {
   DigestServer, TransportLayer, UserAgent, parseUri, isSipUri,
-  type Dialog, type DigestAlgorithm, type IncomingRequest, type SipMessage, type TransportProtocol,
+  type Dialog, type DigestAlgorithm, type IncomingRequest, type SipMessage, type TransportProtocol, type UaCounters,
 } from '../index.js';
 import { flagNumber, flagString, parseFlags } from './args.js';
 import { answerSdp } from './sdp-answer.js';
@@ -39,6 +39,17 @@ interface Counters {
   ackTimeouts: number;
   byes: number;
   cancels: number;
+}
+
+/** One "stats" or "stopped" line on stdout (test/src/sip reads it). */
+export interface StatsLine extends Counters {
+  event: 'stats' | 'stopped';
+  ua: UaCounters;
+  cpuUs: NodeJS.CpuUsage;
+  uptimeMs: number;
+  heapUsedMB: number;
+  /** Event-loop delay since the previous stats line. */
+  loopDelayMs: { p99: number; max: number };
 }
 
 async function main(): Promise<void> {
@@ -140,14 +151,14 @@ async function main(): Promise<void> {
   // transactions alive) shows up as peer retransmissions.
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
-  const stats = (event: string): string => {
-    const line = JSON.stringify({
+  const stats = (event: StatsLine['event']): string => {
+    const line: StatsLine = {
       event, ...c, ua: ua.counters, cpuUs: process.cpuUsage(), uptimeMs: Math.round(process.uptime() * 1000),
       heapUsedMB: Math.round(process.memoryUsage().heapUsed / 1048576),
       loopDelayMs: { p99: Math.round(loopDelay.percentile(99) / 1e6), max: Math.round(loopDelay.max / 1e6) },
-    });
+    };
     loopDelay.reset();
-    return line;
+    return JSON.stringify(line);
   };
   console.log(JSON.stringify({
     event: 'listening', points: points.map((p) => ({ protocol: p.protocol as TransportProtocol, address: p.address, port: p.port })),

@@ -11,8 +11,6 @@ const T1 = 500;
 const T2 = 4000;
 const T4 = 5000;
 
-
-
 describe('transactions (mock clock, loopback UDP)', () => {
   let p: UaPair;
   beforeEach(() => {

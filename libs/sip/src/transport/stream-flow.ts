@@ -59,7 +59,7 @@ export class StreamFlow implements Flow {
 
   write(data: Buffer): Promise<void> {
     return new Promise((resolve, reject) => {
-      if (this._closed || this.socket.destroyed) {
+      if (this.socket.destroyed) {
         reject(new TransportError(`flow ${this.id} is closed`));
         return;
       }
@@ -88,7 +88,9 @@ export class StreamFlow implements Flow {
     let buf = this.pending === null ? chunk : Buffer.concat([this.pending, chunk]);
     this.pending = null;
     let off = 0;
-    while (off < buf.length && !this._closed && !this.socket.destroyed) {
+    // destroyed, not _closed: a sink that destroys the socket does so at once, while
+    // 'close' (which sets _closed) comes a turn later.
+    while (off < buf.length && !this.socket.destroyed) {
       if (buf[off] === CR) {
         // RFC 5626 §4.4.1: CRLFCRLF is a keepalive ping, answered by a CRLF pong; a
         // lone CRLF is a pong (or, RFC 3261 §7.5, noise before a start line).
@@ -118,7 +120,7 @@ export class StreamFlow implements Flow {
       off += n;
       this.sink.flowMessage(n === rest.length ? rest : rest.subarray(0, n), this);
     }
-    if (this._closed || this.socket.destroyed || off >= buf.length) return;
+    if (this.socket.destroyed || off >= buf.length) return;
     buf = off === 0 ? buf : buf.subarray(off);
     if (buf.length > this.maxBuffered) {
       this.framingFailed(new SipParseError(513, 'Message Too Large'), buf);

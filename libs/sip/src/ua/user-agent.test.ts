@@ -8,7 +8,6 @@ import { UserAgent } from './user-agent.js';
 
 const T1 = 500;
 
-
 describe('UserAgent (mock clock, loopback)', () => {
   let p: UaPair;
   afterEach(async () => {
