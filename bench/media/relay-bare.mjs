@@ -2,6 +2,7 @@
 // (dgram 'message' on one connected socket, send() on the other, no parsing, no
 // rewrite, no SRTP). It shows how much of our bridge's cost is Node's dgram itself.
 import { createSocket } from 'node:dgram';
+import { serveRelay } from './relay-ipc.mjs';
 
 const bridges = [];
 const bind = (s) => new Promise((resolve) => s.bind(0, '127.0.0.1', () => resolve(s.address().port)));
@@ -24,11 +25,4 @@ async function create({ specs }) {
 }
 
 const handlers = { create, mem: () => ({ rss: process.memoryUsage().rss, bridges: bridges.length }) };
-process.on('message', async (m) => {
-  try {
-    process.send({ id: m.id, ok: true, result: await handlers[m.cmd](m) });
-  } catch (err) {
-    process.send({ id: m.id, ok: false, error: String(err?.stack ?? err) });
-  }
-});
-process.on('disconnect', () => process.exit(0));
+serveRelay(handlers);

@@ -1,6 +1,7 @@
 // Diagnostic relay: our RtpLeg/SdesLeg + Bridge on the process's main thread, no
 // MediaEngine/worker. Compared with relay-engine.mjs it shows what the worker adds.
 import { Bridge, PortAllocator, RtpLeg, SdesLeg } from '../../libs/media/dist/index.js';
+import { serveRelay } from './relay-ipc.mjs';
 
 const allocator = new PortAllocator({ min: 38000, max: 39999 });
 const bridges = [];
@@ -23,12 +24,4 @@ async function create({ specs }) {
 }
 
 const handlers = { create, mem: () => ({ rss: process.memoryUsage().rss, bridges: bridges.length }) };
-process.on('message', async (m) => {
-  try {
-    process.send({ id: m.id, ok: true, result: await handlers[m.cmd](m) });
-  } catch (err) {
-    process.send({ id: m.id, ok: false, error: String(err?.stack ?? err) });
-  }
-});
-process.on('disconnect', () => process.exit(0));
-process.send({ ready: true });
+serveRelay(handlers);

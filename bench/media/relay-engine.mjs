@@ -2,6 +2,7 @@
 // the benchmark can read this process's CPU time from /proc and nothing else's.
 // Usage (forked by run.mjs): node --expose-gc relay-engine.mjs WORKERS PORTMIN PORTMAX
 import { MediaEngine } from '../../libs/media/dist/index.js';
+import { serveRelay } from './relay-ipc.mjs';
 
 const [workers, portMin, portMax] = process.argv.slice(2).map(Number);
 const engine = await MediaEngine.start({ workers, portMin, portMax, address: '127.0.0.1' });
@@ -34,15 +35,7 @@ const handlers = {
   stats: ({ bridge }) => engine.stats(bridge),
   exportState: ({ bridge }) => engine.exportState(bridge),
 };
-process.on('message', async (m) => {
-  try {
-    process.send({ id: m.id, ok: true, result: await handlers[m.cmd](m) });
-  } catch (err) {
-    process.send({ id: m.id, ok: false, error: String(err?.stack ?? err) });
-  }
-});
-process.on('disconnect', async () => {
+serveRelay(handlers, async () => {
   await engine.close();
   process.exit(0);
 });
-process.send({ ready: true });

@@ -7,6 +7,7 @@
 // what a PC-based bridge costs.
 import { createSocket } from 'node:dgram';
 import { RtpPacket, SrtpSession } from 'werift';
+import { serveRelay } from './relay-ipc.mjs';
 
 const bridges = [];
 
@@ -60,11 +61,4 @@ const handlers = {
   create,
   mem: () => ({ rss: process.memoryUsage().rss, bridges: bridges.length }),
 };
-process.on('message', async (m) => {
-  try {
-    process.send({ id: m.id, ok: true, result: await handlers[m.cmd](m) });
-  } catch (err) {
-    process.send({ id: m.id, ok: false, error: String(err?.stack ?? err) });
-  }
-});
-process.on('disconnect', () => process.exit(0));
+serveRelay(handlers);

@@ -37,5 +37,5 @@ export type {
   BridgeDescription, BridgeSpec, BridgeState as EngineBridgeState, BridgeUpdate, LegDescription, LegEvent, LegSpec,
   RtpLegSpec, SdesLegSpec, WebRtcLegSpec, SrtpProfileName, TransportAddress as EngineTransportAddress,
 } from './engine/protocol.js';
-// The native fast path (libs/media/native): whether this build has it, and why not.
-export { loadNativeBinding, nativeUnavailableReason } from './native/binding.js';
+// The native fast path (libs/media/native): why this build runs without it (null = it runs).
+export { nativeUnavailableReason } from './native/binding.js';

@@ -147,10 +147,6 @@ export class Bridge {
     return { toA: this.routeToA?.installed ?? false, toB: this.routeToB?.installed ?? false };
   }
 
-  /** Copies the native path's counters and state into the legs and rewriters (before reading them). */
-  syncFastPath(): void {
-    this.pullRoutes();
-  }
 
   /** Rebuilds a bridge from exportState() around legs restored from the same state. */
   static restore(state: BridgeState, a: MediaLeg, b: MediaLeg, native = true): Bridge {

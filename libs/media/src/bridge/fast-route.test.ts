@@ -96,7 +96,6 @@ async function play(profile: SrtpProfile, native: boolean, portBase: number): Pr
     return b;
   });
   await sleep(20);
-  bridge.syncFastPath();
   const pick = (s: Record<string, number>): Record<string, number> => ({ packetsIn: s.packetsIn!, packetsOut: s.packetsOut!, packetsDropped: s.packetsDropped!, packetsLost: s.packetsLost!, bytesOut: s.bytesOut! });
   const run: Run = { atA, atB, nativeSeen, statsA: pick({ ...legA.stats }), statsB: pick({ ...legB.stats }) };
   await bridge.close();

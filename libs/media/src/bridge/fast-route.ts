@@ -121,9 +121,4 @@ export class FastRoute {
     this.inStream = null;
     this.outStream = null;
   }
-
-  /** Packets the addon handed to JS while installed, and send errors (diagnostics). */
-  get counters(): { punted: number; sendErrors: number } {
-    return { punted: this.state[RS.PUNTED], sendErrors: this.state[RS.SEND_ERRORS] };
-  }
 }

@@ -5,6 +5,7 @@
 // RFC 4733 events share the stream's SSRC, sequence and timestamp space, so they follow
 // the same rules and keep their marker/end bits. Everything is rewritten in place.
 import { randomInt } from 'node:crypto';
+import { rtpSequence, rtpSsrc, rtpTimestamp, setRtpPayloadType, setRtpSequence, setRtpSsrc, setRtpTimestamp } from '../rtp/header.js';
 
 export interface DirectionState {
   ssrc: number;
@@ -49,17 +50,16 @@ export class HeaderRewriter {
   rewrite(buf: Buffer, len: number, hdr: number, now = Date.now()): boolean {
     const pt = this.ptMap[buf[1] & 0x7f];
     if (pt < 0) return false;
-    const inSsrc = ((buf[8] << 24) | (buf[9] << 16) | (buf[10] << 8) | buf[11]) >>> 0;
-    const seq = (buf[2] << 8) | buf[3];
-    const ts = ((buf[4] << 24) | (buf[5] << 16) | (buf[6] << 8) | buf[7]) >>> 0;
+    const inSsrc = rtpSsrc(buf);
+    const seq = rtpSequence(buf);
+    const ts = rtpTimestamp(buf);
     if (inSsrc !== this.inSsrc || this.resync) this.anchor(inSsrc, seq, ts, now);
     const outSeq = (seq + this.seqOffset) & 0xffff;
     const outTs = (ts + this.tsOffset) >>> 0;
-    buf[1] = (buf[1] & 0x80) | pt;
-    buf[2] = outSeq >>> 8; buf[3] = outSeq & 0xff;
-    buf[4] = outTs >>> 24; buf[5] = (outTs >>> 16) & 0xff; buf[6] = (outTs >>> 8) & 0xff; buf[7] = outTs & 0xff;
-    const s = this.ssrc;
-    buf[8] = s >>> 24; buf[9] = (s >>> 16) & 0xff; buf[10] = (s >>> 8) & 0xff; buf[11] = s & 0xff;
+    setRtpPayloadType(buf, pt);
+    setRtpSequence(buf, outSeq);
+    setRtpTimestamp(buf, outTs);
+    setRtpSsrc(buf, this.ssrc);
     // Only advance "last" forward, so a reordered packet does not pull the anchor back.
     if (this.packets === 0 || ((outSeq - this.lastSeq) & 0xffff) < 0x8000) {
       this.lastSeq = outSeq;

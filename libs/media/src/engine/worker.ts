@@ -68,37 +68,28 @@ function forwardEvents(id: string, index: number, leg: MediaLeg): void {
   }
 }
 
-async function create(spec: BridgeSpec & { id: string }): Promise<BridgeDescription> {
-  if (bridges.has(spec.id)) throw Object.assign(new Error(`bridge ${spec.id} exists`), { status: 500 });
-  const legs: MediaLeg[] = [];
-  try {
-    for (const ls of spec.legs) {
-      const leg = await factory.createLeg(ls);
-      forwardEvents(spec.id, legs.length, leg);
-      legs.push(leg);
-    }
-    const bridge = spec.bridge === null ? null : factory.createBridge(legs[0], legs[1], spec.bridge ?? {});
-    const e: Entry = { id: spec.id, legs, bridge };
-    bridges.set(spec.id, e);
-    return describe(e);
-  } catch (err) {
-    await closeLegs(legs);
-    throw err;
-  }
+function create(spec: BridgeSpec & { id: string }): Promise<BridgeDescription> {
+  return build(spec.id, spec.legs, (ls) => factory.createLeg(ls),
+    (legs) => (spec.bridge === null ? null : factory.createBridge(legs[0], legs[1], spec.bridge ?? {})));
 }
 
-async function restore(state: BridgeState): Promise<BridgeDescription> {
-  if (bridges.has(state.id)) throw Object.assign(new Error(`bridge ${state.id} exists`), { status: 500 });
+function restore(state: BridgeState): Promise<BridgeDescription> {
+  return build(state.id, state.legs, (ls) => factory.restoreLeg(ls),
+    (legs) => (state.bridge === null ? null : factory.restoreBridge(legs[0], legs[1], state.bridge)));
+}
+
+/** Binds the legs one by one, then the bridge; anything bound is closed again if a step fails. */
+async function build<S>(id: string, specs: S[], makeLeg: (spec: S) => Promise<MediaLeg>, makeBridge: (legs: MediaLeg[]) => BridgeHandle | null): Promise<BridgeDescription> {
+  if (bridges.has(id)) throw Object.assign(new Error(`bridge ${id} exists`), { status: 500 });
   const legs: MediaLeg[] = [];
   try {
-    for (const ls of state.legs) {
-      const leg = await factory.restoreLeg(ls);
-      forwardEvents(state.id, legs.length, leg);
+    for (const spec of specs) {
+      const leg = await makeLeg(spec);
+      forwardEvents(id, legs.length, leg);
       legs.push(leg);
     }
-    const bridge = state.bridge === null ? null : factory.restoreBridge(legs[0], legs[1], state.bridge);
-    const e: Entry = { id: state.id, legs, bridge };
-    bridges.set(state.id, e);
+    const e: Entry = { id, legs, bridge: makeBridge(legs) };
+    bridges.set(id, e);
     return describe(e);
   } catch (err) {
     await closeLegs(legs);
@@ -147,7 +138,6 @@ function usage(): Record<string, number> {
   let packetsIn = 0;
   let packetsOut = 0;
   for (const e of bridges.values()) {
-    e.legs[0]?.fastPath?.pull();
     for (const l of e.legs) {
       packetsIn += l.stats.packetsIn;
       packetsOut += l.stats.packetsOut;
@@ -167,7 +157,6 @@ async function handle(m: WorkerRequest): Promise<unknown> {
     case 'destroy': return destroy(m.id);
     case 'stats': {
       const e = get(m.id);
-      e.legs[0]?.fastPath?.pull();
       return { id: e.id, legs: e.legs.map((l) => ({ ...l.stats })), bridge: e.bridge?.stats() ?? {} };
     }
     case 'export': {

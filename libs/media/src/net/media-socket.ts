@@ -12,6 +12,8 @@ export interface MediaSocket {
   /** The addon's socket id (> 0) when native, 0 for dgram: only native sockets take routes. */
   readonly nativeId: number;
   readonly localPort: number;
+  /** Receives every datagram (the native fast path's leftovers); until set, datagrams are dropped. */
+  onMessage: DatagramHandler | null;
   send(buf: Buffer, offset: number, length: number, port: number, address: string): void;
   /**
    * Restricts the socket to one peer where the implementation gains from it (dgram: a
@@ -30,20 +32,21 @@ export interface BindOptions {
 }
 
 /** Binds address:port (0 = any). Errors carry the errno code (EADDRINUSE for PortAllocator.bindNext). */
-export async function bindMediaSocket(address: string, port: number, onMessage: DatagramHandler, opts: BindOptions = {}): Promise<MediaSocket> {
+export async function bindMediaSocket(address: string, port: number, opts: BindOptions = {}): Promise<MediaSocket> {
   const native = opts.native === false ? null : loadNativeBinding();
-  if (native !== null) return new NativeMediaSocket(native, address, port, onMessage);
-  return DgramMediaSocket.bind(address, port, onMessage);
+  if (native !== null) return new NativeMediaSocket(native, address, port);
+  return DgramMediaSocket.bind(address, port);
 }
 
 class NativeMediaSocket implements MediaSocket {
   readonly nativeId: number;
   readonly localPort: number;
+  onMessage: DatagramHandler | null = null;
   private closing: Promise<void> | null = null;
 
-  constructor(private readonly binding: NativeBinding, address: string, port: number, onMessage: DatagramHandler) {
+  constructor(private readonly binding: NativeBinding, address: string, port: number) {
     // open() throws synchronously with .code set; bindMediaSocket's caller sees a rejection.
-    this.nativeId = binding.open(address, port, onMessage);
+    this.nativeId = binding.open(address, port, (msg, from, fromPort) => this.onMessage?.(msg, from, fromPort));
     this.localPort = binding.localPort(this.nativeId);
   }
 
@@ -89,11 +92,12 @@ function literalLookup(address: string, _family: unknown, callback: (err: Error 
 
 class DgramMediaSocket implements MediaSocket {
   readonly nativeId = 0;
+  onMessage: DatagramHandler | null = null;
   private closing: Promise<void> | null = null;
 
   private constructor(private readonly socket: Socket, readonly localPort: number) {}
 
-  static bind(address: string, port: number, onMessage: DatagramHandler): Promise<MediaSocket> {
+  static bind(address: string, port: number): Promise<MediaSocket> {
     return new Promise((resolve, reject) => {
       const s = createSocket({ type: isIP(address) === 6 ? 'udp6' : 'udp4', lookup: literalLookup as never });
       const onError = (err: Error): void => {
@@ -103,10 +107,11 @@ class DgramMediaSocket implements MediaSocket {
       s.once('error', onError);
       s.bind({ address, port, exclusive: true }, () => {
         s.off('error', onError);
-        s.on('message', (msg, rinfo) => onMessage(msg, rinfo.address, rinfo.port));
+        const socket = new DgramMediaSocket(s, s.address().port);
+        s.on('message', (msg, rinfo) => socket.onMessage?.(msg, rinfo.address, rinfo.port));
         // ICMP errors on a UDP socket: the peer is gone or not there yet; keep going.
         s.on('error', () => undefined);
-        resolve(new DgramMediaSocket(s, s.address().port));
+        resolve(socket);
       });
     });
   }

@@ -22,16 +22,8 @@ export function isRtcpPacket(buf: Uint8Array, len: number): boolean {
   return len >= 8 && (buf[0] & 0xc0) === 0x80 && buf[1] >= 192 && buf[1] <= 223;
 }
 
-export function rtpPayloadType(buf: Uint8Array): number {
-  return buf[1] & 0x7f;
-}
-
 export function setRtpPayloadType(buf: Uint8Array, pt: number): void {
   buf[1] = (buf[1] & 0x80) | (pt & 0x7f);
-}
-
-export function rtpMarker(buf: Uint8Array): boolean {
-  return (buf[1] & 0x80) !== 0;
 }
 
 export function rtpSequence(buf: Uint8Array): number {
@@ -63,11 +55,6 @@ export function setRtpSsrc(buf: Uint8Array, ssrc: number): void {
   buf[9] = (ssrc >>> 16) & 0xff;
   buf[10] = (ssrc >>> 8) & 0xff;
   buf[11] = ssrc & 0xff;
-}
-
-/** RTCP packet type of the first packet of a compound packet (SR 200, RR 201, ...). */
-export function rtcpPacketType(buf: Uint8Array): number {
-  return buf[1];
 }
 
 /** SSRC of the sender of an RTCP packet (bytes 4-7 of every RTCP packet type). */

@@ -56,26 +56,17 @@ export interface RtpLegState extends Record<string, unknown> {
   clockRate: number;
 }
 
-/** Routes datagrams to the leg once it exists (sockets are bound before the leg is built). */
-class Dispatch {
-  leg: RtpLeg | null = null;
-  readonly rtp = (msg: Buffer, address: string, port: number): void => { this.leg?.receivePacket(msg, address, port, false); };
-  readonly rtcp = (msg: Buffer, address: string, port: number): void => { this.leg?.receivePacket(msg, address, port, true); };
-}
-
 interface Bound {
   port: number;
   rtp: MediaSocket;
   rtcp: MediaSocket | null;
-  dispatch: Dispatch;
 }
 
 async function bindPair(address: string, port: number, mux: boolean, native: boolean): Promise<Bound> {
-  const dispatch = new Dispatch();
-  const rtp = await bindMediaSocket(address, port, dispatch.rtp, { native });
-  if (mux) return { port, rtp, rtcp: null, dispatch };
+  const rtp = await bindMediaSocket(address, port, { native });
+  if (mux) return { port, rtp, rtcp: null };
   try {
-    return { port, rtp, rtcp: await bindMediaSocket(address, port + 1, dispatch.rtcp, { native }), dispatch };
+    return { port, rtp, rtcp: await bindMediaSocket(address, port + 1, { native }) };
   } catch (err) {
     await rtp.close();
     throw err;
@@ -156,7 +147,8 @@ export class RtpLeg implements MediaLeg {
     this.reception = new RtpReceiveStats(opts.clockRate ?? 8000);
     this.rtpSocket = bound.rtp;
     this.rtcpSocket = bound.rtcp;
-    bound.dispatch.leg = this;
+    bound.rtp.onMessage = (msg, address, port) => this.receivePacket(msg, address, port, false);
+    if (bound.rtcp) bound.rtcp.onMessage = (msg, address, port) => this.receivePacket(msg, address, port, true);
     this.timer = setInterval(() => this.checkSilence(), Math.max(250, Math.min(1000, this.relatchAfterMs / 2)));
     this.timer.unref();
   }
@@ -256,8 +248,8 @@ export class RtpLeg implements MediaLeg {
     return { socketId: this.rtpSocket.nativeId, destAddress: this.remote.address, destPort: this.remote.port, srtp: this.srtpOut, stats: this.counters };
   }
 
-  /** @internal Datagrams from the leg's sockets (the native fast path hands over what it does not forward). */
-  receivePacket(msg: Buffer, address: string, port: number, onRtcpSocket: boolean): void {
+  /** Datagrams from the leg's sockets (the native fast path hands over what it does not forward). */
+  private receivePacket(msg: Buffer, address: string, port: number, onRtcpSocket: boolean): void {
     // RTCP on the RTP port is handled as RTCP even without rtcp-mux (a peer muxing
     // unasked, or another leg's RTCP aimed at port + 1 of a neighbour): taken as RTP it
     // would latch an idle leg onto the wrong source and starve the real peer.
@@ -268,9 +260,7 @@ export class RtpLeg implements MediaLeg {
     // RTP here while a native route runs (another source or SSRC, or the route is being
     // set up): the route's counters are pulled for the latch check, and its state handed
     // back before JS unprotects or counts anything.
-    const link = this.fastPath;
-    if (link !== null) link.pull();
-    const stats = this.counters;
+    const stats = this.stats;
     const fromPeer = this.remote !== null && this.latched && port === this.remote.port && address === this.remote.address;
     if (this.latch && this.latched && !fromPeer) {
       // Another source while latched: only after silence, or if it authenticates (SRTP).
@@ -279,6 +269,7 @@ export class RtpLeg implements MediaLeg {
         return;
       }
     }
+    const link = this.fastPath;
     if (link !== null) link.suspendIn();
     const len = this.unprotectRtp(msg, msg.length);
     if (len < 0 || rtpHeaderLength(msg, len) < 0) {
@@ -326,8 +317,7 @@ export class RtpLeg implements MediaLeg {
   }
 
   private checkSilence(): void {
-    this.fastPath?.pull();
-    if (this.latched && Date.now() - this.counters.lastPacketAt > this.relatchAfterMs) this.unlatch();
+    if (this.latched && Date.now() - this.stats.lastPacketAt > this.relatchAfterMs) this.unlatch();
   }
 }
 

@@ -54,26 +54,26 @@ export class SdesLeg extends RtpLeg {
 
   override sendRtp(buf: Buffer, len: number): void {
     if (this.remote === null || this.isClosed) return;
-    let out = buf;
-    if (buf.length - len < this.local.rtpOverhead) {
-      if (len > 1500) return;
-      buf.copy(this.scratch, 0, 0, len);
-      out = this.scratch;
-    }
+    const out = this.withRoom(buf, len, this.local.rtpOverhead);
+    if (out === null) return;
     const n = this.local.protectRtp(out, len);
     if (n > 0) this.transmitRtp(out, n);
   }
 
   override sendRtcp(buf: Buffer, len: number): void {
     if (this.rtcpRemote === null || this.isClosed) return;
-    let out = buf;
-    if (buf.length - len < this.local.rtcpOverhead) {
-      if (len > 1500) return;
-      buf.copy(this.scratch, 0, 0, len);
-      out = this.scratch;
-    }
+    const out = this.withRoom(buf, len, this.local.rtcpOverhead);
+    if (out === null) return;
     const n = this.local.protectRtcp(out, len);
     if (n > 0) this.transmitRtcp(out, n);
+  }
+
+  /** `buf` if it has `overhead` spare bytes after `len` for the SRTP trailer, else a copy in the scratch buffer. */
+  private withRoom(buf: Buffer, len: number, overhead: number): Buffer | null {
+    if (buf.length - len >= overhead) return buf;
+    if (len > 1500) return null;
+    buf.copy(this.scratch, 0, 0, len);
+    return this.scratch;
   }
 
   override exportState(): SdesLegState {

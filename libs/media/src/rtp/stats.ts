@@ -2,6 +2,7 @@
 // interarrival jitter (A.8), and what an RR report block needs (§6.4.1: fraction lost
 // over the interval, LSR/DLSR from the peer's last SR). Plain numbers, no allocation.
 import type { LegStats } from '../leg.js';
+import { rtpSequence, rtpSsrc, rtpTimestamp } from './header.js';
 
 const MAX_DROPOUT = 3000;
 const MAX_MISORDER = 100;
@@ -30,8 +31,8 @@ export class RtpReceiveStats {
 
   /** Call for every valid plain RTP packet; `now` is performance.now() in ms. */
   update(buf: Uint8Array, now: number): void {
-    const ssrc = ((buf[8] << 24) | (buf[9] << 16) | (buf[10] << 8) | buf[11]) >>> 0;
-    const seq = (buf[2] << 8) | buf[3];
+    const ssrc = rtpSsrc(buf);
+    const seq = rtpSequence(buf);
     if (ssrc !== this.ssrc) {
       if (this.ssrc !== -1) this.lostBefore += this.lostOfSource();
       this.ssrc = ssrc;
@@ -55,7 +56,7 @@ export class RtpReceiveStats {
       // else a duplicate or reordered packet: counted as received below.
     }
     this.received++;
-    const ts = ((buf[4] << 24) | (buf[5] << 16) | (buf[6] << 8) | buf[7]) >>> 0;
+    const ts = rtpTimestamp(buf);
     const arrival = (now * this.clockRate) / 1000;
     const transit = arrival - ts;
     if (this.haveTransit) {

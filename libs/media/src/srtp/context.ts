@@ -1,7 +1,7 @@
 // One SRTP cryptographic context direction (RFC 3711 §3.2): one master key, and per SSRC
 // the rollover counter, highest sequence number and replay windows. protect* and
 // unprotect* work in place and never throw on bad packets: a failure is -1.
-import { rtpHeaderLength } from '../rtp/header.js';
+import { rtcpSenderSsrc, rtpHeaderLength, rtpSequence, rtpSsrc } from '../rtp/header.js';
 import { deriveSessionKeys, type SessionKeys } from './kdf.js';
 import { SRTP_MASTER_KEY_LENGTH, isSrtpProfile, srtpMasterSaltLength, type SrtpKeys, type SrtpProfile } from './profile.js';
 import { SrtpStream } from './replay.js';
@@ -62,8 +62,8 @@ export class SrtpContext {
   protectRtp(buf: Buffer, len: number): number {
     const hdr = rtpHeaderLength(buf, len);
     if (hdr < 0) return -1;
-    const ssrc = ((buf[8] << 24) | (buf[9] << 16) | (buf[10] << 8) | buf[11]) >>> 0;
-    const seq = (buf[2] << 8) | buf[3];
+    const ssrc = rtpSsrc(buf);
+    const seq = rtpSequence(buf);
     const s = this.stream(ssrc, true) as SrtpStream;
     const index = s.nextSendIndex(seq);
     return this.transform.protectRtp(buf, hdr, len, ssrc, Math.floor(index / 65536), seq);
@@ -73,8 +73,8 @@ export class SrtpContext {
   unprotectRtp(buf: Buffer, len: number): number {
     const hdr = rtpHeaderLength(buf, len - this.rtpOverhead);
     if (hdr < 0) return -1;
-    const ssrc = ((buf[8] << 24) | (buf[9] << 16) | (buf[10] << 8) | buf[11]) >>> 0;
-    const seq = (buf[2] << 8) | buf[3];
+    const ssrc = rtpSsrc(buf);
+    const seq = rtpSequence(buf);
     const s = this.stream(ssrc, false);
     let index: number;
     if (s !== null) {
@@ -92,7 +92,7 @@ export class SrtpContext {
   /** Encrypts and authenticates RTCP in place (rtcpOverhead spare bytes needed): new length or -1. */
   protectRtcp(buf: Buffer, len: number): number {
     if (len < 8) return -1;
-    const ssrc = ((buf[4] << 24) | (buf[5] << 16) | (buf[6] << 8) | buf[7]) >>> 0;
+    const ssrc = rtcpSenderSsrc(buf);
     const s = this.stream(ssrc, true) as SrtpStream;
     const index = s.rtcpSendIndex;
     const out = this.transform.protectRtcp(buf, len, ssrc, index);
@@ -103,7 +103,7 @@ export class SrtpContext {
   /** Authenticates, replay-checks and decrypts SRTCP in place: plain length, or -1. */
   unprotectRtcp(buf: Buffer, len: number): number {
     if (len < 8 + this.rtcpOverhead) return -1;
-    const ssrc = ((buf[4] << 24) | (buf[5] << 16) | (buf[6] << 8) | buf[7]) >>> 0;
+    const ssrc = rtcpSenderSsrc(buf);
     const at = len - this.transform.rtcpIndexFromEnd;
     const eIndex = ((buf[at] << 24) | (buf[at + 1] << 16) | (buf[at + 2] << 8) | buf[at + 3]) >>> 0;
     const index = eIndex & 0x7fffffff;

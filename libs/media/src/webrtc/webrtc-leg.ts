@@ -18,15 +18,8 @@ export type { DtlsSetup, WebRtcLegMarks, WebRtcLegOptions, WebRtcLegState, WebRt
 
 const DEFAULT_PROFILES: SrtpProfile[] = ['AEAD_AES_128_GCM', 'AES_CM_128_HMAC_SHA1_80'];
 
-/** Routes datagrams to the leg once it exists (the socket is bound first). */
-class Dispatch {
-  leg: WebRtcLeg | null = null;
-  readonly handler = (msg: Buffer, address: string, port: number): void => { this.leg?.receivePacket(msg, address, port); };
-}
-
-async function bind(address: string, port: number, native: boolean | undefined): Promise<[MediaSocket, Dispatch]> {
-  const dispatch = new Dispatch();
-  return [await bindMediaSocket(address, port, dispatch.handler, { native: native ?? true }), dispatch];
+function bind(address: string, port: number, native: boolean | undefined): Promise<MediaSocket> {
+  return bindMediaSocket(address, port, { native: native ?? true });
 }
 
 /**
@@ -81,7 +74,7 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
   private readonly socket: MediaSocket;
 
   private constructor(
-    [socket, dispatch]: [MediaSocket, Dispatch],
+    socket: MediaSocket,
     private readonly certificate: DtlsCertificate,
     opts: WebRtcLegOptions,
     port: number,
@@ -96,7 +89,7 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
     this.ice = new IceLiteAgent(opts.ice ?? generateIceCredentials(), { consentTimeoutMs: opts.consentTimeoutMs });
     this.setup = 'actpass';
     if (opts.remote) this.applyRemote(opts.remote, opts.answerSetup ?? 'passive');
-    dispatch.leg = this;
+    socket.onMessage = (msg, address, port) => this.receivePacket(msg, address, port);
     this.consentTimer = setInterval(this.checkConsent, Math.min(1000, Math.max(50, this.ice.consentTimeoutMs / 4)));
   }
 
@@ -114,7 +107,7 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
     const allocator = opts.allocator;
     if (!allocator) {
       const bound = await bind(opts.address, opts.port ?? 0, opts.native);
-      return new WebRtcLeg(bound, certificate, opts, bound[0].localPort);
+      return new WebRtcLeg(bound, certificate, opts, bound.localPort);
     }
     if (opts.port === undefined) {
       const { port, value } = await allocator.bindNext((p) => bind(opts.address, p, opts.native));
@@ -237,11 +230,10 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
   }
 
   /**
-   * @internal Datagrams from the leg's socket (the native fast path hands over what it
-   * does not forward). Demultiplexing per RFC 7983 §7: [0..3] STUN, [20..63] DTLS,
-   * [128..191] RTP/RTCP.
+   * Datagrams from the leg's socket (the native fast path hands over what it does not
+   * forward). Demultiplexing per RFC 7983 §7: [0..3] STUN, [20..63] DTLS, [128..191] RTP/RTCP.
    */
-  receivePacket(msg: Buffer, address: string, port: number): void {
+  private receivePacket(msg: Buffer, address: string, port: number): void {
     const len = msg.length;
     if (len === 0) return;
     const b = msg[0]!;
