@@ -127,9 +127,8 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   size_t count, byte_offset;
   void *data;
   napi_value ab;
-  bool is_ta = false;
-  napi_is_typedarray(env, argv[1], &is_ta);
-  if (!is_ta || napi_get_typedarray_info(env, argv[1], &type, &count, &data, &ab, &byte_offset) != napi_ok ||
+  /* napi_get_typedarray_info fails on anything but a typed array. */
+  if (napi_get_typedarray_info(env, argv[1], &type, &count, &data, &ab, &byte_offset) != napi_ok ||
       type != napi_uint8_array) {
     napi_throw_type_error(env, NULL, "buf must be a Buffer");
     return NULL;
@@ -175,18 +174,15 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-napi_value js_set_route(napi_env env, napi_callback_info info);
-
 static napi_value js_clear_route(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   addon_t *a = addon_of(env, info, &argc, argv);
   if (a == NULL) return NULL;
   sock_t *s = argc >= 1 ? get_sock(env, a, argv[0]) : NULL;
-  if (s != NULL && s->route != NULL) {
-    route_t *r = s->route;
+  if (s != NULL) {
+    route_free(env, s->route);
     s->route = NULL;
-    route_free(env, r);
   }
   return NULL;
 }

@@ -36,7 +36,7 @@ typedef struct {
   endpoint_t src;
   srtp_keys_t in_keys;
   srtp_keys_t out_keys;
-  double *state;          /* Float64Array data, ROUTE_STATE_SIZE words */
+  double *state;          /* Float64Array data, RS_SIZE words (state.h) */
   int16_t *pt_map;        /* Int16Array data, 128 entries */
   napi_ref state_ref;     /* keep both arrays alive while the route exists */
   napi_ref pt_map_ref;
@@ -85,6 +85,9 @@ void sock_close(addon_t *a, sock_t *s, napi_value done);
 void defer_done(addon_t *a, napi_value done);
 void addon_teardown(addon_t *a, void (*all_closed)(addon_t *a));
 int parse_endpoint(const char *address, uint32_t port, int family, endpoint_t *ep);
+
+/* route_config.c: setRoute(inId, route) */
+napi_value js_set_route(napi_env env, napi_callback_info info);
 
 /* route.c */
 /* 1 = handled (forwarded or dropped, counted), 0 = hand the packet to JS. */

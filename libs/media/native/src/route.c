@@ -36,21 +36,19 @@ int route_forward(route_t *r, uint8_t *buf, int len, const struct sockaddr_stora
   /* What is not this source's RTP goes to JS: RTCP (RFC 5761 §4 demultiplexing), STUN
    * and DTLS (RFC 7983 first-octet ranges), other sources and SSRCs. */
   if (len < 12 || buf[0] < 128 || buf[0] > 191 || (buf[1] >= 192 && buf[1] <= 223)) return 0;
-  if (r->out == NULL || r->out->closing) return 0;
+  /* r->out is open: closing a socket drops the routes that send out of it first. */
   if (!same_source(&r->src, from)) return 0;
   if ((double)rd_be32(buf + 8) != st[RS_EXPECT_SSRC]) return 0;
 
   int wire = len;
   int plain = len;
+  int hdr = -1;
   if (r->in_keys.profile != SRTP_PLAIN) {
-    plain = srtp_unprotect_rtp(&r->in_keys, st + RS_IN_ROC, buf, len);
-    if (plain < 0) {
-      st[RS_IN_DROPPED] += 1;
-      return 1;
-    }
+    plain = srtp_unprotect_rtp(&r->in_keys, st + RS_IN_ROC, buf, len, &hdr);
+  } else {
+    hdr = rtp_header_length(buf, plain);
   }
-  int hdr = rtp_header_length(buf, plain);
-  if (hdr < 0) {
+  if (plain < 0 || hdr < 0) {
     st[RS_IN_DROPPED] += 1;
     return 1;
   }
@@ -101,18 +99,13 @@ void route_free(napi_env env, route_t *r) {
 
 void routes_drop_socket(addon_t *a, sock_t *s) {
   napi_env env = a->tearing_down ? NULL : a->env;
+  /* `s` is still in its slot here (sock_close), so the scan finds its own route too. */
   for (uint32_t i = 0; i < a->slot_count; i++) {
     sock_t *o = a->slots[i];
     if (o == NULL || o->route == NULL) continue;
     if (o == s || o->route->out == s) {
-      route_t *r = o->route;
+      route_free(env, o->route);
       o->route = NULL;
-      route_free(env, r);
     }
-  }
-  if (s->route != NULL) {
-    route_t *r = s->route;
-    s->route = NULL;
-    route_free(env, r);
   }
 }

@@ -45,15 +45,14 @@ static int prop_endpoint(napi_env env, napi_value obj, const char *addr_name, co
 static int prop_bytes(napi_env env, napi_value obj, const char *name, const uint8_t **data, size_t *len) {
   napi_value v, ab;
   napi_valuetype t;
-  bool is_ta = false;
   napi_typedarray_type type;
   size_t off;
   *data = NULL;
   *len = 0;
   if (prop(env, obj, name, &v) != 0) return -1;
   if (napi_typeof(env, v, &t) == napi_ok && t == napi_undefined) return 0;
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta ||
-      napi_get_typedarray_info(env, v, &type, len, (void **)data, &ab, &off) != napi_ok || type != napi_uint8_array) {
+  /* napi_get_typedarray_info fails on anything but a typed array. */
+  if (napi_get_typedarray_info(env, v, &type, len, (void **)data, &ab, &off) != napi_ok || type != napi_uint8_array) {
     return fail(env, name);
   }
   return 0;
@@ -75,8 +74,8 @@ static int prop_keys(napi_env env, napi_value route, const char *profile_name, c
       return -1;
     }
   }
+  /* On failure the caller's route_free() frees what was made. */
   if (srtp_keys_init(k, (int)profile, encrypt, key, key_len, salt, salt_len, auth, auth_len, &why) != 0) {
-    srtp_keys_free(k);
     char msg[128];
     snprintf(msg, sizeof msg, "%s: %s", keys_name, why);
     return fail(env, msg);
@@ -87,12 +86,10 @@ static int prop_keys(napi_env env, napi_value route, const char *profile_name, c
 static int prop_array(napi_env env, napi_value route, const char *name, napi_typedarray_type want, size_t min,
                       void **data, napi_ref *ref) {
   napi_value v, ab;
-  bool is_ta = false;
   napi_typedarray_type type;
   size_t len, off;
   if (prop(env, route, name, &v) != 0) return -1;
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta ||
-      napi_get_typedarray_info(env, v, &type, &len, data, &ab, &off) != napi_ok || type != want || len < min) {
+  if (napi_get_typedarray_info(env, v, &type, &len, data, &ab, &off) != napi_ok || type != want || len < min) {
     return fail(env, name);
   }
   if (napi_create_reference(env, v, 1, ref) != napi_ok) return fail(env, name);

@@ -140,10 +140,8 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     uv_poll_start(&s->poll, UV_READABLE, on_readable);
   }
   for (;;) {
-    for (int i = 0; i < RECV_BATCH; i++) {
-      a->msgs[i].msg_hdr.msg_namelen = sizeof a->names[i];
-      a->msgs[i].msg_hdr.msg_flags = 0;
-    }
+    /* The kernel shrinks msg_namelen to each sender's length; msg_flags is output only. */
+    for (int i = 0; i < RECV_BATCH; i++) a->msgs[i].msg_hdr.msg_namelen = sizeof a->names[i];
     int n = recvmmsg(s->fd, a->msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
     if (n <= 0) return; /* EAGAIN: drained; other errors: the next readable event retries */
     for (int i = 0; i < n; i++) {
@@ -221,18 +219,21 @@ static void handle_gone(addon_t *a) {
   if (--a->pending_handles == 0 && a->tearing_down && a->on_all_closed != NULL) a->on_all_closed(a);
 }
 
+/* Calls a close() callback with no arguments and drops its reference. */
+static void call_done(addon_t *a, napi_async_context ctx, napi_ref done) {
+  napi_handle_scope scope;
+  napi_value fn;
+  if (napi_open_handle_scope(a->env, &scope) == napi_ok) {
+    if (napi_get_reference_value(a->env, done, &fn) == napi_ok) call_js(a, ctx, fn, 0, NULL);
+    napi_close_handle_scope(a->env, scope);
+  }
+  napi_delete_reference(a->env, done);
+}
+
 static void on_closed(uv_handle_t *handle) {
   sock_t *s = handle->data;
   addon_t *a = s->addon;
-  if (!a->tearing_down && s->done != NULL) {
-    napi_handle_scope scope;
-    napi_value fn;
-    if (napi_open_handle_scope(a->env, &scope) == napi_ok) {
-      if (napi_get_reference_value(a->env, s->done, &fn) == napi_ok) call_js(a, s->async_context, fn, 0, NULL);
-      napi_close_handle_scope(a->env, scope);
-    }
-    napi_delete_reference(a->env, s->done);
-  }
+  if (!a->tearing_down && s->done != NULL) call_done(a, s->async_context, s->done);
   release_socket(a, s);
   handle_gone(a);
 }
@@ -265,13 +266,7 @@ static void on_deferred_closed(uv_handle_t *handle) {
   deferred_t *d = handle->data;
   addon_t *a = d->addon;
   if (!a->tearing_down) {
-    napi_handle_scope scope;
-    napi_value fn;
-    if (napi_open_handle_scope(a->env, &scope) == napi_ok) {
-      if (napi_get_reference_value(a->env, d->done, &fn) == napi_ok) call_js(a, d->async_context, fn, 0, NULL);
-      napi_close_handle_scope(a->env, scope);
-    }
-    napi_delete_reference(a->env, d->done);
+    call_done(a, d->async_context, d->done);
     napi_async_destroy(a->env, d->async_context);
   }
   free(d);

@@ -234,7 +234,7 @@ static int gcm_open(srtp_keys_t *k, uint8_t *buf, int hdr, int plain, uint32_t s
 
 /* ---- SrtpContext.protectRtp / unprotectRtp -------------------------------------------- */
 
-int srtp_unprotect_rtp(srtp_keys_t *k, double *ss, uint8_t *buf, int len) {
+int srtp_unprotect_rtp(srtp_keys_t *k, double *ss, uint8_t *buf, int len, int *hdr_out) {
   int tag = k->profile == SRTP_AES_CM_HMAC_SHA1_80 ? CM_TAG : GCM_TAG;
   int plain = len - tag;
   int hdr = rtp_header_length(buf, plain);
@@ -253,6 +253,7 @@ int srtp_unprotect_rtp(srtp_keys_t *k, double *ss, uint8_t *buf, int len) {
     if (gcm_open(k, buf, hdr, plain, ssrc, roc, seq) != 0) return -1;
   }
   ss_accept(ss, index);
+  *hdr_out = hdr;
   return plain;
 }
 

@@ -23,8 +23,9 @@ int srtp_keys_init(srtp_keys_t *k, int profile, int encrypt, const uint8_t *key,
 void srtp_keys_free(srtp_keys_t *k);
 
 /* SrtpContext.unprotectRtp for the stream whose state words start at `ss` (IN_ROC..):
- * estimate index, replay check, authenticate, decrypt, accept (§3.3). Plain length or -1. */
-int srtp_unprotect_rtp(srtp_keys_t *k, double *ss, uint8_t *buf, int len);
+ * estimate index, replay check, authenticate, decrypt, accept (§3.3). Plain length or -1;
+ * on success *hdr is the RTP header length. */
+int srtp_unprotect_rtp(srtp_keys_t *k, double *ss, uint8_t *buf, int len, int *hdr);
 
 /* SrtpContext.protectRtp for the stream at `ss` (OUT_ROC..); `hdr` is the RTP header
  * length, `cap` the room in buf. New length or -1. */

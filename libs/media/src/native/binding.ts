@@ -66,9 +66,6 @@ export interface SrtpSessionKeys {
   auth: Buffer;
 }
 
-/** RouteConfig.inProfile / outProfile values. */
-export const ROUTE_PROFILE = { plain: 0, aesCm128HmacSha1_80: 1, aeadAes128Gcm: 2 } as const;
-
 export const ROUTE_STATE_SIZE = 48;
 
 /**

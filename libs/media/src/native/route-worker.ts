@@ -2,11 +2,10 @@
 // sockets, installs an AES-CM -> plain route and pushes RTP through it from dgram peers
 // of the same thread, then closes everything so the worker exits by itself.
 import { parentPort, workerData } from 'node:worker_threads';
-import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { SrtpContext } from '../srtp/context.js';
-import { nativeClockOffsetMs, ROUTE_STATE_SIZE, RS } from './binding.js';
-import { nativeForTest, routeKeys } from './test-support.js';
+import { ROUTE_STATE_SIZE, RS } from './binding.js';
+import { bindDgram, freshRouteState, nativeForTest } from './test-support.js';
 
 interface Job {
   base: number;
@@ -20,15 +19,6 @@ interface Job {
 const HOST = '127.0.0.1';
 const job = workerData as Job;
 const native = nativeForTest();
-
-function bind(port: number, onMessage?: (m: Buffer) => void): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
-    s.once('error', reject);
-    if (onMessage) s.on('message', onMessage);
-    s.bind(port, HOST, () => resolve(s));
-  });
-}
 
 if (job.holdOpen) {
   const inId = native.open(HOST, job.base, () => undefined);
@@ -45,7 +35,7 @@ if (job.holdOpen) {
     native.close(id, () => undefined);
     throw new Error('thrown by onMessage');
   });
-  const s = await bind(job.base + 1);
+  const s = await bindDgram('udp4', HOST, job.base + 1);
   s.send(Buffer.from('boom'), job.base, HOST, () => s.close());
 } else {
   const master = { masterKey: randomBytes(16), masterSalt: randomBytes(14) };
@@ -56,22 +46,14 @@ if (job.holdOpen) {
   let received = 0;
   let done: () => void = () => undefined;
   const all = new Promise<void>((r) => { done = r; });
-  const receiver = await bind(job.base + 3, () => {
+  const receiver = await bindDgram('udp4', HOST, job.base + 3, () => {
     if (++received === job.packets) done();
   });
-  const sender = await bind(job.base + 2);
-  const state = new Float64Array(ROUTE_STATE_SIZE);
-  state[RS.EXPECT_SSRC] = 0x5555aaaa;
-  state[RS.CLOCK_OFFSET_MS] = nativeClockOffsetMs();
-  state[RS.RX_SSRC] = -1;
-  state[RS.RX_BAD_SEQ] = -1;
-  state[RS.RX_CLOCK_RATE] = 8000;
-  state[RS.RW_SSRC] = 0x12345678;
-  state[RS.RW_IN_SSRC] = -1;
-  state[RS.RW_CLOCK_RATE] = 8000;
+  const sender = await bindDgram('udp4', HOST, job.base + 2);
+  const state = freshRouteState(0x5555aaaa, 0x12345678);
   native.setRoute(inId, {
     outId, destAddress: HOST, destPort: job.base + 3, srcAddress: HOST, srcPort: job.base + 2,
-    inProfile: 1, inKeys: routeKeys(profile, master), outProfile: 0, outKeys: null,
+    inProfile: 1, inKeys: tx.rtpSessionKeys, outProfile: 0, outKeys: null,
     state, ptMap: new Int16Array(128).map((_, i) => i),
   });
   for (let seq = 0; seq < job.packets; seq++) {

@@ -5,7 +5,7 @@
 // shared state block must equal the reference's state. Ports 16800-16829.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { SrtpContext } from '../srtp/context.js';
 import { srtpMasterSaltLength, type SrtpKeys } from '../srtp/profile.js';
@@ -13,7 +13,7 @@ import { RtpReceiveStats } from '../rtp/stats.js';
 import { rtpHeaderLength } from '../rtp/header.js';
 import { HeaderRewriter } from '../bridge/rewrite.js';
 import { nativeClockOffsetMs, ROUTE_STATE_SIZE, RS, type NativeBinding } from './binding.js';
-import { Inbox, nativeForTest, PROFILE_NAMES, RS_NAMES, referenceState, routeKeys, until, zeroCounters, type ReferencePath } from './test-support.js';
+import { bindDgram, closeDgram, Inbox, nativeForTest, PROFILE_NAMES, RS_NAMES, referenceState, until, zeroCounters, type ReferencePath } from './test-support.js';
 
 const HOST = '127.0.0.1';
 const IN_SSRC = 0x1234abcd;
@@ -30,15 +30,6 @@ function rtp(seq: number, ts: number, ssrc: number, pt = 0, payload = 160): Buff
   b[0] = 0x80; b[1] = pt; b.writeUInt16BE(seq & 0xffff, 2); b.writeUInt32BE(ts >>> 0, 4); b.writeUInt32BE(ssrc >>> 0, 8);
   for (let i = 0; i < payload; i++) b[12 + i] = (seq * 7 + i) & 0xff;
   return b;
-}
-
-function bindDgram(port: number, inbox?: Inbox): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
-    s.once('error', reject);
-    if (inbox) s.on('message', (m, r) => inbox.push(m, r.address, r.port));
-    s.bind(port, HOST, () => resolve(s));
-  });
 }
 
 function sendFrom(s: Socket, buf: Buffer, port: number): Promise<void> {
@@ -82,16 +73,16 @@ CASES.forEach(([inP, outP], caseIndex) => {
       const b = native as NativeBinding;
       inId = b.open(HOST, port.in, punted.push);
       outId = b.open(HOST, port.out, outPunted.push);
-      sender = await bindDgram(port.sender);
-      other = await bindDgram(port.other);
-      receiver = await bindDgram(port.receiver, received);
+      sender = await bindDgram('udp4', HOST, port.sender);
+      other = await bindDgram('udp4', HOST, port.other);
+      receiver = await bindDgram('udp4', HOST, port.receiver, received.push);
     });
 
     after(async () => {
       const b = native as NativeBinding;
       await new Promise<void>((r) => b.close(inId, r));
       await new Promise<void>((r) => b.close(outId, r));
-      for (const s of [sender, other, receiver]) await new Promise<void>((r) => s.close(() => r()));
+      for (const s of [sender, other, receiver]) await closeDgram(s);
     });
 
     test('forwards like the JS path, packet for packet and word for word', async () => {
@@ -116,8 +107,8 @@ CASES.forEach(([inP, outP], caseIndex) => {
       const ptMap = new Int16Array(rewriter.ptMap);
       b.setRoute(inId, {
         outId, destAddress: HOST, destPort: port.receiver, srcAddress: HOST, srcPort: port.sender,
-        inProfile: inP, inKeys: inMaster ? routeKeys(PROFILE_NAMES[inP as 1 | 2], inMaster) : null,
-        outProfile: outP, outKeys: outMaster ? routeKeys(PROFILE_NAMES[outP as 1 | 2], outMaster) : null,
+        inProfile: inP, inKeys: ref.srtpIn?.rtpSessionKeys ?? null,
+        outProfile: outP, outKeys: ref.srtpOut?.rtpSessionKeys ?? null,
         state, ptMap,
       });
       assertStateEqual(state, referenceState(ref), 'initial');

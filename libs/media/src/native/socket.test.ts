@@ -3,9 +3,8 @@
 // their out socket. Ports 16840-16859.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSocket, type Socket, type SocketType } from 'node:dgram';
-import { nativeClockOffsetMs, ROUTE_STATE_SIZE, RS, type NativeBinding } from './binding.js';
-import { Inbox, nativeForTest } from './test-support.js';
+import { ROUTE_STATE_SIZE, RS, type NativeBinding } from './binding.js';
+import { bindDgram, closeDgram, freshRouteState, Inbox, nativeForTest } from './test-support.js';
 
 const HOST = '127.0.0.1';
 let native: NativeBinding;
@@ -14,16 +13,6 @@ before(() => {
   native = nativeForTest();
 });
 
-function bindDgram(type: SocketType, address: string, port: number, inbox?: Inbox): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket(type);
-    s.once('error', reject);
-    if (inbox) s.on('message', (m, r) => inbox.push(m, r.address, r.port));
-    s.bind(port, address, () => resolve(s));
-  });
-}
-
-const closeDgram = (s: Socket): Promise<void> => new Promise((r) => s.close(() => r()));
 const closeNative = (id: number): Promise<void> => new Promise((r) => native.close(id, r));
 
 test('datagrams both ways with a dgram peer, IPv4 and IPv6', { timeout: 10000 }, async () => {
@@ -31,7 +20,7 @@ test('datagrams both ways with a dgram peer, IPv4 and IPv6', { timeout: 10000 },
     const mine = new Inbox();
     const theirs = new Inbox();
     const id = native.open(address, base, mine.push);
-    const peer = await bindDgram(type, address, base + 1, theirs);
+    const peer = await bindDgram(type, address, base + 1, theirs.push);
     try {
       assert.ok(id > 0, 'ids are positive');
       assert.equal(native.localPort(id), base);
@@ -97,17 +86,9 @@ test('closing a route\'s out socket drops the route: its RTP then reaches JS', {
   const inId = native.open(HOST, 16850, punted.push);
   const outId = native.open(HOST, 16851, () => undefined);
   const sender = await bindDgram('udp4', HOST, 16852);
-  const receiver = await bindDgram('udp4', HOST, 16853, received);
+  const receiver = await bindDgram('udp4', HOST, 16853, received.push);
   try {
-    const state = new Float64Array(ROUTE_STATE_SIZE);
-    state[RS.EXPECT_SSRC] = 0x01020304;
-    state[RS.CLOCK_OFFSET_MS] = nativeClockOffsetMs();
-    state[RS.RX_SSRC] = -1;
-    state[RS.RX_BAD_SEQ] = -1;
-    state[RS.RX_CLOCK_RATE] = 8000;
-    state[RS.RW_SSRC] = 0x0a0b0c0d;
-    state[RS.RW_IN_SSRC] = -1;
-    state[RS.RW_CLOCK_RATE] = 8000;
+    const state = freshRouteState(0x01020304, 0x0a0b0c0d);
     const ptMap = new Int16Array(128).map((_, i) => i);
     native.setRoute(inId, {
       outId, destAddress: HOST, destPort: 16853, srcAddress: HOST, srcPort: 16852,

@@ -1,12 +1,12 @@
 // Shared by the native fast path tests: the JS reference path (SrtpContext +
 // RtpReceiveStats + HeaderRewriter, as Bridge.forward() and the legs use them) written
 // into the route state layout, so a test compares the addon's state block word by word.
-import { deriveSessionKeys } from '../srtp/kdf.js';
-import { srtpMasterSaltLength, type SrtpKeys, type SrtpProfile } from '../srtp/profile.js';
+import { createSocket, type Socket, type SocketType } from 'node:dgram';
+import type { SrtpProfile } from '../srtp/profile.js';
 import type { SrtpContext } from '../srtp/context.js';
-import type { RtpReceiveStats } from '../rtp/stats.js';
-import type { HeaderRewriter } from '../bridge/rewrite.js';
-import { loadNativeBinding, nativeUnavailableReason, ROUTE_STATE_SIZE, RS, type NativeBinding, type SrtpSessionKeys } from './binding.js';
+import { RtpReceiveStats } from '../rtp/stats.js';
+import { HeaderRewriter } from '../bridge/rewrite.js';
+import { loadNativeBinding, nativeClockOffsetMs, nativeUnavailableReason, ROUTE_STATE_SIZE, RS, type NativeBinding } from './binding.js';
 
 /**
  * The addon for its own tests, even when the suite runs with TRAPEZOID_MEDIA__NATIVE=false to
@@ -25,12 +25,6 @@ export function nativeForTest(): NativeBinding {
 }
 
 export const PROFILE_NAMES: Record<1 | 2, SrtpProfile> = { 1: 'AES_CM_128_HMAC_SHA1_80', 2: 'AEAD_AES_128_GCM' };
-
-/** The RTP session keys a route takes, derived from master keys as SrtpContext does. */
-export function routeKeys(profile: SrtpProfile, master: SrtpKeys): SrtpSessionKeys {
-  const k = deriveSessionKeys(master.masterKey, master.masterSalt, srtpMasterSaltLength(profile));
-  return { key: k.rtpKey, salt: k.rtpSalt, auth: profile === 'AES_CM_128_HMAC_SHA1_80' ? k.rtpAuth : Buffer.alloc(0) };
-}
 
 export interface RouteCounters {
   inPackets: number;
@@ -57,48 +51,16 @@ export interface ReferencePath {
   counters: RouteCounters;
 }
 
-function writeStream(st: Float64Array, at: number, ctx: SrtpContext | null, ssrc: number): void {
-  const s = ctx?.exportState().streams.find((x) => x.ssrc === ssrc >>> 0);
-  st[at] = s?.roc ?? 0;
-  st[at + 1] = s?.seq ?? 0;
-  st[at + 2] = s?.started ? 1 : 0;
-  st[at + 3] = s?.window[0] ?? 0;
-  st[at + 4] = s?.window[1] ?? 0;
-}
-
 /** The state block the addon should hold after the same packets. */
 export function referenceState(ref: ReferencePath): Float64Array {
   const st = new Float64Array(ROUTE_STATE_SIZE);
   st[RS.EXPECT_SSRC] = ref.expectSsrc;
   st[RS.CLOCK_OFFSET_MS] = ref.clockOffsetMs;
-  writeStream(st, RS.IN_ROC, ref.srtpIn, ref.expectSsrc);
-  const rx = ref.reception as unknown as Record<string, number | boolean>;
-  st[RS.RX_SSRC] = rx.ssrc as number;
-  st[RS.RX_BASE_SEQ] = rx.baseSeq as number;
-  st[RS.RX_MAX_SEQ] = rx.maxSeq as number;
-  st[RS.RX_CYCLES] = rx.cycles as number;
-  st[RS.RX_BAD_SEQ] = rx.badSeq as number;
-  st[RS.RX_RECEIVED] = rx.received as number;
-  st[RS.RX_EXPECTED_PRIOR] = rx.expectedPrior as number;
-  st[RS.RX_RECEIVED_PRIOR] = rx.receivedPrior as number;
-  st[RS.RX_LOST_BEFORE] = rx.lostBefore as number;
-  st[RS.RX_LAST_TRANSIT] = rx.lastTransit as number;
-  st[RS.RX_HAVE_TRANSIT] = rx.haveTransit ? 1 : 0;
-  st[RS.RX_JITTER] = rx.jitter as number;
-  st[RS.RX_CLOCK_RATE] = rx.clockRate as number;
-  const rw = ref.rewriter;
-  st[RS.RW_SSRC] = rw.ssrc;
-  st[RS.RW_SEQ_OFFSET] = rw.seqOffset;
-  st[RS.RW_TS_OFFSET] = rw.tsOffset;
-  st[RS.RW_IN_SSRC] = rw.inSsrc;
-  st[RS.RW_LAST_SEQ] = rw.lastSeq;
-  st[RS.RW_LAST_TS] = rw.lastTs;
-  st[RS.RW_LAST_AT] = rw.lastAt;
-  st[RS.RW_PACKETS] = rw.packets;
-  st[RS.RW_OCTETS] = rw.octets;
-  st[RS.RW_RESYNC] = rw.resync ? 1 : 0;
-  st[RS.RW_CLOCK_RATE] = rw.clockRate;
-  writeStream(st, RS.OUT_ROC, ref.srtpOut, rw.ssrc);
+  // The same exports FastRoute installs a route with; a stream not yet made stays zero.
+  ref.srtpIn?.streamState(ref.expectSsrc, false)?.exportFields(st, RS.IN_ROC);
+  ref.reception.exportFields(st, RS.RX_SSRC);
+  ref.rewriter.exportFields(st, RS.RW_SSRC);
+  ref.srtpOut?.streamState(ref.rewriter.ssrc, false)?.exportFields(st, RS.OUT_ROC);
   const c = ref.counters;
   st[RS.IN_PACKETS] = c.inPackets;
   st[RS.IN_BYTES] = c.inBytes;
@@ -111,11 +73,32 @@ export function referenceState(ref: ReferencePath): Float64Array {
   return st;
 }
 
+/** A plain route's block before its first packet: fresh 8 kHz reception stats and rewriter. */
+export function freshRouteState(expectSsrc: number, outSsrc: number): Float64Array {
+  return referenceState({
+    expectSsrc, clockOffsetMs: nativeClockOffsetMs(), srtpIn: null, reception: new RtpReceiveStats(8000),
+    rewriter: new HeaderRewriter(outSsrc, 8000), srtpOut: null, counters: zeroCounters(),
+  });
+}
+
 export const RS_NAMES: string[] = (() => {
   const names: string[] = new Array<string>(ROUTE_STATE_SIZE).fill('reserved');
   for (const [k, v] of Object.entries(RS)) names[v] = k;
   return names;
 })();
+
+/** A dgram socket bound on loopback; `onMessage` takes Inbox.push. */
+export function bindDgram(type: SocketType, address: string, port: number,
+  onMessage?: (msg: Buffer, address: string, port: number) => void): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket(type);
+    s.once('error', reject);
+    if (onMessage) s.on('message', (m, r) => onMessage(m, r.address, r.port));
+    s.bind(port, address, () => resolve(s));
+  });
+}
+
+export const closeDgram = (s: Socket): Promise<void> => new Promise((r) => s.close(() => r()));
 
 /** Datagrams as they arrive, awaited one at a time. */
 export class Inbox {

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
-import { createSocket } from 'node:dgram';
+import { bindDgram, closeDgram } from './test-support.js';
 
 const script = new URL('./route-worker.js', import.meta.url);
 
@@ -67,12 +67,5 @@ test('terminating a worker with open sockets and a route closes them (ports free
   } finally {
     assert.equal(await w.terminate(), 1);
   }
-  for (const port of [16875, 16876]) {
-    const s = createSocket('udp4');
-    await new Promise<void>((resolve, reject) => {
-      s.once('error', reject);
-      s.bind(port, '127.0.0.1', () => resolve());
-    });
-    await new Promise<void>((r) => s.close(() => r()));
-  }
+  for (const port of [16875, 16876]) await closeDgram(await bindDgram('udp4', '127.0.0.1', port));
 });
