@@ -2,21 +2,20 @@
 // the trunk, and the trunk's answer becomes our WebRTC answer to the browser. Also used
 // for every later offer the browser makes (hold, resume), with `established`.
 
-import type { MediaDescription } from 'sdp-transform';
 import { codecLabel, mediaCodecs, selectCodecs, staticPayloadType } from './codec.js';
 import { checkAnswerShape, checkEndpoint, checkPolicy, checkState, DEFAULT_PTIME, DEFAULT_TRUNK_PAYLOAD_TYPES, guarded } from './common.js';
 import { answerDirection } from './direction.js';
 import { NotAcceptableSdpError } from './errors.js';
-import { asCodec, assignPayloadTypes, establishedPt, matchAnswer, toMapping } from './mapping.js';
+import { asCodec, assignPayloadTypes, establishedPt, matchAnswer, offeredCodecs, toMapping } from './mapping.js';
 import { nextOrigin, type SdpOrigin } from './origin.js';
 import { parseSdp, writeSdp } from './parse.js';
 import { isRtpProtocol, readRtpRemote, rtpAudioMedia } from './rtp.js';
-import { bundleTags, describeMedia, sessionDescription } from './session.js';
+import { bundleTags, describeMedia, sessionDescription, withRejected } from './session.js';
 import type {
-  CodecPolicy, IceDtlsParams, LegLayout, LocalStream, MediaEndpoint, Negotiated, OfferedCodec, OfferState, PtMapping,
+  CodecPolicy, IceDtlsParams, LegLayout, LocalStream, MediaEndpoint, Negotiated, OfferState, PtMapping,
   RtpRemote, SdesCrypto, WebRtcRemote,
 } from './types.js';
-import { answerSetup, isWebRtcProtocol, readWebRtcRemote, rejectedMedia, webrtcAudioMedia } from './webrtc.js';
+import { answerSetup, isWebRtcProtocol, readWebRtcRemote, webrtcAudioMedia } from './webrtc.js';
 
 export interface RtpOfferOptions {
   /** The o= we last sent on the trunk leg (re-INVITE): same session id, version + 1. */
@@ -64,22 +63,16 @@ export function webrtcOfferToRtpOffer(
     const trunkPts = assignPayloadTypes(chosen,
       (c) => [establishedPt(mapping, c, 'webrtc'), staticPayloadType(c.name, c.clockRate, c.channels)],
       (c) => [policy.payloadTypes?.[codecLabel(c, true)] ?? DEFAULT_TRUNK_PAYLOAD_TYPES[codecLabel(c, true)], c.pt]);
-    const codecs: OfferedCodec[] = chosen.map((c, i) => {
-      const oc: OfferedCodec = { webrtcPt: c.pt, trunkPt: trunkPts[i] as number, name: c.name, clockRate: c.clockRate, channels: c.channels };
-      if (c.fmtp !== undefined) { oc.webrtcFmtp = c.fmtp; oc.trunkFmtp = c.fmtp; }
-      return oc;
-    });
+    const codecs = offeredCodecs(chosen, trunkPts, 'webrtc');
     const ptime = policy.ptime ?? DEFAULT_PTIME;
     const secure = (opts.crypto?.length ?? 0) > 0;
     const protocol = secure ? 'RTP/SAVP' : 'RTP/AVP';
     const target: LegLayout = opts.established?.trunk
       ?? { media: [{ type: 'audio', protocol, formats: trunkPts.join(' '), accepted: true }], audioIndex: 0 };
-    const lines = target.media.map((m, i) => (i === target.audioIndex
-      ? rtpAudioMedia({
-        protocol, codecs: codecs.map((c) => asCodec(c, 'trunk')), local, direction: remote.direction, ptime,
-        crypto: opts.crypto, rtcpMux: opts.rtcpMux, legacyHold: opts.legacyHold,
-      })
-      : rejectedMedia(m.type, m.protocol, m.formats, m.mid)));
+    const lines = withRejected(target, rtpAudioMedia({
+      protocol, codecs: codecs.map((c) => asCodec(c, 'trunk')), local, direction: remote.direction, ptime,
+      crypto: opts.crypto, rtcpMux: opts.rtcpMux, legacyHold: opts.legacyHold,
+    }));
     const origin = nextOrigin(opts.origin, local.address);
     const session: OfferState = {
       offerer: 'webrtc', media: describeMedia(offer.media, audioIndex), audioIndex, target, codecs,
@@ -134,11 +127,9 @@ export function rtpAnswerToWebrtcAnswer(
     // would mean a new DTLS association (RFC 8842 §5.5).
     const setup = answerSetup(state.setup ?? 'actpass', state.localSetup ?? ice?.setup);
     const audio = state.media[state.audioIndex];
-    const lines: MediaDescription[] = state.media.map((m, i) => (i === state.audioIndex
-      ? webrtcAudioMedia({
-        codecs: accepted.map((c) => asCodec(c, 'webrtc')), ice, local, setup, mid: m.mid, direction, stream: opts.stream,
-      })
-      : rejectedMedia(m.type, m.protocol, m.formats, m.mid)));
+    const lines = withRejected(state, webrtcAudioMedia({
+      codecs: accepted.map((c) => asCodec(c, 'webrtc')), ice, local, setup, mid: audio?.mid, direction, stream: opts.stream,
+    }));
     const origin = nextOrigin(opts.origin, local.address);
     const sd = sessionDescription(origin, lines);
     sd.icelite = 'ice-lite';

@@ -48,8 +48,3 @@ export function reverseDirection(direction: Direction): Direction {
 export function answerDirection(offered: Direction, wanted: Direction): Direction {
   return BY_BITS[BITS[wanted] & BITS[reverseDirection(offered)]] as Direction;
 }
-
-/** Intersection of two directions as seen from one side (used to combine hold from both legs). */
-export function intersectDirection(a: Direction, b: Direction): Direction {
-  return BY_BITS[BITS[a] & BITS[b]] as Direction;
-}

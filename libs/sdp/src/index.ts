@@ -5,6 +5,8 @@ export { webrtcOfferToRtpOffer, rtpAnswerToWebrtcAnswer } from './browser-offer.
 export type { RtpOfferOptions, RtpOfferResult, WebRtcAnswerOptions, WebRtcAnswerResult } from './browser-offer.js';
 export { rtpOfferToWebrtcOffer, webrtcAnswerToRtpAnswer, WEBRTC_AUDIO_MID } from './trunk-offer.js';
 export type { WebRtcOfferOptions, WebRtcOfferResult, RtpAnswerOptions, RtpAnswerResult } from './trunk-offer.js';
+export { answerRtpOffer } from './rtp-answer.js';
+export type { RtpAnswerToOfferResult } from './rtp-answer.js';
 export { parseDirection, withDirection } from './hold.js';
 export type { WithDirectionResult } from './hold.js';
 export { answerDirection, reverseDirection } from './direction.js';

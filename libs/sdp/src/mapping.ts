@@ -34,6 +34,23 @@ export function matchAnswer(offered: OfferedCodec[], answered: Codec[], answerer
   return out.filter((c) => !isCompanion(c.name) || c.clockRate === first.clockRate);
 }
 
+/**
+ * The codecs chosen from an offer, each with its PT on both legs: the offerer's own and
+ * `otherPts[i]` (from assignPayloadTypes) on the leg the offer is carried to. Both legs
+ * start with the offerer's fmtp.
+ */
+export function offeredCodecs(chosen: Codec[], otherPts: number[], offerer: 'webrtc' | 'trunk'): OfferedCodec[] {
+  return chosen.map((c, i) => {
+    const other = otherPts[i] as number;
+    const oc: OfferedCodec = {
+      webrtcPt: offerer === 'webrtc' ? c.pt : other, trunkPt: offerer === 'trunk' ? c.pt : other,
+      name: c.name, clockRate: c.clockRate, channels: c.channels,
+    };
+    if (c.fmtp !== undefined) { oc.webrtcFmtp = c.fmtp; oc.trunkFmtp = c.fmtp; }
+    return oc;
+  });
+}
+
 export function toMapping(codecs: OfferedCodec[]): PtMapping[] {
   return codecs.map((c) => {
     const m: PtMapping = { webrtcPt: c.webrtcPt, trunkPt: c.trunkPt, codec: c.name, clockRate: c.clockRate };

@@ -6,7 +6,7 @@ import type { Codec } from './codec.js';
 import { declaredDirection, foldLegacyHold, type Direction } from './direction.js';
 import { NotAcceptableSdpError } from './errors.js';
 import { ipVersion } from './origin.js';
-import { connectionAddress } from './parse.js';
+import { connectionAddress, parseSdp } from './parse.js';
 import type { MediaEndpoint, RtpRemote, SdesCrypto } from './types.js';
 
 /** Profiles we bridge to a trunk: AVP, its feedback variant (RFC 4585), SAVP with SDES. */
@@ -16,6 +16,24 @@ export function isRtpProtocol(protocol: string): boolean {
 
 export function isSecureRtpProtocol(protocol: string): boolean {
   return protocol === 'RTP/SAVP' || protocol === 'RTP/SAVPF';
+}
+
+/**
+ * A trunk's RTP offer: its first active RTP audio m-line (the one bridged) and the
+ * trunk's transport for it. Throws NotAcceptableSdpError (488) when there is none.
+ */
+export function readRtpOffer(
+  rtpOffer: string, what: string,
+): { offer: SessionDescription; audioIndex: number; media: MediaDescription; remote: RtpRemote } {
+  const offer = parseSdp(rtpOffer, what);
+  const audioIndex = offer.media.findIndex((m) => m.type === 'audio' && Number(m.port) !== 0
+    && isRtpProtocol(String(m.protocol)));
+  const media = offer.media[audioIndex];
+  if (!media) {
+    const other = offer.media.find((m) => m.type === 'audio' && Number(m.port) !== 0);
+    throw new NotAcceptableSdpError(other ? `${what} uses ${other.protocol}; expected RTP/AVP` : `${what} has no audio stream`);
+  }
+  return { offer, audioIndex, media, remote: readRtpRemote(offer, media, what) };
 }
 
 /** The trunk's transport for its audio m-line. */

@@ -2,21 +2,20 @@
 // browser agent, and the browser's answer becomes our RTP answer to the trunk. Also used
 // for every later offer the trunk makes (hold, resume), with `established`.
 
-import type { MediaDescription } from 'sdp-transform';
 import { mediaCodecs, selectCodecs, staticPayloadType } from './codec.js';
 import { checkAnswerShape, checkEndpoint, checkPolicy, checkState, DEFAULT_PTIME, guarded } from './common.js';
 import { answerDirection } from './direction.js';
 import { MalformedSdpError, NotAcceptableSdpError } from './errors.js';
-import { asCodec, assignPayloadTypes, establishedPt, matchAnswer, toMapping } from './mapping.js';
+import { asCodec, assignPayloadTypes, establishedPt, matchAnswer, offeredCodecs, toMapping } from './mapping.js';
 import { nextOrigin, type SdpOrigin } from './origin.js';
 import { parseSdp, writeSdp } from './parse.js';
-import { isRtpProtocol, isSecureRtpProtocol, readRtpRemote, rtpAudioMedia } from './rtp.js';
-import { describeMedia, sessionDescription } from './session.js';
+import { isSecureRtpProtocol, readRtpOffer, rtpAudioMedia } from './rtp.js';
+import { describeMedia, sessionDescription, withRejected } from './session.js';
 import type {
-  CodecPolicy, IceDtlsParams, LegLayout, LocalStream, MediaEndpoint, Negotiated, OfferedCodec, OfferState, PtMapping,
+  CodecPolicy, IceDtlsParams, LegLayout, LocalStream, MediaEndpoint, Negotiated, OfferState, PtMapping,
   RtpRemote, SdesCrypto, WebRtcRemote,
 } from './types.js';
-import { isWebRtcProtocol, readWebRtcRemote, rejectedMedia, webrtcAudioMedia } from './webrtc.js';
+import { isWebRtcProtocol, readWebRtcRemote, webrtcAudioMedia } from './webrtc.js';
 
 /** The mid of the one m-line we offer a browser, bundled alone (RFC 8843). */
 export const WEBRTC_AUDIO_MID = '0';
@@ -54,36 +53,22 @@ export function rtpOfferToWebrtcOffer(
   return guarded('trunk offer', () => {
     const entries = checkPolicy(policy);
     checkEndpoint(local);
-    const offer = parseSdp(rtpOffer, 'trunk offer');
-    const audioIndex = offer.media.findIndex((m) => m.type === 'audio' && Number(m.port) !== 0
-      && isRtpProtocol(String(m.protocol)));
-    const media = offer.media[audioIndex];
-    if (!media) {
-      const other = offer.media.find((m) => m.type === 'audio' && Number(m.port) !== 0);
-      throw new NotAcceptableSdpError(other ? `trunk offer uses ${other.protocol}; expected RTP/AVP` : 'trunk offer has no audio stream');
-    }
-    const remote = readRtpRemote(offer, media, 'trunk offer');
+    const { offer, audioIndex, media, remote } = readRtpOffer(rtpOffer, 'trunk offer');
     const chosen = selectCodecs(mediaCodecs(media), entries);
     const mapping = opts.established?.mapping;
     const webrtcPts = assignPayloadTypes(chosen,
       (c) => [establishedPt(mapping, c, 'trunk'), staticPayloadType(c.name, c.clockRate, c.channels)], (c) => [c.pt]);
-    const codecs: OfferedCodec[] = chosen.map((c, i) => {
-      const oc: OfferedCodec = { webrtcPt: webrtcPts[i] as number, trunkPt: c.pt, name: c.name, clockRate: c.clockRate, channels: c.channels };
-      if (c.fmtp !== undefined) { oc.webrtcFmtp = c.fmtp; oc.trunkFmtp = c.fmtp; }
-      return oc;
-    });
+    const codecs = offeredCodecs(chosen, webrtcPts, 'trunk');
     const previous = opts.established?.webrtc;
     const target: LegLayout = previous ?? {
       media: [{ type: 'audio', protocol: 'UDP/TLS/RTP/SAVPF', formats: webrtcPts.join(' '), mid: WEBRTC_AUDIO_MID, accepted: true }],
       audioIndex: 0, bundle: [WEBRTC_AUDIO_MID],
     };
     const mid = target.media[target.audioIndex]?.mid;
-    const lines = target.media.map((m, i) => (i === target.audioIndex
-      ? webrtcAudioMedia({
-        codecs: codecs.map((c) => asCodec(c, 'webrtc')), ice, local, setup: previous?.setup ?? 'actpass', mid,
-        direction: remote.direction, stream: opts.stream,
-      })
-      : rejectedMedia(m.type, m.protocol, m.formats, m.mid)));
+    const lines = withRejected(target, webrtcAudioMedia({
+      codecs: codecs.map((c) => asCodec(c, 'webrtc')), ice, local, setup: previous?.setup ?? 'actpass', mid,
+      direction: remote.direction, stream: opts.stream,
+    }));
     const origin = nextOrigin(opts.origin, local.address);
     const sd = sessionDescription(origin, lines);
     sd.icelite = 'ice-lite';
@@ -143,14 +128,12 @@ export function webrtcAnswerToRtpAnswer(
     if (secure && !(opts.crypto && opts.crypto.length > 0)) {
       throw new NotAcceptableSdpError(`trunk offered ${protocol} and no SDES key was supplied`);
     }
-    const lines: MediaDescription[] = state.media.map((m, i) => (i === state.audioIndex
-      ? rtpAudioMedia({
-        protocol, codecs: accepted.map((c) => asCodec(c, 'trunk')), local,
-        direction: answerDirection(state.direction, remote.direction), ptime: state.ptime,
-        crypto: secure ? opts.crypto : undefined, rtcpMux: opts.rtcpMux === true && state.trunkRtcpMux === true,
-        legacyHold: opts.legacyHold,
-      })
-      : rejectedMedia(m.type, m.protocol, m.formats, m.mid)));
+    const lines = withRejected(state, rtpAudioMedia({
+      protocol, codecs: accepted.map((c) => asCodec(c, 'trunk')), local,
+      direction: answerDirection(state.direction, remote.direction), ptime: state.ptime,
+      crypto: secure ? opts.crypto : undefined, rtcpMux: opts.rtcpMux === true && state.trunkRtcpMux === true,
+      legacyHold: opts.legacyHold,
+    }));
     const origin = nextOrigin(opts.origin, local.address);
     const mapping = toMapping(accepted);
     const webrtc: LegLayout = { ...state.target, setup: remote.setup === 'active' ? 'passive' : 'active' };

@@ -140,13 +140,3 @@ export function webrtcAudioMedia(o: WebRtcAudioOptions): MediaDescription {
   }
   return m;
 }
-
-/** An m-line we refuse (RFC 3264 §6: port 0, same media type and formats, mid kept for BUNDLE). */
-export function rejectedMedia(type: string, protocol: string, formats: string, mid?: string): MediaDescription {
-  // c= kept although the port is 0: some parsers want one per m-line (RFC 8866 §5.7).
-  const m: MediaDescription = {
-    type, port: 0, protocol, payloads: formats, rtp: [], fmtp: [], connection: { version: 4, ip: '0.0.0.0' },
-  };
-  if (mid !== undefined) m.mid = mid;
-  return m;
-}

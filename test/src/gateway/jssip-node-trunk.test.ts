@@ -37,6 +37,33 @@ describe('JsSIP in Node (werift peer connection) -> gateway -> SIPp trunk', { ti
     await gw?.stop();
   });
 
+  /** A JsSIP UA for CALLER over the gateway's WebSocket listener, once registered. */
+  async function registerCaller(g: TestGateway, extra: { user_agent?: string } = {}): Promise<JsSipUA> {
+    const ws = g.listeningPoints().find((p) => p.protocol === 'ws')!;
+    const caller = new JsSIP.UA({
+      sockets: [new JsSIP.WebSocketInterface(`ws://127.0.0.1:${ws.port}`)],
+      uri: `sip:${CALLER.username}@${DOMAIN}`, password: CALLER.password, register: true, session_timers: false, ...extra,
+    });
+    // Known to after() before it starts, so a failed registration is still stopped.
+    ua = caller;
+    const registered = once(caller, 'registered', 'registrationFailed');
+    caller.start();
+    await registered;
+    return caller;
+  }
+  /** Stops a UA and waits for its WebSocket to close. */
+  async function disconnect(caller: JsSipUA): Promise<void> {
+    const gone = once(caller, 'disconnected');
+    caller.stop();
+    await gone;
+  }
+  /** Stops the test's gateway, checking first that it released everything (unless the test failed). */
+  async function releaseGateway(passed: boolean): Promise<void> {
+    const g = gw;
+    gw = null;
+    if (g) await assertReleasedAndStop(g, passed);
+  }
+
   // Both media paths: the native fast path (the default) and the TypeScript path a build
   // without a compiler falls back to (media.native: false).
   for (const native of [true, false]) it(`registers, calls, RTP both ways through the gateway unaltered, BYE reaches SIPp (${native ? 'native fast path' : 'TypeScript media path'})`, { timeout: 60_000 }, async () => {
@@ -47,15 +74,7 @@ describe('JsSIP in Node (werift peer connection) -> gateway -> SIPp trunk', { ti
       gw = await startGateway({ trunkPort, ports: PORTS, native });
       const started = gw.events.events.find((e) => e.event === 'media-started');
       assert.equal(started?.fastPath, native ? 'native' : 'typescript (media.native is false)');
-      const ws = gw.listeningPoints().find((p) => p.protocol === 'ws')!;
-      ua = new JsSIP.UA({
-        sockets: [new JsSIP.WebSocketInterface(`ws://127.0.0.1:${ws.port}`)],
-        uri: `sip:${CALLER.username}@${DOMAIN}`, password: CALLER.password, register: true,
-        session_timers: false, user_agent: 'JsSIP in Node (trapezoid gateway test)',
-      });
-      const registered = once(ua, 'registered', 'registrationFailed');
-      ua.start();
-      await registered;
+      ua = await registerCaller(gw, { user_agent: 'JsSIP in Node (trapezoid gateway test)' });
 
       let pc: RTCPeerConnection | null = null;
       let received = 0;
@@ -105,15 +124,11 @@ describe('JsSIP in Node (werift peer connection) -> gateway -> SIPp trunk', { ti
       const end = await callEnd(gw);
       assert.deepEqual([end.status, end.endedBy], [200, 'a'], JSON.stringify(end));
 
-      const gone = once(ua, 'disconnected');
-      ua.stop();
-      await gone;
+      await disconnect(ua);
       ua = null;
       passed = true;
     } finally {
-      const g = gw;
-      gw = null;
-      if (g) await assertReleasedAndStop(g, passed);
+      await releaseGateway(passed);
       await sipp?.stop();
       sipp = null;
     }
@@ -130,14 +145,7 @@ describe('JsSIP in Node (werift peer connection) -> gateway -> SIPp trunk', { ti
     let passed = false;
     try {
       gw = await startGateway({ trunkPort: await freePort(), ports: range });
-      const ws = gw.listeningPoints().find((p) => p.protocol === 'ws')!;
-      ua = new JsSIP.UA({
-        sockets: [new JsSIP.WebSocketInterface(`ws://127.0.0.1:${ws.port}`)],
-        uri: `sip:${CALLER.username}@${DOMAIN}`, password: CALLER.password, register: true, session_timers: false,
-      });
-      const registered = once(ua, 'registered', 'registrationFailed');
-      ua.start();
-      await registered;
+      ua = await registerCaller(gw);
       const session = ua.call(`sip:1000@${DOMAIN}`, {
         mediaConstraints: { audio: false, video: false },
         eventHandlers: { peerconnection: (e) => { (e.peerconnection as unknown as RTCPeerConnection).addTransceiver('audio', { direction: 'sendrecv' }); } },
@@ -145,15 +153,11 @@ describe('JsSIP in Node (werift peer connection) -> gateway -> SIPp trunk', { ti
       const failed = await once<{ message?: { status_code?: number } }>(session, 'failed');
       assert.equal(failed.message?.status_code, 503, 'Service Unavailable: the gateway is full, not broken');
       assert.equal(gw.counters().callsStarted, 1);
-      const gone = once(ua, 'disconnected');
-      ua.stop();
-      await gone;
+      await disconnect(ua);
       ua = null;
       passed = true;
     } finally {
-      const g = gw;
-      gw = null;
-      if (g) await assertReleasedAndStop(g, passed);
+      await releaseGateway(passed);
       for (const s of squatters) s.close();
     }
   });

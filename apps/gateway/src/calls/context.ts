@@ -1,6 +1,7 @@
 // What call handlers need from the gateway, passed explicitly (no singletons).
 
 import { SipError, type UserAgent, type IncomingRequest, type DigestServer } from '@trapezoid/sip';
+import { SdpError } from '@trapezoid/sdp';
 import type { MediaEngine } from '@trapezoid/media';
 import type { GatewayConfig, TrunkConfig } from '../config/index.js';
 import type { Logger } from '../logging.js';
@@ -48,6 +49,19 @@ export async function authenticate(ctx: CallContext, req: IncomingRequest): Prom
 export function relayStatus(status: number): number {
   if (status === 401 || status === 407) return 403;
   return status;
+}
+
+/**
+ * A call whose setup threw: the caller gets the error's status (SipError and SdpError
+ * carry one; anything else is our fault, 500, and logged) and the call ends with it.
+ */
+export async function failSetup(call: Call, req: IncomingRequest, err: unknown): Promise<void> {
+  const known = err instanceof SipError || err instanceof SdpError;
+  const status = known ? err.status : 500;
+  const reason = known ? err.reason : 'Server Internal Error';
+  if (!known) call.log.error('call setup failed', { event: 'call-error', error: String(err) });
+  if (!req.finalSent) req.reply(status, reason);
+  await call.end(status, reason);
 }
 
 /**

@@ -4,10 +4,10 @@
 // are cancelled); the winner's answer becomes the RTP/AVP answer to the trunk.
 
 import { parseUri, isSipUri, parseNameAddr, SipError, type IncomingRequest, type SipResponse, type ClientRequest } from '@trapezoid/sip';
-import { rtpOfferToWebrtcOffer, webrtcAnswerToRtpAnswer, parseCodecPolicy, SdpError } from '@trapezoid/sdp';
+import { rtpOfferToWebrtcOffer, webrtcAnswerToRtpAnswer, SdpError, type OfferState } from '@trapezoid/sdp';
 import type { Binding } from '../registrar/bindings.js';
 import type { Call } from './call.js';
-import { bindCallMedia, type CallContext } from './context.js';
+import { bindCallMedia, failSetup, type CallContext } from './context.js';
 
 export async function handleInboundInvite(ctx: CallContext, req: IncomingRequest): Promise<void> {
   const msg = req.message;
@@ -24,12 +24,7 @@ export async function handleInboundInvite(ctx: CallContext, req: IncomingRequest
   try {
     await forkToAgents(ctx, call, req, contacts, route.ringTimeout, from.uri);
   } catch (err) {
-    const known = err instanceof SipError || err instanceof SdpError;
-    const status = known ? err.status : 500;
-    const reason = known ? err.reason : 'Server Internal Error';
-    if (!known) call.log.error('inbound call setup failed', { event: 'call-error', error: String(err) });
-    if (!req.finalSent) req.reply(status, reason);
-    await call.end(status, reason);
+    await failSetup(call, req, err);
   }
 }
 
@@ -37,7 +32,7 @@ async function forkToAgents(
   ctx: CallContext, call: Call, req: IncomingRequest, contacts: Binding[], ringTimeout: number, fromUri: string,
 ): Promise<void> {
   const trunk = ctx.router.trunkByAddress(req.message.transport?.remoteAddress ?? '', req.message.transport?.remotePort);
-  const policy = parseCodecPolicy({ codecs: trunk?.codecs ?? ['PCMU', 'PCMA', 'G722', 'telephone-event/8000'] });
+  const policy = { codecs: trunk?.codecs ?? ['PCMU', 'PCMA', 'G722', 'telephone-event/8000'] };
   const media = await bindCallMedia(ctx, call);
   if (!media) return;
   const converted = rtpOfferToWebrtcOffer(req.message.body.toString('utf8'), policy, media.iceDtls, media.webrtcEndpoint, { stream: media.towardBrowser });
@@ -116,7 +111,7 @@ async function forkToAgents(
   await answerTrunk(call, req, winner, converted.session);
 }
 
-async function answerTrunk(call: Call, req: IncomingRequest, winner: ClientRequest, session: Parameters<typeof webrtcAnswerToRtpAnswer>[0]): Promise<void> {
+async function answerTrunk(call: Call, req: IncomingRequest, winner: ClientRequest, session: OfferState): Promise<void> {
   const bDialog = winner.dialog!;
   call.bDialog = bDialog;
   call.record.bCallId = winner.message.callId;

@@ -7,9 +7,9 @@ import {
   parseUri, isSipUri, SipError,
   type IncomingRequest, type SipResponse, type ClientRequest,
 } from '@trapezoid/sip';
-import { webrtcOfferToRtpOffer, rtpAnswerToWebrtcAnswer, parseCodecPolicy, SdpError } from '@trapezoid/sdp';
+import { webrtcOfferToRtpOffer, rtpAnswerToWebrtcAnswer, SdpError } from '@trapezoid/sdp';
 import type { Call } from './call.js';
-import { authenticate, relayStatus, type CallContext, bindCallMedia } from './context.js';
+import { authenticate, relayStatus, type CallContext, bindCallMedia, failSetup } from './context.js';
 import type { TrunkConfig } from '../config/index.js';
 
 export async function handleOutboundInvite(ctx: CallContext, req: IncomingRequest): Promise<void> {
@@ -30,11 +30,7 @@ export async function handleOutboundInvite(ctx: CallContext, req: IncomingReques
   try {
     await connectToTrunk(ctx, call, req, trunk, target.number, user);
   } catch (err) {
-    const status = err instanceof SipError || err instanceof SdpError ? err.status : 500;
-    const reason = err instanceof SipError || err instanceof SdpError ? err.reason : 'Server Internal Error';
-    if (!(err instanceof SipError || err instanceof SdpError)) call.log.error('call setup failed', { event: 'call-error', error: String(err) });
-    if (!req.finalSent) req.reply(status, reason);
-    await call.end(status, reason);
+    await failSetup(call, req, err);
   }
 }
 
@@ -42,7 +38,7 @@ async function connectToTrunk(ctx: CallContext, call: Call, req: IncomingRequest
   const offer = req.message.body.toString('utf8');
   const media = await bindCallMedia(ctx, call);
   if (!media) return;
-  const rtpOffer = webrtcOfferToRtpOffer(offer, parseCodecPolicy({ codecs: trunk.codecs }), media.rtpEndpoint);
+  const rtpOffer = webrtcOfferToRtpOffer(offer, { codecs: trunk.codecs }, media.rtpEndpoint);
   // The browser's ICE/DTLS parameters reach the media worker while the INVITE goes out:
   // requests to one worker run in order, and the answer path awaits this first.
   const webrtcRemoteSet = media.setWebRtcRemote(rtpOffer.remote);

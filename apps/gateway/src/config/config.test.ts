@@ -42,6 +42,12 @@ test('a route to an undefined trunk is refused', () => {
   });
 });
 
+test('a trunk codec that libs/sdp cannot read is refused by name at startup', () => {
+  withFile('trunks:\n  - name: t\n    address: 127.0.0.1\n    codecs: [PCMU, "PCMA/8k"]\n', (path) => {
+    assert.throws(() => loadConfig({ path, env: {} }), /trunks\.0\.codecs: codec policy entry "PCMA\/8k" is not name\[\/clock\[\/channels\]\]/);
+  });
+});
+
 test('a wss listener without certificates is refused', () => {
   withFile('listeners:\n  - protocol: wss\n    port: 8443\n', (path) => {
     assert.throws(() => loadConfig({ path, env: {} }), /listeners\.0\.tls: tls and wss listeners need/);

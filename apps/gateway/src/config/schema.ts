@@ -3,6 +3,7 @@
 // (or none) is a valid configuration.
 
 import { z } from 'zod';
+import { parseCodecPolicy, SdpError } from '@trapezoid/sdp';
 
 const port = z.number().int().min(0).max(65535);
 const host = z.string().min(1);
@@ -27,7 +28,14 @@ const listener = z.strictObject({
   path: ['tls'],
 });
 
-const codecName = z.string().regex(/^[A-Za-z0-9_.-]+(\/\d+(\/\d+)?)?$/, 'codec like PCMU, PCMA/8000 or telephone-event/8000');
+/** A trunk's codec policy, checked by libs/sdp itself (one grammar) so a typo fails at startup. */
+const codecs = z.array(z.string()).min(1).superRefine((list, ctx) => {
+  try {
+    parseCodecPolicy({ codecs: list });
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: err instanceof SdpError ? err.reason : String(err) });
+  }
+});
 
 const trunk = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and -'),
@@ -37,7 +45,7 @@ const trunk = z.strictObject({
   /** Domain for the Request-URI and To; defaults to address. */
   domain: z.string().optional(),
   credentials: z.strictObject({ username: z.string().min(1), password: z.string() }).optional(),
-  codecs: z.array(codecName).min(1).default(['PCMU', 'PCMA', 'telephone-event/8000']),
+  codecs: codecs.default(['PCMU', 'PCMA', 'telephone-event/8000']),
   /** Seconds to wait for a final answer before giving up with 408. */
   answerTimeout: z.number().positive().default(60),
 });

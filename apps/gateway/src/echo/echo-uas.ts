@@ -4,11 +4,12 @@
 // a loopback UDP port), so the demo exercises the real code.
 
 import { createSocket, type Socket } from 'node:dgram';
-import sdpTransform from 'sdp-transform';
 import { TransportLayer, UserAgent, SipError, type IncomingRequest, type Dialog } from '@trapezoid/sip';
+import { answerRtpOffer, SdpError, type CodecPolicy } from '@trapezoid/sdp';
 import type { Logger } from '../logging.js';
 
-const ECHO_CODECS = new Set(['PCMU', 'PCMA', 'G722', 'TELEPHONE-EVENT', 'OPUS']);
+/** What the echo returns: any payload comes back as it went, so any clock rate will do. */
+const ECHO_CODECS: CodecPolicy = { codecs: ['PCMU', 'PCMA', 'G722', 'opus', 'telephone-event'] };
 
 export class EchoService {
   private readonly transport = new TransportLayer();
@@ -42,33 +43,26 @@ export class EchoService {
   private async onInvite(req: IncomingRequest): Promise<void> {
     const offer = req.message.body.toString('utf8');
     if (offer.length === 0) throw new SipError(488, 'Echo needs an SDP offer');
-    const parsed = sdpTransform.parse(offer);
-    const audio = parsed.media.find((m) => m.type === 'audio' && m.port !== 0);
-    if (!audio) throw new SipError(488, 'No audio stream offered');
-    const rtp = audio.rtp.filter((r) => ECHO_CODECS.has(r.codec.toUpperCase()));
-    if (rtp.length === 0) throw new SipError(488, 'No codec the echo service can return');
     const socket = createSocket(this.address.includes(':') ? 'udp6' : 'udp4');
     socket.on('message', (msg, rinfo) => socket.send(msg, rinfo.port, rinfo.address));
     socket.on('error', () => socket.close());
     await new Promise<void>((resolve) => socket.bind(0, this.address, resolve));
+    let answer: string;
+    try {
+      answer = answerRtpOffer(offer, ECHO_CODECS, { address: this.address, port: socket.address().port }, { rtcpMux: true }).sdp;
+    } catch (err) {
+      socket.close();
+      if (err instanceof SdpError) throw new SipError(err.status, err.reason);
+      throw err;
+    }
     this.sockets.add(socket);
-    const port = socket.address().port;
-    const ip = this.address.includes(':') ? 'IP6' : 'IP4';
-    const lines = [
-      'v=0', `o=echo ${Date.now()} 1 IN ${ip} ${this.address}`, 's=echo', `c=IN ${ip} ${this.address}`, 't=0 0',
-      `m=audio ${port} RTP/AVP ${rtp.map((r) => r.payload).join(' ')}`,
-      ...rtp.map((r) => `a=rtpmap:${r.payload} ${r.codec}/${r.rate}${r.encoding ? `/${r.encoding}` : ''}`),
-      ...(audio.fmtp ?? []).filter((f) => rtp.some((r) => r.payload === f.payload)).map((f) => `a=fmtp:${f.payload} ${f.config}`),
-      ...(audio.rtcpMux ? ['a=rtcp-mux'] : []),
-      'a=sendrecv', '',
-    ];
     const release = (): void => {
       if (this.sockets.delete(socket)) socket.close();
     };
     req.on('cancel', release);
     let dialog: Dialog;
     try {
-      dialog = await req.answer({ body: lines.join('\r\n'), contentType: 'application/sdp' });
+      dialog = await req.answer({ body: answer, contentType: 'application/sdp' });
     } catch (err) {
       release();
       this.log.debug('echo call not established', { event: 'echo-failed', callId: req.message.callId, error: String(err) });

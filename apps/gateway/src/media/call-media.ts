@@ -114,7 +114,7 @@ export class CallMedia {
   async connect(mapping: PtMapping[], remote?: { rtp?: RtpRemote; webrtc?: WebRtcRemote }): Promise<void> {
     if (this.closed || this.bridged) return;
     this.bridged = true;
-    const clockRate = mapping.find((m) => !/telephone-event|cn/i.test(m.codec))?.clockRate ?? 8000;
+    const clockRate = mapping.find((m) => !/^(telephone-event|cn)$/i.test(m.codec))?.clockRate ?? 8000;
     const legs: [Record<string, unknown> | null, Record<string, unknown> | null] | undefined = remote
       ? [remote.webrtc ? { remote: toLegRemote(remote.webrtc) } : null, remote.rtp ? rtpChange(remote.rtp) : null]
       : undefined;

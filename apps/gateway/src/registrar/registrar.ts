@@ -66,7 +66,8 @@ export class Registrar {
         }
         return;
       }
-      const user = (parseUri(to.uri) as { user?: string }).user;
+      const toUri = parseUri(to.uri);
+      const user = isSipUri(toUri) ? toUri.user : undefined;
       if (user !== result.username) {
         req.reply(403, 'Authenticated user does not own this AOR');
         return;
