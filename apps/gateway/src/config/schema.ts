@@ -9,20 +9,18 @@ const port = z.number().int().min(0).max(65535);
 const host = z.string().min(1);
 
 const tlsFiles = z.strictObject({
-  cert: z.string().min(1).describe('path to a PEM certificate chain'),
-  key: z.string().min(1).describe('path to a PEM private key'),
-  ca: z.string().min(1).optional(),
+  cert: z.string().min(1).describe('Path to a PEM certificate chain.'),
+  key: z.string().min(1).describe('Path to a PEM private key.'),
+  ca: z.string().min(1).optional().describe('Path to PEM trust anchors for peer certificates.'),
 });
 
 const listener = z.strictObject({
-  protocol: z.enum(['udp', 'tcp', 'tls', 'ws', 'wss']),
-  address: host.default('127.0.0.1'),
-  port,
-  /** Host:port written in Via/Record-Route/Contact when it differs from the bind address (NAT). */
-  advertise: z.string().optional(),
-  tls: tlsFiles.optional(),
-  /** Allowed Origin values for WebSocket upgrades; empty = any. */
-  origins: z.array(z.string()).default([]),
+  protocol: z.enum(['udp', 'tcp', 'tls', 'ws', 'wss']).describe('SIP transport of this listening point (ws/wss: SIP over WebSocket, RFC 7118).'),
+  address: host.default('127.0.0.1').describe('Bind address.'),
+  port: port.describe('Bind port; 0 = any free port.'),
+  advertise: z.string().optional().describe('Host:port written in Via/Record-Route/Contact when it differs from the bind address (NAT).'),
+  tls: tlsFiles.optional().describe('Certificate and key; required for tls and wss.'),
+  origins: z.array(z.string()).default([]).describe('Allowed Origin values for WebSocket upgrades; empty = any.'),
 }).refine((l) => !(l.protocol === 'tls' || l.protocol === 'wss') || l.tls !== undefined, {
   message: 'tls and wss listeners need tls.cert and tls.key',
   path: ['tls'],
@@ -38,72 +36,71 @@ const codecs = z.array(z.string()).min(1).superRefine((list, ctx) => {
 });
 
 const trunk = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and -'),
-  address: host,
-  port: port.default(5060),
-  transport: z.enum(['udp', 'tcp', 'tls']).default('udp'),
-  /** Domain for the Request-URI and To; defaults to address. */
-  domain: z.string().optional(),
-  credentials: z.strictObject({ username: z.string().min(1), password: z.string() }).optional(),
-  codecs: codecs.default(['PCMU', 'PCMA', 'telephone-event/8000']),
-  /** Seconds to wait for a final answer before giving up with 408. */
-  answerTimeout: z.number().positive().default(60),
+  name: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and -').describe('Name used by routes, logs, metrics and CDRs.'),
+  address: host.describe('Address of the trunk; requests from it are recognised as this trunk.'),
+  port: port.default(5060).describe('SIP port of the trunk.'),
+  transport: z.enum(['udp', 'tcp', 'tls']).default('udp').describe('SIP transport toward the trunk.'),
+  domain: z.string().optional().describe('Domain for the Request-URI and To; defaults to address.'),
+  credentials: z.strictObject({
+    username: z.string().min(1).describe('Digest user name.'),
+    password: z.string().describe('Digest password.'),
+  }).optional().describe("Answers the trunk's 401/407 challenges."),
+  codecs: codecs.default(['PCMU', 'PCMA', 'telephone-event/8000']).describe('Codecs offered to the trunk, in this order (name[/clock[/channels]]).'),
+  answerTimeout: z.number().positive().default(60).describe('Seconds to wait for a final answer before giving up (the browser gets 480).'),
 });
 
 const route = z.strictObject({
-  /** Regular expression matched against the dialled user part (browser -> trunk). */
-  match: z.string().refine((s) => { try { new RegExp(s); return true; } catch { return false; } }, 'a valid regular expression'),
-  /** Replacement for the dialled number; `$1` etc. refer to match groups. */
-  rewrite: z.string().optional(),
-  trunk: z.string().optional(),
-  /** Internal destination instead of a trunk: `echo` answers inside the gateway. */
-  internal: z.enum(['echo']).optional(),
+  match: z.string().refine((s) => { try { new RegExp(s); return true; } catch { return false; } }, 'a valid regular expression')
+    .describe('Regular expression matched against the dialled user part (browser -> trunk); first match wins.'),
+  rewrite: z.string().optional().describe('Replacement for the dialled number; `$1` etc. refer to match groups.'),
+  trunk: z.string().optional().describe('Name of the trunk to call.'),
+  internal: z.enum(['echo']).optional().describe('Internal destination instead of a trunk: `echo` answers inside the gateway.'),
 }).refine((r) => (r.trunk === undefined) !== (r.internal === undefined), { message: 'a route needs exactly one of trunk or internal' });
 
 const inbound = z.strictObject({
-  /** Regular expression matched against the called user part of an INVITE from a trunk. */
-  match: z.string(),
-  /** Agent AOR (e.g. sip:agent1@trapezoid.invalid) whose registered contacts are rung in parallel. */
-  aor: z.string().regex(/^sips?:/, 'a sip: or sips: URI'),
-  ringTimeout: z.number().positive().default(30),
+  match: z.string().describe('Regular expression matched against the called user part of an INVITE from a trunk.'),
+  aor: z.string().regex(/^sips?:/, 'a sip: or sips: URI').describe('Agent AOR (e.g. sip:agent1@trapezoid.invalid) whose registered contacts are rung in parallel.'),
+  ringTimeout: z.number().positive().default(30).describe('Seconds the agents may ring before the trunk gets 480.'),
 });
 
-const user = z.strictObject({ username: z.string().min(1), password: z.string() });
+const user = z.strictObject({
+  username: z.string().min(1).describe('Digest user name (the user part of the AOR).'),
+  password: z.string().describe('Digest password.'),
+});
 
 export const configSchema = z.strictObject({
-  domain: z.string().default('trapezoid.invalid'),
+  domain: z.string().default('trapezoid.invalid').describe('SIP domain of browser users (the host part of their AOR).'),
   listeners: z.array(listener).min(1).default([
     { protocol: 'ws', address: '127.0.0.1', port: 8088, origins: [] },
     { protocol: 'udp', address: '127.0.0.1', port: 5060, origins: [] },
-  ]),
-  http: z.strictObject({ address: host.default('127.0.0.1'), port: port.default(8080), demo: z.boolean().default(true) }).prefault({}),
+  ]).describe('SIP listening points.'),
+  http: z.strictObject({
+    address: host.default('127.0.0.1').describe('Bind address of the public HTTP listener (demo page, /health).'),
+    port: port.default(8080).describe('Port of the public HTTP listener; 0 = any free port.'),
+    demo: z.boolean().default(true).describe('Serve the demo softphone at `/`.'),
+  }).prefault({}).describe('Public HTTP listener.'),
   media: z.strictObject({
-    address: host.default('127.0.0.1'),
-    /** Address written into SDP when it differs from the bind address (NAT, floating IP). */
-    publicAddress: z.string().optional(),
-    portMin: port.default(20000),
-    portMax: port.default(29999),
-    workers: z.number().int().min(0).default(0).describe('media worker threads; 0 = one per core'),
-    /** Forward settled RTP in the native addon (libs/media/native) when it is built; false = TypeScript path only. */
-    native: z.boolean().default(true),
-  }).prefault({}).refine((m) => m.portMin < m.portMax, { message: 'portMin must be below portMax', path: ['portMin'] }),
-  trunks: z.array(trunk).default([]),
-  routes: z.array(route).default([{ match: '^echo$', internal: 'echo' }]),
-  inbound: z.array(inbound).default([]),
+    address: host.default('127.0.0.1').describe('Bind address of media sockets.'),
+    publicAddress: z.string().optional().describe('Address written into SDP when it differs from the bind address (NAT, floating IP).'),
+    portMin: port.default(20000).describe('Lowest media port (inclusive).'),
+    portMax: port.default(29999).describe('Highest media port (inclusive).'),
+    workers: z.number().int().min(0).default(0).describe('Media worker threads; 0 = one per core.'),
+    native: z.boolean().default(true).describe('Forward settled RTP in the native addon (libs/media/native) when it is built; false = TypeScript path only.'),
+  }).prefault({}).describe('Media anchoring: where RTP/SRTP ports are bound.').refine((m) => m.portMin < m.portMax, { message: 'portMin must be below portMax', path: ['portMin'] }),
+  trunks: z.array(trunk).default([]).describe('SIP trunks and PBXs.'),
+  routes: z.array(route).default([{ match: '^echo$', internal: 'echo' }]).describe('Browser -> trunk routing, first match wins.'),
+  inbound: z.array(inbound).default([]).describe('Trunk -> browser agents: which agents a trunk\'s INVITE rings.'),
   auth: z.strictObject({
-    realm: z.string().default('trapezoid'),
-    /** Require digest auth of WebSocket clients (REGISTER and INVITE). */
-    required: z.boolean().default(true),
-    /**
-     * Digest algorithms challenged, most preferred first (RFC 8760). MD5 alone by
-     * default: JsSIP and SIP.js know only MD5 and JsSIP reads the last challenge.
-     */
-    algorithms: z.array(z.enum(['MD5', 'MD5-sess', 'SHA-256', 'SHA-256-sess'])).min(1).default(['MD5']),
-  }).prefault({}),
-  users: z.array(user).default([{ username: 'demo', password: 'demo' }]),
+    realm: z.string().default('trapezoid').describe('Digest realm.'),
+    required: z.boolean().default(true).describe('Require digest auth of WebSocket clients (REGISTER and INVITE).'),
+    // MD5 alone by default: JsSIP and SIP.js know only MD5 and JsSIP reads the last challenge.
+    algorithms: z.array(z.enum(['MD5', 'MD5-sess', 'SHA-256', 'SHA-256-sess'])).min(1).default(['MD5'])
+      .describe('Digest algorithms challenged, most preferred first (RFC 8760); JsSIP and SIP.js answer MD5 only.'),
+  }).prefault({}).describe('Authentication of browser clients.'),
+  users: z.array(user).default([{ username: 'demo', password: 'demo' }]).describe('Static digest users.'),
   logging: z.strictObject({
-    level: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
-  }).prefault({}),
+    level: z.enum(['error', 'warn', 'info', 'debug']).default('info').describe('Lowest level written (JSON lines on stderr).'),
+  }).prefault({}).describe('Logs.'),
 }).superRefine((c, ctx) => {
   const names = new Set(c.trunks.map((t) => t.name));
   c.routes.forEach((r, i) => {
