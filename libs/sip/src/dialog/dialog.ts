@@ -56,6 +56,8 @@ export class Dialog extends EventEmitter {
   private incomingInvite: ServerTransaction | undefined;
   /** §15: a BYE asked for while our 2xx still waits for its ACK. */
   private deferredBye: { opts: SendOptions | undefined; resolve: (res: SipResponse) => void } | undefined;
+  /** UAS early dialog whose INVITE sent reliable provisionals: PRACKs go there (RFC 3262 §3). */
+  prackReceiver: ((prack: IncomingRequest) => void) | undefined;
 
   constructor(private readonly core: UaCore, state: DialogState) {
     super();
@@ -268,6 +270,11 @@ export class Dialog extends EventEmitter {
       inc.reply(200);
       this.emit('bye', inc);
       this.terminate('bye');
+      return;
+    }
+    if (m === 'PRACK') {
+      if (this.prackReceiver) this.prackReceiver(inc);
+      else inc.reply(481, 'No Such Reliable Provisional');
       return;
     }
     if (m === 'INVITE') {

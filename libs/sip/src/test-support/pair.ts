@@ -17,12 +17,14 @@ export interface UaPair {
   close(): Promise<void>;
 }
 
-export function uaPair(protocol: TransportProtocol = 'udp'): UaPair {
+/** `supported`: option tags both UAs handle (e.g. ['100rel']). */
+export function uaPair(protocol: TransportProtocol = 'udp', opts: { supported?: string[] } = {}): UaPair {
   const net = new LoopbackNetwork();
   const ta = net.endpoint({ protocol, port: 5060 });
   const tb = net.endpoint({ protocol, port: 5070 });
-  const a = new UserAgent({ transport: ta, contactUser: 'alice', userAgentName: 'a' });
-  const b = new UserAgent({ transport: tb, contactUser: 'bob', userAgentName: 'b' });
+  const supported = opts.supported ? { supported: opts.supported } : {};
+  const a = new UserAgent({ transport: ta, contactUser: 'alice', userAgentName: 'a', ...supported });
+  const b = new UserAgent({ transport: tb, contactUser: 'bob', userAgentName: 'b', ...supported });
   const bUri = 'sip:bob@127.0.0.1:5070' + (protocol === 'udp' ? '' : ';transport=' + protocol);
   return {
     net, ta, tb, a, b, bUri,

@@ -11,8 +11,9 @@ import type { ClientTransaction, ClientTransactionUser } from '../transaction/cl
 import type { Destination, TransportProtocol } from '../transport/types.js';
 import { Dialog } from '../dialog/dialog.js';
 import { uacState } from '../dialog/state.js';
-import type { SendOptions, UaCore } from './core.js';
+import type { MessageOptions, SendOptions, UaCore } from './core.js';
 import { newBranch } from './ids.js';
+import { names100rel, rackFor, rseqOf, RSeqWindow } from './reliable-provisionals.js';
 
 /** Each realm is answered once; a second challenge after that means wrong credentials. */
 const MAX_AUTH_RETRIES = 2;
@@ -39,6 +40,8 @@ export class ClientRequest extends EventEmitter implements ClientTransactionUser
   private digest: DigestClient | undefined;
   private authRetries = 0;
   private readonly autoAck: boolean;
+  /** RFC 3262 §4: RSeq order per early dialog (remote tag). */
+  private readonly rseqWindows = new Map<string, RSeqWindow>();
 
   constructor(
     private readonly core: UaCore,
@@ -104,10 +107,14 @@ export class ClientRequest extends EventEmitter implements ClientTransactionUser
     if (s < 200) {
       if (this.response !== undefined) return;
       this.provisionalSeen = true;
-      if (this.message.method === 'INVITE' && !this.inDialog && s > 100) this.earlyDialog(res);
+      const early = this.message.method === 'INVITE' && !this.inDialog && s > 100 ? this.earlyDialog(res) : undefined;
+      // RFC 3262 §4: a reliable provisional out of RSeq order (a retransmission) is absorbed.
+      const reliable = early !== undefined && names100rel(res) && rseqOf(res) !== undefined;
+      if (reliable && !this.inRSeqOrder(early, res)) return;
       if (this.cancelWanted && !this.cancelTx) this.sendCancel();
       this.emit('response', res);
       this.emit('provisional', res);
+      if (reliable) void this.sendPrack(early, res);
       return;
     }
     if (this.message.method === 'INVITE' && s < 300) {
@@ -131,18 +138,42 @@ export class ClientRequest extends EventEmitter implements ClientTransactionUser
     this.resolveFinal(res);
   }
 
-  private earlyDialog(res: SipResponse): void {
+  private inRSeqOrder(d: Dialog, res: SipResponse): boolean {
+    const tag = d.state.remoteTag;
+    let w = this.rseqWindows.get(tag);
+    if (!w) {
+      w = new RSeqWindow();
+      this.rseqWindows.set(tag, w);
+    }
+    return w.accept(rseqOf(res)!);
+  }
+
+  /** RFC 3262 §4: PRACK in the early dialog the reliable provisional created. */
+  private async sendPrack(d: Dialog, res: SipResponse): Promise<void> {
+    let extra: MessageOptions | undefined;
+    try {
+      extra = this.opts.prack ? await this.opts.prack(res) : undefined;
+    } catch {
+      extra = undefined;
+    }
+    if (d.terminated || this.response !== undefined && this.response.status >= 300) return;
+    const prack = d.request('PRACK', { ...extra, headers: { ...extra?.headers, RAck: rackFor(res) } });
+    this.emit('prack', prack, res);
+  }
+
+  private earlyDialog(res: SipResponse): Dialog | undefined {
     const tag = tagOf(res.headers.get('to') ?? '');
-    if (tag === undefined) return;
+    if (tag === undefined) return undefined;
     const existing = this.earlyDialogs.get(tag);
     if (existing) {
       existing.updateTargetFromResponse(res);
-      return;
+      return existing;
     }
     const d = new Dialog(this.core, uacState(this.message, res, this.message.headers.get('contact') ?? '', this.destination.protocol as TransportProtocol, this.tx.destination.flowId ? this.tx.destination : undefined));
     this.earlyDialogs.set(tag, d);
     this.core.addDialog(d);
     this.emit('earlyDialog', d, res);
+    return d;
   }
 
   /** §13.2.2.4: every 2xx (first, retransmitted, or from another fork) gets an ACK. */

@@ -1,7 +1,7 @@
 // The UA internals that dialogs and request objects call back into (implemented by
 // UserAgent); kept as an interface so those modules do not import UserAgent itself.
 
-import type { SipRequest } from '../message/index.js';
+import type { SipRequest, SipResponse } from '../message/index.js';
 import type { TransactionLayer } from '../transaction/layer.js';
 import type { SipTransport } from '../transaction/sip-transport.js';
 import type { TimerSettings } from '../transaction/timers.js';
@@ -23,6 +23,11 @@ export interface SendOptions extends MessageOptions {
   credentials?: UserCredentials | DigestClient;
   /** INVITE: ACK a 2xx automatically (default true); false -> call dialog.ack(). */
   autoAck?: boolean;
+  /**
+   * INVITE: what the PRACK of a reliable provisional carries (RFC 3262 §5: the answer
+   * when the provisional carried an offer). Default: an empty PRACK.
+   */
+  prack?: (res: SipResponse) => MessageOptions | undefined | Promise<MessageOptions | undefined>;
 }
 
 export interface UaCore {
@@ -30,6 +35,8 @@ export interface UaCore {
   readonly transport: SipTransport;
   readonly timers: TimerSettings;
   readonly userAgentName: string | undefined;
+  /** Option tags this UA handles (Supported; a Require naming others gets 420). */
+  readonly supported: ReadonlySet<string>;
   /** A Via value for a request leaving over `protocol` with `branch`. */
   via(protocol: TransportProtocol, branch: string): string;
   /** This UA's Contact value for `protocol`. */

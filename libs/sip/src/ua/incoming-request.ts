@@ -13,10 +13,16 @@ import { Dialog } from '../dialog/dialog.js';
 import { uasState } from '../dialog/state.js';
 import { applyMessageOptions, type MessageOptions, type UaCore } from './core.js';
 import { newTag } from './ids.js';
+import { names100rel, OPTION_100REL, ReliableSender } from './reliable-provisionals.js';
 
 export interface ReplyOptions extends MessageOptions {
   /** Contact to advertise instead of the UA's own (dialog-creating responses). */
   contact?: string;
+  /**
+   * INVITE 1xx: send it reliably (RFC 3262) when the INVITE supports 100rel. An INVITE
+   * that requires 100rel gets every 101-199 reliably whatever this says.
+   */
+  reliable?: boolean;
 }
 
 export class IncomingRequest extends EventEmitter implements ServerTransactionOwner {
@@ -25,6 +31,8 @@ export class IncomingRequest extends EventEmitter implements ServerTransactionOw
   private tag: string | undefined;
   /** The early dialog made by progress(), then the dialog made by answer(). */
   private uasDialog: Dialog | undefined;
+  /** RFC 3262 §3: this INVITE's reliable provisionals, once one was sent. */
+  private reliable: ReliableSender | undefined;
 
   constructor(
     private readonly core: UaCore,
@@ -83,6 +91,7 @@ export class IncomingRequest extends EventEmitter implements ServerTransactionOw
     }
     const res = this.createResponse(status, reason, opts);
     if (this.dialog && status >= 200 && status < 300) this.dialog.refreshTargetFromRequest(this.message);
+    if (status >= 200) this.reliable?.stop();
     this.transaction.respond(res);
     if (status >= 300 && this.uasDialog && this.uasDialog.state.state === 'early') {
       this.uasDialog.terminate(this.canceled ? 'canceled' : 'rejected');
@@ -100,9 +109,43 @@ export class IncomingRequest extends EventEmitter implements ServerTransactionOw
         this.uasDialog = new Dialog(this.core, uasState(this.message, this.localTag, res.headers.get('contact')!, this.protocol()));
         this.core.addDialog(this.uasDialog);
       }
+      if (this.sendsReliably(opts)) {
+        this.reliableSender().send(res);
+        return res;
+      }
     }
     this.transaction.respond(res);
     return res;
+  }
+
+  /**
+   * RFC 3262 §3: reliable when the INVITE requires it, or when asked and the INVITE
+   * supports it; never unless this UA handles 100rel (it would not see the PRACK).
+   */
+  private sendsReliably(opts: ReplyOptions | undefined): boolean {
+    if (!this.core.supported.has(OPTION_100REL)) return false;
+    return names100rel(this.message) || (opts?.reliable === true && names100rel(this.message, true));
+  }
+
+  private reliableSender(): ReliableSender {
+    if (!this.reliable) {
+      const inviteSeq = this.uasDialog!.state.inviteSeq;
+      const sender = new ReliableSender(this.transaction, this.core.timers.T1, () => {
+        // §3: 64*T1 without a PRACK: the INVITE is rejected with a 5xx.
+        this.emit('failed', 'prack-timeout');
+        if (!this.transaction.finalSent) this.reply(504, 'Reliable Provisional Not Acknowledged');
+      });
+      this.reliable = sender;
+      this.uasDialog!.prackReceiver = (prack) => {
+        if (sender.receivePrack(prack.message, inviteSeq)) {
+          prack.reply(200);
+          this.emit('prack', prack);
+        } else {
+          prack.reply(481, 'No Such Reliable Provisional');
+        }
+      };
+    }
+    return this.reliable;
   }
 
   /**
@@ -135,14 +178,26 @@ export class IncomingRequest extends EventEmitter implements ServerTransactionOw
       }
       d.confirm();
     }
-    this.transaction.respond(res);
-    return { response: res, acked: d.awaitAck(res, this.message) };
+    const dialog = d;
+    const send = (): Promise<Dialog> => {
+      this.reliable?.stop();
+      this.transaction.respond(res);
+      return dialog.awaitAck(res, this.message);
+    };
+    const reliable = this.reliable;
+    if (!reliable?.pending) return { response: res, acked: send() };
+    // RFC 3262 §3: a 2xx may not overtake an unacknowledged reliable provisional with SDP.
+    const acked = new Promise<Dialog>((resolve, reject) => {
+      reliable.beforeFinal(() => send().then(resolve, reject), () => reject(new SipError(500, 'INVITE ended before the PRACK')));
+    });
+    return { response: res, acked };
   }
 
   /** §12.1.1: dialog-creating responses copy Record-Route and carry a Contact. */
   private addDialogHeaders(res: SipResponse, opts: ReplyOptions | undefined): void {
     for (const rr of this.message.headers.getAll('record-route')) res.headers.append('record-route', rr);
     if (!res.headers.has('contact')) res.headers.set('contact', opts?.contact ?? this.core.contact(this.protocol()));
+    if (!res.headers.has('supported') && this.core.supported.size > 0) res.headers.set('supported', [...this.core.supported].join(', '));
   }
 
   /** The UAS dialog (early or confirmed) this INVITE created, if any. */
@@ -159,6 +214,7 @@ export class IncomingRequest extends EventEmitter implements ServerTransactionOw
   }
 
   serverTransactionFailed(_tx: ServerTransaction, reason: 'timeout' | 'transport'): void {
+    this.reliable?.stop();
     this.emit('failed', reason);
   }
 }

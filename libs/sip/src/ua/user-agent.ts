@@ -85,7 +85,7 @@ export class UserAgent extends EventEmitter implements UaCore, TransactionUser {
   readonly userAgentName: string | undefined;
   private readonly contactUser: string;
   private readonly advertisedAddress: string | undefined;
-  private readonly supported: ReadonlySet<string>;
+  readonly supported: ReadonlySet<string>;
   private readonly dialogLookup: UserAgentOptions['dialogLookup'];
   private readonly handlers = new Map<string, RequestHandler>();
   private readonly dialogTable = new Map<string, Dialog>();
@@ -153,6 +153,8 @@ export class UserAgent extends EventEmitter implements UaCore, TransactionUser {
     if (this.userAgentName) h.append('user-agent', this.userAgentName);
     const req = new SipRequest(m, uri, h);
     applyMessageOptions(req, opts);
+    // Dialog-creating requests tell what this UA handles (RFC 3261 §20.37; RFC 3262 §4).
+    if (m === 'INVITE' && this.supported.size > 0 && !req.headers.has('supported')) req.headers.set('supported', [...this.supported].join(', '));
     return new ClientRequest(this, req, dest, branch, opts);
   }
 
