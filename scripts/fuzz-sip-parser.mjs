@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 // Long fuzz run of the SIP parsers (the CI test runs 20,000 iterations of the same).
 // Usage: npx tsc -b libs/sip && node scripts/fuzz-sip-parser.mjs [iterations=1000000] [seed=1]
-// Seeds: RFC 4475 messages from <repo>/../shared/testdata/rfc4475 plus libs/sip's corpus.
-// Exits 1 on the first input that makes a parser throw anything but SipParseError,
-// fail to re-parse its own serialization, or take over 50 ms (timed again to rule out GC).
+// Seeds: RFC 4475 messages from libs/sip/testdata/rfc4475, the saved crashers and libs/sip's
+// corpus. Exits 1 on the first input that makes a parser throw anything but SipParseError,
+// fail to re-parse its own serialization, or take over 50 ms (timed again to rule out GC);
+// that input is saved in libs/sip/testdata/fuzz-crashers/, which fuzz.test.ts replays.
 
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { CORPUS } from '../libs/sip/dist/parser/corpus.js';
 import { FuzzFailure, fuzzParsers } from '../libs/sip/dist/parser/fuzz.js';
+import { FUZZ_CRASHERS_DIR, fuzzCrashers, tortureMessages } from '../libs/sip/dist/test-support/testdata.js';
 
 const iterations = Number(process.argv[2] ?? 1_000_000);
 const seed = Number(process.argv[3] ?? 1);
@@ -16,9 +18,9 @@ if (!Number.isInteger(iterations) || iterations <= 0 || !Number.isInteger(seed))
   console.error('usage: node scripts/fuzz-sip-parser.mjs [iterations] [seed]');
   process.exit(2);
 }
-const dir = fileURLToPath(new URL('../../shared/testdata/rfc4475/', import.meta.url));
 const seeds = [
-  ...readdirSync(dir).filter((f) => f.endsWith('.dat')).map((f) => readFileSync(dir + f)),
+  ...tortureMessages().values(),
+  ...fuzzCrashers().values(),
   ...Object.values(CORPUS).map((t) => Buffer.from(t, 'utf8')),
 ];
 
@@ -34,7 +36,8 @@ try {
   }
 } catch (e) {
   if (!(e instanceof FuzzFailure)) throw e;
-  const file = `fuzz-sip-failure-${Date.now()}.bin`;
+  mkdirSync(FUZZ_CRASHERS_DIR, { recursive: true });
+  const file = `${FUZZ_CRASHERS_DIR}parser-${createHash('sha256').update(e.input).digest('hex').slice(0, 16)}.bin`;
   writeFileSync(file, e.input);
   console.error(`FAIL after ${stats.iterations} iterations: ${e.message}\ninput written to ${file}`);
   if (e.cause) console.error(e.cause);

@@ -1,4 +1,4 @@
-// Issue 4 acceptance, browser -> trunk (DESIGN.md call flow 1): the demo softphone
+// Issue 4 acceptance, browser -> trunk (docs/architecture.md, "Call flows"): the demo softphone
 // (JsSIP in headless Chromium, fake microphone) registers with an in-process gateway
 // and calls a number routed to SIPp acting as the trunk. Each test checks what each
 // side saw, then that the gateway released the call and its ports.

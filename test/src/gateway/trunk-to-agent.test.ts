@@ -1,4 +1,4 @@
-// Issue 4 acceptance, trunk -> browser agent (DESIGN.md call flow 2, call-centre
+// Issue 4 acceptance, trunk -> browser agent (docs/architecture.md, "Call flows", call-centre
 // ingress): SIPp calls in over UDP, the gateway forks a WebRTC offer to every
 // softphone page registered for the agent AOR, first answer wins, the others are
 // cancelled; no agent registered is 480, a busy agent's 486 reaches the trunk.

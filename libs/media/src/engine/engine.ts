@@ -1,6 +1,6 @@
 // MediaEngine: the main thread's handle on the media workers. Signalling stays on
 // the main thread; media runs on worker threads, one per core, each owning the
-// sockets of its own slice of the port range (DESIGN.md, "Where the time goes").
+// sockets of its own slice of the port range (docs/architecture.md, "Where the time goes").
 // The main thread only sends "create / update / destroy bridge" messages.
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';

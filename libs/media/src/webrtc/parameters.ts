@@ -61,7 +61,7 @@ export interface WebRtcLegMarks {
   firstRtpOutAt: number;
 }
 
-/** JSON-safe takeover record (DESIGN.md "State and failover"). */
+/** JSON-safe takeover record (docs/architecture.md, "State and failover"). */
 export interface WebRtcLegState {
   kind: 'webrtc';
   address: string;

@@ -107,8 +107,13 @@ export class FuzzFailure extends Error {
   }
 }
 
+export interface FuzzOptions {
+  /** Mutations applied to each picked seed: default 1-3 at random; 0 replays the seeds as they are. */
+  mutations?: number;
+}
+
 /** Runs `iterations` mutations from `seeds`; throws FuzzFailure on the first property violated. */
-export function fuzzParsers(seeds: readonly Buffer[], iterations: number, seed = 1, stats?: FuzzStats): FuzzStats {
+export function fuzzParsers(seeds: readonly Buffer[], iterations: number, seed = 1, stats?: FuzzStats, opts: FuzzOptions = {}): FuzzStats {
   const rnd = prng(seed);
   const st: FuzzStats = stats ?? { iterations: 0, calls: 0, parsed: 0, rejected: 0, slowestMs: 0, slowestWhat: '' };
   let input: Buffer = Buffer.alloc(0);
@@ -146,7 +151,7 @@ export function fuzzParsers(seeds: readonly Buffer[], iterations: number, seed =
   for (let n = 0; n < iterations; n++) {
     st.iterations++;
     let cur = seeds[Math.floor(rnd() * seeds.length)]!;
-    for (let k = 1 + Math.floor(rnd() * 3); k > 0; k--) cur = mutate(cur, seeds, rnd);
+    for (let k = opts.mutations ?? 1 + Math.floor(rnd() * 3); k > 0; k--) cur = mutate(cur, seeds, rnd);
     input = cur;
     const framed = call('frameLength', () => frameLength(cur)) as number | undefined;
     if (framed) {

@@ -1,11 +1,12 @@
-// RFC 4475 torture tests, run from the shared test data beside the repository
-// (<repo>/../shared/testdata/rfc4475), through the whole receive path: parse,
-// then validate. Each file's expected behaviour follows its rfc_says in index.json.
+// RFC 4475 torture tests, run from the corpus beside the parser
+// (libs/sip/testdata/rfc4475, see its SOURCE.md), through the whole receive path:
+// parse, then validate. Each file's expected behaviour follows its rfc_says in
+// index.json. What the gateway answers over the wire is test/src/gateway/rfc4475-wire.test.ts.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { SipError, SipRequest, SipResponse } from '../message/message.js';
 import { SipParseError } from './errors.js';
 import { frameLength } from './framing.js';
@@ -15,9 +16,9 @@ import { parseCSeq } from './cseq.js';
 import { parseUri, unescapeUri, uriEquals, type SipUri, type AbsoluteUri } from './uri.js';
 import { parseVia } from './via.js';
 import { validateRequest, validateResponse } from './validate.js';
+import { RFC4475_DIR as DIR, tortureIndex } from '../test-support/testdata.js';
 
-const DIR = fileURLToPath(new URL('../../../../../shared/testdata/rfc4475/', import.meta.url));
-const INDEX = JSON.parse(readFileSync(DIR + 'index.json', 'utf8')) as Array<{ file: string; kind: string | null }>;
+const INDEX = tortureIndex();
 const METHODS = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'MESSAGE', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'INFO', 'UPDATE', 'PRACK'];
 
 type Msg = SipRequest | SipResponse;
@@ -211,6 +212,16 @@ function roundTrip(m: Msg): void {
 test('index.json lists every RFC 4475 file and each has an expectation', () => {
   assert.equal(INDEX.length, 50);
   for (const e of INDEX) assert.ok(EXPECT[e.file], 'no expectation for ' + e.file);
+});
+
+test('every RFC 4475 file still has the bytes SOURCE.md lists (no eol normalisation)', () => {
+  const listed = [...readFileSync(DIR + 'SOURCE.md', 'utf8').matchAll(/^([0-9a-f]{64}) {2}(\S+\.dat) +(\d+)$/gm)];
+  assert.equal(listed.length, 50);
+  for (const [, sha, file, size] of listed) {
+    const buf = readFileSync(DIR + file!);
+    assert.equal(buf.length, Number(size), file);
+    assert.equal(createHash('sha256').update(buf).digest('hex'), sha, file);
+  }
 });
 
 for (const entry of INDEX) {

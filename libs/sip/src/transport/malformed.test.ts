@@ -7,14 +7,13 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { WebSocket, type RawData } from 'ws';
 import type { SipRequest, SipResponse, TransportInfo } from '../message/index.js';
 import { parseMessage, SipParseError } from '../parser/index.js';
 import { TransportLayer } from './layer.js';
 import { nextEvent, nextMessage } from './testing.js';
+import { RFC4475_DIR as torture, tortureIndex } from '../test-support/testdata.js';
 
-const torture = fileURLToPath(new URL('../../../../../shared/testdata/rfc4475/', import.meta.url));
 
 /** Well-formed headers under a start line with two spaces (malformed Request-Line). */
 const BAD_START_LINE =
@@ -111,7 +110,7 @@ describe('malformed input over UDP', { timeout: 20_000 }, () => {
   });
 
   it('survives every RFC 4475 torture message: one message or parseError event each', async () => {
-    const index = JSON.parse(readFileSync(torture + 'index.json', 'utf8')) as Array<{ file: string; kind: string }>;
+    const index = tortureIndex();
     const layer = new TransportLayer();
     try {
       const p = (await layer.listen({ protocol: 'udp', address: '127.0.0.1', port: 0 })).port;
