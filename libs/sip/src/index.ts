@@ -6,3 +6,4 @@ export * from './transport/index.js';
 export * from './transaction/index.js';
 export * from './dialog/index.js';
 export * from './ua/index.js';
+export * from './dns/index.js';
