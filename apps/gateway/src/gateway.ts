@@ -71,6 +71,9 @@ export class Gateway {
       get engine() { return engine(); }, log: this.log, digest, echoTrunk: () => this.echoTrunk,
     };
     this.ua.onRequest('INVITE', (req) => this.onInvite(req));
+    for (const name of this.router.trunkAcl.unidentifiable) {
+      this.log.warn('trunk has a host name and no source.addresses: its requests are treated as a client\'s', { event: 'trunk-unidentifiable', trunk: name });
+    }
   }
 
   static async start(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
@@ -172,10 +175,8 @@ export class Gateway {
   }
 
   private onInvite(req: IncomingRequest): Promise<void> {
-    const t = req.message.transport;
-    const fromTrunk = t !== undefined && t.protocol !== 'ws' && t.protocol !== 'wss'
-      && this.router.trunkByAddress(t.remoteAddress) !== undefined;
-    return fromTrunk ? handleInboundInvite(this.ctx, req) : handleOutboundInvite(this.ctx, req);
+    const trunk = this.router.trunkFrom(req.message.transport);
+    return trunk ? handleInboundInvite(this.ctx, req, trunk) : handleOutboundInvite(this.ctx, req);
   }
 
   /** Ends every call, then closes every socket and timer. */

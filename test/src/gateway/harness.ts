@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import TransportStream from 'winston-transport';
 import { Gateway, configSchema, createLogger } from '@trapezoid/gateway';
-import { REPO_ROOT } from '../sip/sipp.js';
+import { REPO_ROOT, freePort } from '../sip/sipp.js';
 
 /** Scenarios written for these tests (SIPp XML). */
 export const GATEWAY_SCENARIOS = join(REPO_ROOT, 'test/testdata/sipp');
@@ -20,7 +20,11 @@ export const CALLER = { username: 'alice', password: 'alice-secret' };
 export const AGENT_NUMBER = '2000';
 
 export interface TestGatewayOptions {
-  /** SIP port of the SIPp instance acting as the trunk (browser -> trunk calls). */
+  /**
+   * SIP port of the SIPp instance acting as the trunk: calls go there, and only
+   * requests from 127.0.0.1 at this UDP port are the trunk's (issue 8: identified by
+   * address and port). A free port when absent (gw.trunkPort).
+   */
   trunkPort?: number;
   /** Digest credentials the gateway answers the trunk's 401/407 with. */
   trunkCredentials?: { username: string; password: string };
@@ -37,6 +41,8 @@ export interface TestGatewayOptions {
    * 33000-35999) and of the libs/media tests (42000+).
    */
   ports: { min: number; max: number };
+  /** Changes the raw configuration before it is validated (extra listeners, trunks, limits). */
+  edit?: (raw: Record<string, unknown> & { trunks: Array<Record<string, unknown>>; listeners: Array<Record<string, unknown>> }) => void;
 }
 
 /**
@@ -57,14 +63,15 @@ export class EventLog extends TransportStream {
   }
 }
 
-export type TestGateway = Gateway & { events: EventLog };
+export type TestGateway = Gateway & { events: EventLog; trunkPort: number };
 
 /**
  * A gateway with WS and UDP listeners on ephemeral loopback ports and the demo page;
  * its log goes to `gw.events` instead of the console.
  */
 export async function startGateway(opts: TestGatewayOptions): Promise<TestGateway> {
-  const config = configSchema.parse({
+  const trunkPort = opts.trunkPort ?? await freePort();
+  const raw = {
     domain: DOMAIN,
     listeners: [
       { protocol: 'ws', address: '127.0.0.1', port: 0 },
@@ -72,22 +79,24 @@ export async function startGateway(opts: TestGatewayOptions): Promise<TestGatewa
     ],
     http: { address: '127.0.0.1', port: 0 },
     media: { address: '127.0.0.1', portMin: opts.ports.min, portMax: opts.ports.max, native: opts.native ?? true },
-    // Trunks are recognised by source address: SIPp calling in from 127.0.0.1 is this trunk.
+    // Trunks are recognised by source address and port: SIPp calling in from 127.0.0.1:trunkPort is this trunk.
     trunks: [{
-      name: 'sipp', address: '127.0.0.1', port: opts.trunkPort ?? 5060, codecs: ['PCMU', 'PCMA', 'telephone-event/8000'], answerTimeout: opts.answerTimeout ?? 20,
+      name: 'sipp', address: '127.0.0.1', port: trunkPort, codecs: ['PCMU', 'PCMA', 'telephone-event/8000'], answerTimeout: opts.answerTimeout ?? 20,
       ...(opts.trunkCredentials ? { credentials: opts.trunkCredentials } : {}),
     }],
     routes: [{ match: '^echo$', internal: 'echo' }, { match: '^\\d+$', trunk: 'sipp' }],
     inbound: [{ match: `^${AGENT_NUMBER}$`, aor: `sip:${AGENT.username}@${DOMAIN}`, ringTimeout: opts.ringTimeout ?? 20 }],
     users: [CALLER, AGENT],
     logging: { level: 'info' },
-  });
+  };
+  opts.edit?.(raw);
+  const config = configSchema.parse(raw);
   const events = new EventLog();
   const log = createLogger('info');
   log.clear();
   log.add(events);
   const gw = await Gateway.start(config, { log });
-  return Object.assign(gw, { events });
+  return Object.assign(gw, { events, trunkPort });
 }
 
 /** The gateway's record of how its only call ended, once it has ended. */

@@ -39,9 +39,10 @@ describe('SIPp trunk -> gateway -> browser agents (Chromium + JsSIP)', { timeout
     await openSoftphone(page, gw!, { ...AGENT_PAGE, ...params });
     return page;
   }
-  /** SIPp calls AGENT_NUMBER at the gateway with the scenario `file` (one call). */
+  /** SIPp, from the trunk's address and port, calls AGENT_NUMBER at the gateway with the scenario `file` (one call). */
   async function callIn(file: string): Promise<SippRun> {
     sipp = await startSipp({
+      port: gw!.trunkPort,
       args: ['-sf', join(GATEWAY_SCENARIOS, file), '-s', AGENT_NUMBER, '-m', '1', `127.0.0.1:${udpPort(gw!)}`],
       trace: true, timeoutSec: 40,
     });

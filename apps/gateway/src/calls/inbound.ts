@@ -8,8 +8,9 @@ import { rtpOfferToWebrtcOffer, webrtcAnswerToRtpAnswer, SdpError, type OfferSta
 import type { Binding } from '../registrar/bindings.js';
 import type { Call } from './call.js';
 import { bindCallMedia, failSetup, type CallContext } from './context.js';
+import type { TrunkConfig } from '../config/index.js';
 
-export async function handleInboundInvite(ctx: CallContext, req: IncomingRequest): Promise<void> {
+export async function handleInboundInvite(ctx: CallContext, req: IncomingRequest, trunk: TrunkConfig): Promise<void> {
   const msg = req.message;
   const ruri = parseUri(msg.uri);
   const called = isSipUri(ruri) ? ruri.user ?? '' : '';
@@ -20,19 +21,19 @@ export async function handleInboundInvite(ctx: CallContext, req: IncomingRequest
   if (msg.body.length === 0) throw new SipError(488, 'An SDP offer is required in the INVITE');
   const from = parseNameAddr(msg.headers.get('from') ?? '');
   const call = ctx.calls.create({ direction: 'inbound', aCallId: msg.callId, from: from.uri, to: route.aor });
+  call.record.trunk = trunk.name;
   req.on('cancel', () => void call.end(487, 'Canceled by the trunk', 'a'));
   try {
-    await forkToAgents(ctx, call, req, contacts, route.ringTimeout, from.uri);
+    await forkToAgents(ctx, call, req, trunk, contacts, route.ringTimeout, from.uri);
   } catch (err) {
     await failSetup(call, req, err);
   }
 }
 
 async function forkToAgents(
-  ctx: CallContext, call: Call, req: IncomingRequest, contacts: Binding[], ringTimeout: number, fromUri: string,
+  ctx: CallContext, call: Call, req: IncomingRequest, trunk: TrunkConfig, contacts: Binding[], ringTimeout: number, fromUri: string,
 ): Promise<void> {
-  const trunk = ctx.router.trunkByAddress(req.message.transport?.remoteAddress ?? '', req.message.transport?.remotePort);
-  const policy = { codecs: trunk?.codecs ?? ['PCMU', 'PCMA', 'G722', 'telephone-event/8000'] };
+  const policy = { codecs: trunk.codecs };
   const media = await bindCallMedia(ctx, call);
   if (!media) return;
   const converted = rtpOfferToWebrtcOffer(req.message.body.toString('utf8'), policy, media.iceDtls, media.webrtcEndpoint, { stream: media.towardBrowser });

@@ -30,9 +30,11 @@ test('inbound numbers map to an agent AOR', () => {
   assert.equal(r.inboundAor('+4420'), undefined);
 });
 
-test('a request is attributed to the trunk on its address, preferring the same port', () => {
+test('a request is attributed to the trunk whose address and port it came from', () => {
   const r = new Router(config);
-  assert.equal(r.trunkByAddress('127.0.0.1', 5080)?.name, 'b');
-  assert.equal(r.trunkByAddress('127.0.0.1', 40000)?.name, 'a');
-  assert.equal(r.trunkByAddress('127.0.0.2', 5080), undefined);
+  const udp = (remoteAddress: string, remotePort: number) => ({ protocol: 'udp', localAddress: '127.0.0.1', localPort: 5060, remoteAddress, remotePort });
+  assert.equal(r.trunkFrom(udp('127.0.0.1', 5080))?.name, 'b');
+  assert.equal(r.trunkFrom(udp('127.0.0.1', 5070))?.name, 'a');
+  assert.equal(r.trunkFrom(udp('127.0.0.1', 40000)), undefined, 'another port of a trunk\'s address is a client');
+  assert.equal(r.trunkFrom(udp('127.0.0.2', 5080)), undefined);
 });

@@ -1,7 +1,9 @@
 // Dialled-number routing: browser -> trunk routes by pattern, trunk -> agent
 // routes by called number. First match wins, in configuration order.
 
+import type { TransportInfo } from '@trapezoid/sip';
 import type { GatewayConfig, RouteConfig, TrunkConfig } from '../config/index.js';
+import { TrunkAcl } from '../security/trunk-acl.js';
 
 export type OutboundTarget =
   | { kind: 'trunk'; trunk: TrunkConfig; number: string }
@@ -11,11 +13,13 @@ export class Router {
   private readonly routes: Array<{ re: RegExp; route: RouteConfig }>;
   private readonly inbound: Array<{ re: RegExp; aor: string; ringTimeout: number }>;
   private readonly trunks: Map<string, TrunkConfig>;
+  readonly trunkAcl: TrunkAcl;
 
   constructor(config: Pick<GatewayConfig, 'routes' | 'inbound' | 'trunks'>) {
     this.routes = config.routes.map((route) => ({ re: new RegExp(route.match), route }));
     this.inbound = config.inbound.map((r) => ({ re: new RegExp(r.match), aor: r.aor, ringTimeout: r.ringTimeout }));
     this.trunks = new Map(config.trunks.map((t) => [t.name, t]));
+    this.trunkAcl = new TrunkAcl(config.trunks);
   }
 
   /** Where a number dialled by a browser goes, or undefined (the caller answers 404). */
@@ -38,16 +42,10 @@ export class Router {
   }
 
   /**
-   * The trunk a request came from, matched by source address (trunks are trusted by
-   * IP); with several trunks on one address the one whose port matches wins.
+   * The trunk a request came from (security/trunk-acl.ts: address and port over UDP,
+   * address and certificate over TLS), or undefined: a client, which authenticates.
    */
-  trunkByAddress(address: string, port?: number): TrunkConfig | undefined {
-    let byAddress: TrunkConfig | undefined;
-    for (const t of this.trunks.values()) {
-      if (t.address !== address) continue;
-      if (t.port === port) return t;
-      byAddress ??= t;
-    }
-    return byAddress;
+  trunkFrom(source: TransportInfo | undefined): TrunkConfig | undefined {
+    return this.trunkAcl.identify(source);
   }
 }

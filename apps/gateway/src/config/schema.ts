@@ -3,6 +3,7 @@
 // (or none) is a valid configuration.
 
 import { z } from 'zod';
+import { parseCidr, CidrError } from '@trapezoid/auth';
 import { parseCodecPolicy, SdpError } from '@trapezoid/sdp';
 
 const port = z.number().int().min(0).max(65535);
@@ -11,7 +12,8 @@ const host = z.string().min(1);
 const tlsFiles = z.strictObject({
   cert: z.string().min(1).describe('Path to a PEM certificate chain.'),
   key: z.string().min(1).describe('Path to a PEM private key.'),
-  ca: z.string().min(1).optional().describe('Path to PEM trust anchors for peer certificates.'),
+  ca: z.string().min(1).optional()
+    .describe('Path to PEM trust anchors for peer certificates; a tls listener with it asks peers for a certificate (trunks[].source.tlsNames).'),
 });
 
 const listener = z.strictObject({
@@ -35,9 +37,40 @@ const codecs = z.array(z.string()).min(1).superRefine((list, ctx) => {
   }
 });
 
+/** An address or CIDR block, checked by the same parser the matcher uses. */
+const cidr = z.string().superRefine((text, ctx) => {
+  try {
+    parseCidr(text);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: err instanceof CidrError ? err.message : String(err) });
+  }
+});
+
+/** A port or an inclusive range "5060-5069". */
+const portRange = z.union([port, z.string().regex(/^\d{1,5}-\d{1,5}$/, 'a port or a range "low-high"')]).superRefine((p, ctx) => {
+  if (typeof p === 'number') return;
+  const [lo, hi] = p.split('-').map(Number) as [number, number];
+  if (lo > hi || hi > 65535) ctx.addIssue({ code: 'custom', message: `${p}: low-high with low <= high <= 65535` });
+});
+
+/**
+ * How requests from a trunk are recognised (issue 8 item 7). A request matching none
+ * of a trunk's rules is a client's, which authenticates like a browser.
+ */
+const trunkSource = z.strictObject({
+  addresses: z.array(cidr).min(1).optional()
+    .describe('Source addresses or CIDR blocks of the trunk\'s requests; default the trunk\'s address (if an IP literal).'),
+  ports: z.array(portRange).min(1).optional()
+    .describe('UDP source ports (or "low-high" ranges); default the trunk\'s port. Not checked over TCP/TLS, whose source ports are ephemeral.'),
+  transports: z.array(z.enum(['udp', 'tcp', 'tls'])).min(1).optional()
+    .describe('Transports the trunk\'s requests arrive on; default the trunk\'s transport.'),
+  tlsNames: z.array(z.string().min(1)).min(1).optional()
+    .describe('Over TLS: names one of which the peer certificate (verified against the listener\'s tls.ca) must carry in subjectAltName DNS or CN.'),
+});
+
 const trunk = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and -').describe('Name used by routes, logs, metrics and CDRs.'),
-  address: host.describe('Address of the trunk; requests from it are recognised as this trunk.'),
+  address: host.describe('Address of the trunk: where calls go, and (by default) where its requests come from (see source).'),
   port: port.default(5060).describe('SIP port of the trunk.'),
   transport: z.enum(['udp', 'tcp', 'tls']).default('udp').describe('SIP transport toward the trunk.'),
   domain: z.string().optional().describe('Domain for the Request-URI and To; defaults to address.'),
@@ -47,6 +80,9 @@ const trunk = z.strictObject({
   }).optional().describe("Answers the trunk's 401/407 challenges."),
   codecs: codecs.default(['PCMU', 'PCMA', 'telephone-event/8000']).describe('Codecs offered to the trunk, in this order (name[/clock[/channels]]).'),
   answerTimeout: z.number().positive().default(60).describe('Seconds to wait for a final answer before giving up (the browser gets 480).'),
+  source: trunkSource.optional().describe('How requests from this trunk are recognised; default its address, port and transport.'),
+}).refine((t) => t.source?.tlsNames === undefined || (t.source.transports ?? [t.transport]).includes('tls'), {
+  message: 'tlsNames need tls among the trunk\'s source transports', path: ['source', 'tlsNames'],
 });
 
 const route = z.strictObject({

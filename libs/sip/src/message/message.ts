@@ -16,6 +16,12 @@ export interface TransportInfo {
   readonly remotePort: number;
   /** The connection (flow) the message arrived on, for connection-oriented transports. */
   readonly flowId?: string;
+  /**
+   * TLS only: the names (subjectAltName DNS entries, then the subject CN) of a peer
+   * certificate that verified against the listening point's trust anchors; absent when
+   * the peer sent none or it did not verify.
+   */
+  readonly tlsPeerNames?: readonly string[];
 }
 
 abstract class SipMessageBase {

@@ -37,6 +37,7 @@ export class StreamFlow implements Flow {
   ) {
     this.protocol = protocol;
     this.id = id;
+    const peerNames = socket instanceof tls.TLSSocket ? verifiedPeerNames(socket) : undefined;
     this.info = {
       protocol,
       localAddress: normalizeAddress(socket.localAddress ?? ''),
@@ -44,6 +45,7 @@ export class StreamFlow implements Flow {
       remoteAddress: normalizeAddress(socket.remoteAddress ?? ''),
       remotePort: socket.remotePort ?? 0,
       flowId: id,
+      ...(peerNames ? { tlsPeerNames: peerNames } : {}),
     };
     this.whenClosed = new Promise((resolve) => { this.resolveClosed = resolve; });
     socket.setNoDelay(true);
@@ -146,6 +148,24 @@ export class StreamFlow implements Flow {
   }
 }
 
+/**
+ * The identity of a TLS peer whose certificate verified against our trust anchors
+ * (RFC 5922 §7.1: subjectAltName DNS entries, the CN only as a fallback name).
+ */
+function verifiedPeerNames(socket: tls.TLSSocket): string[] | undefined {
+  if (!socket.authorized) return undefined;
+  const cert = socket.getPeerCertificate();
+  if (!cert || Object.keys(cert).length === 0) return undefined;
+  const names: string[] = [];
+  for (const entry of (cert.subjectaltname ?? '').split(',')) {
+    const m = /^\s*DNS:(.+)$/.exec(entry);
+    if (m) names.push(m[1]!.trim().toLowerCase());
+  }
+  const cn = cert.subject?.CN;
+  if (typeof cn === 'string' && cn.length > 0) names.push(cn.toLowerCase());
+  return names.length > 0 ? names : undefined;
+}
+
 /** Opens a client connection (RFC 3261 §18.1.1) and resolves once it can carry data. */
 export function connectStream(
   protocol: 'tcp' | 'tls',
@@ -216,7 +236,12 @@ export function startStreamServer(
 ): Promise<StreamServer> {
   const server =
     protocol === 'tls'
-      ? tls.createServer({ cert: tlsOptions!.cert, key: tlsOptions!.key, ca: tlsOptions!.ca })
+      // With trust anchors, ask for the peer's certificate (a trunk proving who it is) but
+      // admit peers without one: they are clients that authenticate in SIP.
+      ? tls.createServer({
+        cert: tlsOptions!.cert, key: tlsOptions!.key, ca: tlsOptions!.ca,
+        requestCert: tlsOptions!.ca !== undefined, rejectUnauthorized: false,
+      })
       : net.createServer();
   server.on(protocol === 'tls' ? 'secureConnection' : 'connection', onSocket);
   // A peer's failed handshake is that peer's problem, not the listening point's.

@@ -9,7 +9,11 @@ export type TransportProtocol = 'udp' | 'tcp' | 'tls' | 'ws' | 'wss';
 export interface TlsListenOptions {
   cert: string | Buffer;
   key: string | Buffer;
-  /** Trust anchors for peer certificates. */
+  /**
+   * Trust anchors for peer certificates. With them a tls listening point asks every
+   * peer for a certificate (peers without one are still admitted); a verified one's
+   * names reach the application as TransportInfo.tlsPeerNames.
+   */
   ca?: string | Buffer;
 }
 
