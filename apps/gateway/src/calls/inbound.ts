@@ -22,7 +22,7 @@ export async function handleInboundInvite(ctx: CallContext, req: IncomingRequest
   const from = parseNameAddr(msg.headers.get('from') ?? '');
   const call = ctx.calls.create({ direction: 'inbound', aCallId: msg.callId, from: from.uri, to: route.aor });
   call.record.trunk = trunk.name;
-  req.on('cancel', () => void call.end(487, 'Canceled by the trunk', 'a'));
+  void req.cancellation.then(() => call.end(487, 'Canceled by the trunk', 'a'));
   try {
     await forkToAgents(ctx, call, req, trunk, contacts, route.ringTimeout, from.uri);
   } catch (err) {

@@ -15,7 +15,9 @@ import type { TrunkConfig } from '../config/index.js';
 export async function handleOutboundInvite(ctx: CallContext, req: IncomingRequest): Promise<void> {
   const msg = req.message;
   const user = await authenticate(ctx, req);
-  if (user === undefined) return;
+  // A CANCEL read with the INVITE (one TCP or WebSocket read) was answered while the
+  // digest check ran: the caller is gone before any call exists.
+  if (user === undefined || req.canceled) return;
   const ruri = parseUri(msg.uri);
   const dialled = isSipUri(ruri) ? ruri.user ?? '' : '';
   const target = ctx.router.outbound(dialled);
@@ -26,7 +28,7 @@ export async function handleOutboundInvite(ctx: CallContext, req: IncomingReques
 
   const call = ctx.calls.create({ direction: 'outbound', aCallId: msg.callId, from: user, to: target.number });
   call.record.trunk = trunk.name;
-  req.on('cancel', () => void call.end(487, 'Canceled by the caller', 'a'));
+  void req.cancellation.then(() => call.end(487, 'Canceled by the caller', 'a'));
   try {
     await connectToTrunk(ctx, call, req, trunk, target.number, user);
   } catch (err) {

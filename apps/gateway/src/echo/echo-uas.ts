@@ -59,7 +59,7 @@ export class EchoService {
     const release = (): void => {
       if (this.sockets.delete(socket)) socket.close();
     };
-    req.on('cancel', release);
+    void req.cancellation.then(release);
     let dialog: Dialog;
     try {
       dialog = await req.answer({ body: answer, contentType: 'application/sdp' });

@@ -6,7 +6,7 @@
 import type { SipRequest, SipResponse } from '../message/index.js';
 import type { TransactionLayer } from './layer.js';
 import { createResponse } from './response.js';
-import type { ServerTransaction, ServerTransactionOwner, ServerTransactionState } from './server.js';
+import type { CancelRecord, ServerTransaction, ServerTransactionOwner, ServerTransactionState } from './server.js';
 import { isReliable } from './sip-transport.js';
 import { startTimer, startTimerAt } from './timers.js';
 
@@ -23,6 +23,7 @@ export class InviteServerTransaction implements ServerTransaction {
   lastResponse: SipResponse | undefined;
   owner: ServerTransactionOwner | undefined;
   mergeKey: string | undefined;
+  cancel: CancelRecord | undefined;
   private readonly reliable: boolean;
   private timerTrying: NodeJS.Timeout | undefined;
   private timerG: NodeJS.Timeout | undefined;

@@ -12,6 +12,12 @@ export interface ServerTransactionOwner {
   serverTransactionFailed(tx: ServerTransaction, reason: 'timeout' | 'transport'): void;
 }
 
+/** The CANCEL that matched an INVITE server transaction (§9.2) and the To tag its 200 carried. */
+export interface CancelRecord {
+  request: SipRequest;
+  toTag: string;
+}
+
 export interface ServerTransaction {
   readonly key: string;
   readonly request: SipRequest;
@@ -22,6 +28,12 @@ export interface ServerTransaction {
   owner: ServerTransactionOwner | undefined;
   /** Set by the layer while the request is registered for merge detection (§8.2.2.2). */
   mergeKey: string | undefined;
+  /**
+   * INVITE only: the CANCEL that matched it. Kept on the transaction, which exists from
+   * the INVITE's arrival, so a TU that takes the request over later (after an awaited
+   * lookup) still learns of it.
+   */
+  cancel?: CancelRecord | undefined;
   /** Hands a response from the TU to the transaction; false if the state forbids it. */
   respond(res: SipResponse): boolean;
   receiveRetransmission(): void;

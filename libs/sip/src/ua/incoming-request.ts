@@ -25,10 +25,15 @@ export interface ReplyOptions extends MessageOptions {
   reliable?: boolean;
 }
 
+/**
+ * Events: 'cancel' (the CANCEL, §9.2; only to listeners present when it arrives: use
+ * `cancellation` from code that awaits anything first), 'failed' (Timer H or transport).
+ */
 export class IncomingRequest extends EventEmitter implements ServerTransactionOwner {
-  /** Set when a CANCEL for this INVITE arrived (§9.2). */
-  canceled = false;
   private tag: string | undefined;
+  private cancelRequest: SipRequest | undefined;
+  private cancelPromise: Promise<SipRequest> | undefined;
+  private settleCancel: ((cancel: SipRequest) => void) | undefined;
   /** The early dialog made by progress(), then the dialog made by answer(). */
   private uasDialog: Dialog | undefined;
   /** RFC 3262 §3: this INVITE's reliable provisionals, once one was sent. */
@@ -43,6 +48,34 @@ export class IncomingRequest extends EventEmitter implements ServerTransactionOw
   ) {
     super();
     transaction.owner = this;
+    // A CANCEL that matched before this object existed (the request waited for a dialog
+    // lookup): the request is canceled from the start.
+    const early = transaction.cancel;
+    if (early) {
+      this.tag = early.toTag;
+      this.cancelReceived(early.request);
+    }
+  }
+
+  /** True once a CANCEL for this INVITE arrived (§9.2), also one read before any handler ran. */
+  get canceled(): boolean {
+    return this.cancelRequest !== undefined;
+  }
+
+  /**
+   * Settles with the CANCEL once one matched this INVITE, also for a subscriber that
+   * comes after it: a handler that awaited authentication or a lookup first must still
+   * learn that its caller gave up (an INVITE and its CANCEL can arrive in one TCP or
+   * WebSocket read). Never rejects; stays pending when no CANCEL comes.
+   */
+  get cancellation(): Promise<SipRequest> {
+    if (this.cancelPromise === undefined) {
+      const done = this.cancelRequest;
+      this.cancelPromise = done !== undefined
+        ? Promise.resolve(done)
+        : new Promise<SipRequest>((resolve) => { this.settleCancel = resolve; });
+    }
+    return this.cancelPromise;
   }
 
   /** The To tag of every response to this request (one UAS dialog per request). */
@@ -205,10 +238,12 @@ export class IncomingRequest extends EventEmitter implements ServerTransactionOw
     return this.uasDialog;
   }
 
-  /** Called by the UA when a CANCEL matched this INVITE (§9.2). */
+  /** Called by the UA when a CANCEL matched this INVITE before its final response (§9.2). */
   cancelReceived(cancel: SipRequest): void {
-    if (this.transaction.finalSent) return;
-    this.canceled = true;
+    if (this.transaction.finalSent || this.cancelRequest !== undefined) return;
+    this.cancelRequest = cancel;
+    this.settleCancel?.(cancel);
+    this.settleCancel = undefined;
     this.emit('cancel', cancel);
     if (!this.transaction.finalSent) this.reply(487);
   }

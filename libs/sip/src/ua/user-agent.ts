@@ -302,14 +302,19 @@ export class UserAgent extends EventEmitter implements UaCore, TransactionUser {
   }
 
   receiveCancel(cancel: SipRequest, cancelTx: ServerTransaction, inviteTx: InviteServerTransaction | undefined): void {
-    const owner = inviteTx?.owner;
-    if (!inviteTx || !(owner instanceof IncomingRequest)) {
+    if (!inviteTx) {
       cancelTx.respond(createResponse(cancel, 481, undefined, newTag()));
       return;
     }
-    // §9.2: the CANCEL's 200 carries the same To tag as the INVITE's responses.
-    cancelTx.respond(createResponse(cancel, 200, undefined, owner.localTag));
-    owner.cancelReceived(cancel);
+    // §9.2: a CANCEL that matches is answered 200 whatever the INVITE's state, with the
+    // To tag of the INVITE's responses. The request may have no owner yet (its dialog is
+    // being looked up): the transaction keeps the CANCEL and the tag for it.
+    const owner = inviteTx.owner instanceof IncomingRequest ? inviteTx.owner : undefined;
+    const toTag = inviteTx.cancel?.toTag ?? owner?.localTag ?? tagOf(inviteTx.request.headers.get('to') ?? '') ?? newTag();
+    cancelTx.respond(createResponse(cancel, 200, undefined, toTag));
+    if (inviteTx.finalSent || inviteTx.cancel) return;
+    inviteTx.cancel = { request: cancel, toTag };
+    owner?.cancelReceived(cancel);
   }
 
   receiveStrayResponse(res: SipResponse): void {
