@@ -8,7 +8,8 @@
         "src/route.c",
         "src/srtp.c",
         "src/rtp.c",
-        "src/route_config.c"
+        "src/route_config.c",
+        "src/dtls.c"
       ],
       "defines": ["_GNU_SOURCE", "NAPI_VERSION=8"],
       "cflags!": ["-O3"],

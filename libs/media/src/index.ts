@@ -39,3 +39,6 @@ export type {
 } from './engine/protocol.js';
 // The native fast path (libs/media/native): why this build runs without it (null = it runs).
 export { nativeUnavailableReason } from './native/binding.js';
+// Which forwarding and DTLS implementation this process runs, for the start-up log.
+export { mediaPaths } from './paths.js';
+export type { MediaPaths } from './paths.js';

@@ -238,6 +238,17 @@ NAPI_MODULE_INIT() {
     { "close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, a },
     { "setRoute", NULL, js_set_route, NULL, NULL, NULL, napi_enumerable, a },
     { "clearRoute", NULL, js_clear_route, NULL, NULL, NULL, napi_enumerable, a },
+    { "dtlsContext", NULL, js_dtls_context, NULL, NULL, NULL, napi_enumerable, a },
+    { "dtlsCreate", NULL, js_dtls_create, NULL, NULL, NULL, napi_enumerable, a },
+    { "dtlsPeer", NULL, js_dtls_peer, NULL, NULL, NULL, napi_enumerable, a },
+    { "dtlsStart", NULL, js_dtls_start, NULL, NULL, NULL, napi_enumerable, a },
+    { "dtlsFeed", NULL, js_dtls_feed, NULL, NULL, NULL, napi_enumerable, a },
+    { "dtlsTimeout", NULL, js_dtls_timeout, NULL, NULL, NULL, napi_enumerable, a },
+    { "dtlsTimer", NULL, js_dtls_timer, NULL, NULL, NULL, napi_enumerable, a },
+    { "dtlsError", NULL, js_dtls_error, NULL, NULL, NULL, napi_enumerable, a },
+    { "dtlsExport", NULL, js_dtls_export, NULL, NULL, NULL, napi_enumerable, a },
+    { "dtlsPeerCertificate", NULL, js_dtls_peer_certificate, NULL, NULL, NULL, napi_enumerable, a },
+    { "dtlsClose", NULL, js_dtls_close, NULL, NULL, NULL, napi_enumerable, a },
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

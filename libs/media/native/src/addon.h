@@ -89,6 +89,19 @@ int parse_endpoint(const char *address, uint32_t port, int family, endpoint_t *e
 /* route_config.c: setRoute(inId, route) */
 napi_value js_set_route(napi_env env, napi_callback_info info);
 
+/* dtls.c: DTLS-SRTP handshakes (binding.ts documents the API) */
+napi_value js_dtls_context(napi_env env, napi_callback_info info);
+napi_value js_dtls_create(napi_env env, napi_callback_info info);
+napi_value js_dtls_peer(napi_env env, napi_callback_info info);
+napi_value js_dtls_start(napi_env env, napi_callback_info info);
+napi_value js_dtls_feed(napi_env env, napi_callback_info info);
+napi_value js_dtls_timeout(napi_env env, napi_callback_info info);
+napi_value js_dtls_timer(napi_env env, napi_callback_info info);
+napi_value js_dtls_error(napi_env env, napi_callback_info info);
+napi_value js_dtls_export(napi_env env, napi_callback_info info);
+napi_value js_dtls_peer_certificate(napi_env env, napi_callback_info info);
+napi_value js_dtls_close(napi_env env, napi_callback_info info);
+
 /* route.c */
 /* 1 = handled (forwarded or dropped, counted), 0 = hand the packet to JS. */
 int route_forward(route_t *r, uint8_t *buf, int len, const struct sockaddr_storage *from);

@@ -26,9 +26,11 @@ export interface MediaEngineOptions {
   requestTimeoutMs?: number;
   /**
    * Forward settled RTP in the native addon (libs/media/native) when it is built; default
-   * true. false keeps every packet on the TypeScript path (dgram sockets).
+   * true. false keeps every packet on the TypeScript path (dgram sockets) and DTLS on werift.
    */
   native?: boolean;
+  /** DTLS handshakes on OpenSSL in the addon when `native` holds; default true. false = werift. */
+  nativeDtls?: boolean;
 }
 
 /** Emitted as 'bridgesLost' when a worker dies with bridges on it. */
@@ -64,6 +66,7 @@ export class MediaEngine extends EventEmitter {
   private closing = false;
   private readonly address: string;
   private readonly native: boolean;
+  private readonly nativeDtls: boolean;
   private readonly respawn: boolean;
   private readonly timeoutMs: number;
 
@@ -71,6 +74,7 @@ export class MediaEngine extends EventEmitter {
     super();
     this.address = opts.address ?? '127.0.0.1';
     this.native = opts.native ?? true;
+    this.nativeDtls = opts.nativeDtls ?? true;
     this.respawn = opts.respawn ?? true;
     this.timeoutMs = opts.requestTimeoutMs ?? 5000;
     const n = opts.workers ?? availableParallelism();
@@ -242,7 +246,7 @@ export class MediaEngine extends EventEmitter {
   }
 
   private spawn(slot: WorkerSlot): Promise<void> {
-    const init: WorkerInit = { index: slot.index, portMin: slot.slice.min, portMax: slot.slice.max, address: this.address, native: this.native };
+    const init: WorkerInit = { index: slot.index, portMin: slot.slice.min, portMax: slot.slice.max, address: this.address, native: this.native, nativeDtls: this.nativeDtls };
     const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
     slot.worker = w;
     return new Promise((resolve, reject) => {

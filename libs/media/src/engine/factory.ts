@@ -36,7 +36,7 @@ export class LegFactory {
   /** WebRTC legs bind a port they do not give back themselves. */
   private readonly webrtcPorts = new Map<MediaLeg, number>();
 
-  constructor(portMin: number, portMax: number, private readonly address: string, private readonly native = true) {
+  constructor(portMin: number, portMax: number, private readonly address: string, private readonly native = true, private readonly nativeDtls = true) {
     this.allocator = new PortAllocator({ min: portMin, max: portMax });
   }
 
@@ -56,7 +56,9 @@ export class LegFactory {
         });
       case 'webrtc': {
         const { kind: _k, port, ...rest } = spec;
-        return this.bindWebRtc(port, (p) => WebRtcLeg.create({ ...(rest as Partial<WebRtcLegOptions>), address: this.address, port: p, native: this.native }));
+        return this.bindWebRtc(port, (p) => WebRtcLeg.create({
+          ...(rest as Partial<WebRtcLegOptions>), address: this.address, port: p, native: this.native, nativeDtls: this.nativeDtls,
+        }));
       }
       default:
         throw Object.assign(new Error(`unknown leg kind ${String((spec as { kind: unknown }).kind)}`), { status: 488 });
@@ -69,7 +71,7 @@ export class LegFactory {
       case 'sdes': return SdesLeg.restore(state as RtpLegState, this.allocator, this.native);
       case 'webrtc': {
         const st = state as unknown as WebRtcLegState;
-        return this.bindWebRtc(st.port, (p) => WebRtcLeg.restore({ ...st, port: p }, undefined, this.native));
+        return this.bindWebRtc(st.port, (p) => WebRtcLeg.restore({ ...st, port: p }, undefined, this.native, this.nativeDtls));
       }
       default: throw Object.assign(new Error(`unknown leg kind ${String(state.kind)}`), { status: 500 });
     }

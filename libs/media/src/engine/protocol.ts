@@ -133,4 +133,6 @@ export interface WorkerInit {
   address: string;
   /** Native sockets and fast path when the addon is built (MediaEngineOptions.native). */
   native: boolean;
+  /** DTLS on OpenSSL in the addon when `native` holds (MediaEngineOptions.nativeDtls). */
+  nativeDtls?: boolean;
 }

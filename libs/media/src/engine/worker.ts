@@ -24,7 +24,7 @@ const init = workerData as WorkerInit;
 const port = parentPort;
 if (!port) throw new Error('worker.js must run as a worker thread');
 
-const factory = new LegFactory(init.portMin, init.portMax, init.address, init.native);
+const factory = new LegFactory(init.portMin, init.portMax, init.address, init.native, init.nativeDtls ?? true);
 const bridges = new Map<string, Entry>();
 
 // GC counts let the benchmark prove the steady state allocates (next to) nothing.
@@ -188,5 +188,5 @@ port.on('message', (m: WorkerRequest) => {
 
 // This thread's DTLS certificate and a warm handshake before its first call, not
 // during it: ready means a call's setup pays no one-off costs.
-await WebRtcLeg.prepare();
+await WebRtcLeg.prepare({ native: init.native, nativeDtls: init.nativeDtls ?? true });
 port.postMessage({ event: 'ready' });

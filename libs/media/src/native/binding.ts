@@ -32,7 +32,42 @@ export interface NativeBinding {
   setRoute(inId: number, route: RouteConfig): void;
   /** Removes it (no-op if none). After this returns native no longer touches the arrays. */
   clearRoute(inId: number): void;
+
+  // DTLS 1.2 with use_srtp on OpenSSL (native/src/dtls.c; webrtc/dtls-native.ts drives it).
+  /** An SSL_CTX with this certificate and key; throws naming what does not parse. */
+  dtlsContext(certPem: string, keyPem: string): DtlsContextHandle;
+  /**
+   * A session in one role. `profiles` is OpenSSL's use_srtp list, most preferred first.
+   * With socketId > 0 records leave from that native socket toward dtlsPeer()'s address;
+   * with 0 each one is handed to send() during the call that produced it.
+   */
+  dtlsCreate(context: DtlsContextHandle, server: boolean, profiles: string, socketId: number, send: ((datagram: Buffer) => void) | null): DtlsSessionHandle;
+  dtlsPeer(session: DtlsSessionHandle, address: string, port: number): void;
+  /** The client's ClientHello goes out. Each call that advances returns a DtlsState. */
+  dtlsStart(session: DtlsSessionHandle): DtlsState;
+  dtlsFeed(session: DtlsSessionHandle, datagram: Buffer): DtlsState;
+  /** The retransmission timer fired: resends the last flight if it is due. */
+  dtlsTimeout(session: DtlsSessionHandle): DtlsState;
+  /** Milliseconds until dtlsTimeout() is due; -1 when no flight waits for an answer. */
+  dtlsTimer(session: DtlsSessionHandle): number;
+  /** Why the session failed or closed (OpenSSL's reason), '' otherwise. */
+  dtlsError(session: DtlsSessionHandle): string;
+  /** Writes the RFC 5764 §4.2 keying material into out (>= 60 bytes); returns the use_srtp id (1, 7) or 0. */
+  dtlsExport(session: DtlsSessionHandle, out: Buffer): number;
+  /** The DER certificate the peer presented (null before it did). */
+  dtlsPeerCertificate(session: DtlsSessionHandle): Buffer | null;
+  /** Frees the session now (no close_notify). */
+  dtlsClose(session: DtlsSessionHandle): void;
 }
+
+declare const dtlsContextBrand: unique symbol;
+declare const dtlsSessionBrand: unique symbol;
+export type DtlsContextHandle = { readonly [dtlsContextBrand]: true };
+export type DtlsSessionHandle = { readonly [dtlsSessionBrand]: true };
+
+/** What a native DTLS call left the session in. */
+export const DtlsState = { HANDSHAKING: 0, CONNECTED: 1, CLOSED: 2, FAILED: -1 } as const;
+export type DtlsState = (typeof DtlsState)[keyof typeof DtlsState];
 
 export interface RouteConfig {
   outId: number;

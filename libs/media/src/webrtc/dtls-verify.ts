@@ -1,8 +1,9 @@
 // What makes the SDP's a=fingerprint mean something (RFC 8122 §5, RFC 5763 §5): the
 // certificate must match it AND the peer must prove it holds that certificate's key.
-// werift's DTLS takes the peer's Certificate on trust (it neither checks the
-// ServerKeyExchange signature as a client nor the CertificateVerify as a server), so
-// both are checked here, from werift's handshake transcript, once it reports success.
+// OpenSSL (the native path) checks the key during the handshake itself. werift's DTLS
+// takes the peer's Certificate on trust (it neither checks the ServerKeyExchange
+// signature as a client nor the CertificateVerify as a server), so for it both are
+// checked here, from werift's handshake transcript, once it reports success.
 import { X509Certificate, verify, constants } from 'node:crypto';
 import type { DtlsSocket } from 'werift';
 import { certificateFingerprint, sameFingerprint } from './certificate.js';
@@ -14,19 +15,24 @@ export interface RemoteFingerprint {
 
 const HASHES: Record<number, string> = { 2: 'sha1', 4: 'sha256', 5: 'sha384', 6: 'sha512' };
 
-/** Returns null when the peer is who the SDP says it is, else the reason it is not. */
-export function verifyPeer(socket: DtlsSocket, fingerprints: RemoteFingerprint[]): string | null {
-  const der = socket.remoteCertificate;
+/** Null when the DER certificate is one the SDP's a=fingerprint lines name, else why not. */
+export function fingerprintFault(der: Buffer | null | undefined, fingerprints: RemoteFingerprint[]): string | null {
   if (!der) return 'peer sent no certificate';
-  let matched = false;
   for (const fp of fingerprints) {
     const actual = certificateFingerprint(der, fp.algorithm);
-    if (actual !== null && sameFingerprint(actual, fp.value)) matched = true;
+    if (actual !== null && sameFingerprint(actual, fp.value)) return null;
   }
-  if (!matched) return 'certificate does not match a=fingerprint';
+  return 'certificate does not match a=fingerprint';
+}
+
+/** werift: null when the peer is who the SDP says it is, else the reason it is not. */
+export function verifyPeer(socket: DtlsSocket, fingerprints: RemoteFingerprint[]): string | null {
+  const der = socket.remoteCertificate;
+  const fault = fingerprintFault(der, fingerprints);
+  if (fault !== null) return fault;
   let cert: X509Certificate;
   try {
-    cert = new X509Certificate(der);
+    cert = new X509Certificate(der as Buffer);
   } catch {
     return 'peer certificate does not parse';
   }

@@ -1,28 +1,15 @@
-// DTLS-SRTP (RFC 5764) handshake for one WebRTC leg: werift's DTLS 1.2 state machine
-// driven over the leg's own UDP socket, followed by the RFC 5705 key export that keys
-// our SRTP contexts. After the handshake werift is out of the packet path.
-//
-// Why DTLS finished 1.2–2.3 s after ICE with werift's RTCPeerConnection, and what this
-// leg does instead. Two things add up (figures measured on this machine, loopback):
-//  1. RTCDtlsTransport.start() creates the DtlsServer/DtlsClient only after werift's ICE
-//     transport has reported connected, and as the client it then sleeps a fixed 100 ms
-//     (`await setTimeout(100)`) before its ClientHello. Against Chromium that alone gives
-//     ICE connected -> DTLS connected of 110–170 ms (werift client) and 125–350 ms
-//     (werift server). Datagrams that arrive before the DTLS endpoint exists go nowhere.
-//  2. A flight lost in that gap is only resent by the timer: werift's Flight.transmit
-//     waits 500 ms, then 1 s, then 1.5 s; OpenSSL-based peers (rtpengine) start at 1 s
-//     and double. One or two such waits are the 1.2–2.3 s. Measured with the first
-//     ClientHello dropped: werift alone 546 ms, this session 68 ms.
-// So here the DTLS endpoint exists from the moment the leg has a role (nothing it is
-// sent is dropped), the client sends its ClientHello as soon as a check has shown
-// where the peer is (no sleep), and an unanswered flight is resent after 50 ms,
-// doubling (RFC 6347 §4.2.4.1 makes 1 s a default, not a rule). With Chromium the leg
-// measures ICE connected -> DTLS done ~15–80 ms and first SRTP in ~35–90 ms.
-import { DtlsClient, DtlsServer, type DtlsSocket } from 'werift';
+// DTLS-SRTP (RFC 5764) for one WebRTC leg: what the leg needs of a handshake, whichever
+// implementation runs it. Two do: OpenSSL in the native addon (dtls-native.ts, the
+// default where the addon is built) and werift's TypeScript state machine
+// (dtls-werift.ts, the fallback and the reference both are tested against). Both start
+// as early as the leg allows and resend an unanswered flight after 50 ms, doubling, so
+// media follows ICE by one round trip or two (dtls-werift.ts tells why werift alone did not).
 import type { DtlsCertificate } from './certificate.js';
-import { type RemoteFingerprint, verifyPeer } from './dtls-verify.js';
-import { DTLS_SRTP_EXPORTER_LABEL, dtlsSrtpKeyingMaterialLength, srtpKeysFromDtls } from '../srtp/dtls-keys.js';
-import { SRTP_PROFILE_IDS, srtpProfileFromId, type SrtpKeys, type SrtpProfile } from '../srtp/profile.js';
+import type { RemoteFingerprint } from './dtls-verify.js';
+import type { SrtpKeys, SrtpProfile } from '../srtp/profile.js';
+import { loadNativeBinding } from '../native/binding.js';
+import { NativeDtlsSession } from './dtls-native.js';
+import { WeriftDtlsSession } from './dtls-werift.js';
 
 export type DtlsRole = 'client' | 'server';
 
@@ -41,150 +28,71 @@ export interface DtlsSessionOptions {
   profiles: SrtpProfile[];
   /** Sends one datagram to the peer (the leg's socket, nominated address). */
   send: (datagram: Buffer) => void;
+  /**
+   * The leg's native socket id: the OpenSSL session then sends its records from C to the
+   * address setPeer() gave, without `send`. 0 or absent: through `send`.
+   */
+  socketId?: number;
 }
 
-const FIRST_RETRANSMIT_MS = 50;
-const MAX_RETRANSMITS = 6;
-
-export class DtlsSession {
+/** One DTLS-SRTP handshake and, after it, the association's alerts. */
+export interface DtlsSession {
   readonly role: DtlsRole;
+  /** 'native' (OpenSSL in the addon) or 'werift'. */
+  readonly implementation: DtlsImplementation;
   /** Fingerprints from the peer's SDP; checked once the handshake completes (may be set late). */
-  remoteFingerprints: RemoteFingerprint[] = [];
-  result: DtlsResult | null = null;
-  onConnected: ((result: DtlsResult) => void) | null = null;
-  onError: ((error: Error) => void) | null = null;
+  remoteFingerprints: RemoteFingerprint[];
+  result: DtlsResult | null;
+  onConnected: ((result: DtlsResult) => void) | null;
+  onError: ((error: Error) => void) | null;
   /** The peer sent an alert (close_notify when the browser closes its RTCPeerConnection). */
-  onClose: (() => void) | null = null;
-  private readonly socket: DtlsSocket;
-  private readonly transport: { type: string; address: { address: string; port: number; family: string }; closed: boolean;
-    onData: (data: Buffer) => void; send: (data: Buffer) => Promise<void>; close: () => Promise<void> };
-  private readonly sendDatagram: (datagram: Buffer) => void;
-  private unanswered: Buffer[] = [];
-  private timer: NodeJS.Timeout | null = null;
-  private retransmits = 0;
-  private started = false;
-  private handshakeDone = false;
-  private sawHelloVerify = false;
-  private closed = false;
-
-  constructor(opts: DtlsSessionOptions) {
-    this.role = opts.role;
-    this.sendDatagram = opts.send;
-    // werift's Transport: it assigns onData itself and calls send(); we feed onData from the leg's demux.
-    this.transport = {
-      type: 'udp', address: { address: '', port: 0, family: 'IPv4' }, closed: false,
-      onData: () => undefined,
-      send: (data: Buffer) => { this.transmit(data); return Promise.resolve(); },
-      close: () => Promise.resolve(),
-    };
-    const options = {
-      transport: this.transport as never,
-      cert: opts.certificate.certPem,
-      key: opts.certificate.keyPem,
-      signatureHash: { hash: 4 as const, signature: 3 as const },
-      srtpProfiles: opts.profiles.map((p) => SRTP_PROFILE_IDS[p]) as (1 | 7)[],
-      extendedMasterSecret: true,
-      // RFC 5763 §5: the client's certificate is what its a=fingerprint names, so ask for it.
-      certificateRequest: true,
-    };
-    this.socket = opts.role === 'server' ? new DtlsServer(options) : new DtlsClient(options);
-    this.socket.onConnect.subscribe(() => this.connected());
-    this.socket.onError.subscribe((e: Error) => this.fail(e instanceof Error ? e : new Error(String(e))));
-    this.socket.onClose.subscribe(() => { if (!this.closed) this.onClose?.(); });
-  }
-
+  onClose: (() => void) | null;
+  /** Where the peer is (the address that passed an ICE check); records go there. */
+  setPeer(address: string, port: number): void;
   /** The client sends its ClientHello now; a server just waits for one. */
-  start(): void {
-    if (this.started || this.closed) return;
-    this.started = true;
-    if (this.socket instanceof DtlsClient) this.socket.connect().catch((e: unknown) => this.fail(e as Error));
-  }
-
+  start(): void;
   /** One DTLS datagram from the peer. */
-  receive(datagram: Buffer): void {
-    if (this.closed) return;
-    // werift's client throws on a second HelloVerifyRequest (one per ClientHello we
-    // retransmitted); the first one already carried the cookie. Record header is 13
-    // bytes, then the handshake's msg_type (3 = hello_verify_request).
-    if (datagram.length > 13 && datagram[0] === 22 && datagram[13] === 3) {
-      if (this.sawHelloVerify) return;
-      this.sawHelloVerify = true;
-    }
-    // Anything from the peer answers the flight we sent; a lost reply shows up as the
-    // peer retransmitting, which werift answers by resending its last flight.
-    this.unanswered = [];
-    this.retransmits = 0;
-    this.transport.onData(datagram);
-  }
-
-  private transmit(datagram: Buffer): void {
-    if (this.closed) return;
-    this.sendDatagram(datagram);
-    if (this.handshakeDone) return;
-    this.unanswered.push(datagram);
-    this.timer ??= setTimeout(this.retransmit, FIRST_RETRANSMIT_MS);
-  }
-
-  private readonly retransmit = (): void => {
-    this.timer = null;
-    if (this.closed || this.handshakeDone || this.unanswered.length === 0) return;
-    if (this.retransmits >= MAX_RETRANSMITS) return; // werift's own slower timer keeps trying.
-    this.retransmits++;
-    for (const d of this.unanswered) this.sendDatagram(d);
-    this.timer = setTimeout(this.retransmit, FIRST_RETRANSMIT_MS << this.retransmits);
-  };
-
-  private connected(): void {
-    if (this.handshakeDone || this.closed) return;
-    this.handshakeDone = true;
-    this.stopTimer();
-    const profile = srtpProfileFromId(this.socket.srtp.srtpProfile ?? 0);
-    if (profile === undefined) return this.fail(new Error('DTLS: no SRTP profile negotiated (use_srtp)'));
-    const material = this.socket.exportKeyingMaterial(DTLS_SRTP_EXPORTER_LABEL, dtlsSrtpKeyingMaterialLength(profile));
-    this.result = { profile, ...srtpKeysFromDtls(profile, material, this.role === 'client') };
-    if (this.remoteFingerprints.length > 0) this.verify();
-  }
-
+  receive(datagram: Buffer): void;
   /** Checks the peer against the SDP fingerprints; called at connect or when they arrive late. */
-  verify(): void {
-    if (this.result === null || this.closed) return;
-    const fault = verifyPeer(this.socket, this.remoteFingerprints);
-    if (fault !== null) return this.fail(new Error(`DTLS: ${fault}`));
-    this.onConnected?.(this.result);
-  }
+  verify(): void;
+  close(): void;
+}
 
-  private fail(e: Error): void {
-    if (this.closed) return;
-    this.result = null;
-    this.onError?.(e);
-  }
+export type DtlsImplementation = 'native' | 'werift';
 
-  private stopTimer(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-  }
+/**
+ * Which implementation a leg gets: OpenSSL when the addon is loaded and neither the leg
+ * (`native: false`, the TypeScript media path) nor TRAPEZOID_MEDIA__NATIVE_DTLS=false
+ * (the gateway's media.nativeDtls) turns it off.
+ */
+export function dtlsImplementation(opts: { native?: boolean; nativeDtls?: boolean } = {}): DtlsImplementation {
+  if (opts.native === false || opts.nativeDtls === false) return 'werift';
+  const setting = process.env.TRAPEZOID_MEDIA__NATIVE_DTLS;
+  if (setting === 'false' || setting === '0') return 'werift';
+  return loadNativeBinding() !== null ? 'native' : 'werift';
+}
 
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.transport.closed = true;
-    this.stopTimer();
-    this.unanswered = [];
-  }
+export function createDtlsSession(opts: DtlsSessionOptions, implementation: DtlsImplementation): DtlsSession {
+  return implementation === 'native' ? new NativeDtlsSession(opts) : new WeriftDtlsSession(opts);
 }
 
 /**
  * Runs one DTLS handshake in memory (both roles) so the first real call does not pay
- * for cold code: measured ~110 ms for the first handshake in a process, ~20 ms after.
- * Call once per process or worker at startup; it also makes the certificate.
+ * for cold code (werift: ~110 ms for the first handshake in a process, ~20 ms after).
+ * Call once per process or worker at startup.
  */
-export async function warmUpDtls(certificate: DtlsCertificate): Promise<void> {
+export function warmUpDtls(certificate: DtlsCertificate, implementation: DtlsImplementation): Promise<void> {
+  return handshakeInMemory((opts) => createDtlsSession(opts, implementation), certificate);
+}
+
+/** The handshake in memory between two sessions of `make` (warm-up; tests). */
+export async function handshakeInMemory(make: (opts: DtlsSessionOptions) => DtlsSession, certificate: DtlsCertificate): Promise<void> {
   const fingerprints = [{ algorithm: 'sha-256', value: certificate.fingerprint }];
   let server: DtlsSession | null = null;
   let client: DtlsSession | null = null;
   const profiles: SrtpProfile[] = ['AEAD_AES_128_GCM'];
-  server = new DtlsSession({ role: 'server', certificate, profiles, send: (d) => setImmediate(() => client?.receive(d)) });
-  client = new DtlsSession({ role: 'client', certificate, profiles, send: (d) => setImmediate(() => server?.receive(d)) });
+  server = make({ role: 'server', certificate, profiles, send: (d) => setImmediate(() => client?.receive(d)) });
+  client = make({ role: 'client', certificate, profiles, send: (d) => setImmediate(() => server?.receive(d)) });
   server.remoteFingerprints = fingerprints;
   client.remoteFingerprints = fingerprints;
   const done = (s: DtlsSession): Promise<void> => new Promise((resolve) => {

@@ -26,6 +26,11 @@ export interface WebRtcLegOptions {
   port?: number;
   /** Native socket (and fast path) when the addon is loaded (default true). */
   native?: boolean;
+  /**
+   * DTLS on OpenSSL in the addon when it is loaded and `native` is on (default true);
+   * false = werift. TRAPEZOID_MEDIA__NATIVE_DTLS=false turns it off process-wide.
+   */
+  nativeDtls?: boolean;
   /** RTP clock rate of what the browser sends, for jitter (default 48000, Opus). */
   clockRate?: number;
   /** SRTP profiles offered in use_srtp, most preferred first. Default GCM then AES-CM. */

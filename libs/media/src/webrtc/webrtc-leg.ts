@@ -9,7 +9,7 @@ import { SrtpContext } from '../srtp/context.js';
 import type { SrtpProfile } from '../srtp/profile.js';
 import type { DtlsSetup, WebRtcLegMarks, WebRtcLegOptions, WebRtcLegState, WebRtcLocalParameters, WebRtcRemoteParameters } from './parameters.js';
 import { getCertificate, type DtlsCertificate } from './certificate.js';
-import { DtlsSession, warmUpDtls, type DtlsResult, type DtlsRole } from './dtls.js';
+import { createDtlsSession, dtlsImplementation, warmUpDtls, type DtlsImplementation, type DtlsResult, type DtlsRole, type DtlsSession } from './dtls.js';
 import { CheckResult, IceLiteAgent, generateIceCredentials, type SelectedPair } from './ice-lite.js';
 import type { PortAllocator } from '../ports/allocator.js';
 import { RtpReceiveStats } from '../rtp/stats.js';
@@ -47,6 +47,8 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
   lastError: Error | null = null;
   readonly ice: IceLiteAgent;
   readonly profiles: SrtpProfile[];
+  /** Who runs the DTLS handshake: OpenSSL in the native addon, or werift. */
+  readonly dtlsImplementation: DtlsImplementation;
   /** Our a=setup. */
   setup: DtlsSetup;
   dtlsRole: DtlsRole | null = null;
@@ -86,6 +88,7 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
     this.localAddress = opts.address;
     this.localPort = port;
     this.profiles = opts.profiles ?? DEFAULT_PROFILES;
+    this.dtlsImplementation = dtlsImplementation(opts);
     this.ice = new IceLiteAgent(opts.ice ?? generateIceCredentials(), { consentTimeoutMs: opts.consentTimeoutMs });
     this.setup = 'actpass';
     if (opts.remote) this.applyRemote(opts.remote, opts.answerSetup ?? 'passive');
@@ -94,11 +97,14 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
   }
 
   /**
-   * Makes the process certificate and runs one in-memory DTLS handshake so the first
-   * call's handshake is not slowed by cold code. Call once per process/worker at start.
+   * Makes the process certificate and runs one in-memory DTLS handshake (with the
+   * implementation legs of these options get) so the first call's handshake is not slowed
+   * by cold code. Call once per process/worker at start. Returns that implementation.
    */
-  static async prepare(): Promise<void> {
-    await warmUpDtls(await getCertificate());
+  static async prepare(opts: { native?: boolean; nativeDtls?: boolean } = {}): Promise<DtlsImplementation> {
+    const implementation = dtlsImplementation(opts);
+    await warmUpDtls(await getCertificate(), implementation);
+    return implementation;
   }
 
   /** Binds the socket (and makes the process certificate on first use). */
@@ -127,9 +133,9 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
    * DTLS: the browser's consent checks keep being answered with the same credentials
    * and media flows with the same SRTP contexts (rollover counters included).
    */
-  static async restore(state: WebRtcLegState, allocator?: PortAllocator, native = true): Promise<WebRtcLeg> {
+  static async restore(state: WebRtcLegState, allocator?: PortAllocator, native = true, nativeDtls = true): Promise<WebRtcLeg> {
     const leg = await WebRtcLeg.create({
-      native,
+      native, nativeDtls,
       address: state.address, port: state.port, allocator, profiles: state.profiles, ice: state.ice, clockRate: state.clockRate,
       consentTimeoutMs: state.consentTimeoutMs, remote: state.remote ?? undefined,
       answerSetup: state.setup === 'active' ? 'active' : 'passive',
@@ -194,7 +200,10 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
 
   private startDtls(role: DtlsRole): void {
     if (this.dtls !== null || this.closed) return;
-    const dtls = new DtlsSession({ role, certificate: this.certificate, profiles: this.profiles, send: this.sendDtls });
+    const dtls = createDtlsSession({
+      role, certificate: this.certificate, profiles: this.profiles, send: this.sendDtls, socketId: this.socket.nativeId,
+    }, this.dtlsImplementation);
+    if (this.peerPort !== 0) dtls.setPeer(this.peerAddress, this.peerPort);
     dtls.remoteFingerprints = this.remote?.fingerprints ?? [];
     dtls.onConnected = this.dtlsConnected;
     dtls.onError = (e) => { this.fail(e); void this.close(); };
@@ -311,9 +320,12 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
   }
 
   private setPeer(pair: { address: string; port: number }): void {
-    if (pair.port !== this.peerPort || pair.address !== this.peerAddress) this.fastPath?.suspend();
-    this.peerAddress = pair.address;
-    this.peerPort = pair.port;
+    if (pair.port !== this.peerPort || pair.address !== this.peerAddress) {
+      this.fastPath?.suspend();
+      this.peerAddress = pair.address;
+      this.peerPort = pair.port;
+      this.dtls?.setPeer(pair.address, pair.port);
+    }
     this.dtls?.start();
   }
 
