@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { TransportLayer, UserAgent, DigestServer, SipError, type IncomingRequest, type ListeningPoint } from '@trapezoid/sip';
 import { availableParallelism } from 'node:os';
-import { MediaEngine, nativeUnavailableReason, type BridgesLost } from '@trapezoid/media';
+import { MediaEngine, mediaPaths, type BridgesLost } from '@trapezoid/media';
 import type { GatewayConfig, TrunkConfig } from './config/index.js';
 import { createLogger, type Logger } from './logging.js';
 import { Registrar } from './registrar/registrar.js';
@@ -96,11 +96,12 @@ export class Gateway {
       portMax: m.portMax,
       address: m.address,
       native: m.native,
+      nativeDtls: m.nativeDtls,
     });
-    const noNative = m.native ? nativeUnavailableReason() : 'media.native is false';
+    const paths = mediaPaths({ native: m.native, nativeDtls: m.nativeDtls });
     this.log.info('media engine started', {
       event: 'media-started', workers: this.mediaEngine.workerCount, ports: `${m.portMin}-${m.portMax}`,
-      fastPath: noNative === null ? 'native' : `typescript (${noNative})`,
+      fastPath: paths.forwarding, dtls: paths.dtls,
     });
     // One listener per live call (its consent-lost watch): no leak warning at scale.
     this.mediaEngine.setMaxListeners(0);

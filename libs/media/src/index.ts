@@ -10,6 +10,8 @@ export type { DtlsCertificate } from './webrtc/certificate.js';
 export { generateIceCredentials } from './webrtc/ice-lite.js';
 export type { IceCredentials, SelectedPair } from './webrtc/ice-lite.js';
 export type { RemoteFingerprint } from './webrtc/dtls-verify.js';
+export { createDtlsSession, dtlsImplementation } from './webrtc/dtls.js';
+export type { DtlsImplementation, DtlsResult, DtlsRole, DtlsSession, DtlsSessionOptions } from './webrtc/dtls.js';
 // SRTP (RFC 3711, RFC 7714), DTLS-SRTP keys (RFC 5764), SDES (RFC 4568).
 export { SrtpContext } from './srtp/context.js';
 export type { SrtpContextState, SrtpStreamState } from './srtp/context.js';

@@ -64,9 +64,9 @@ describe('JsSIP in Node (werift peer connection) -> gateway -> SIPp trunk', { ti
     if (g) await assertReleasedAndStop(g, passed);
   }
 
-  // Both media paths: the native fast path (the default) and the TypeScript path a build
-  // without a compiler falls back to (media.native: false).
-  for (const native of [true, false]) it(`registers, calls, RTP both ways through the gateway unaltered, BYE reaches SIPp (${native ? 'native fast path' : 'TypeScript media path'})`, { timeout: 60_000 }, async () => {
+  // Both media paths: the native fast path and OpenSSL DTLS (the default) and what a build
+  // without a compiler falls back to, the TypeScript path and werift DTLS (media.native: false).
+  for (const native of [true, false]) it(`registers, calls, RTP both ways through the gateway unaltered, BYE reaches SIPp (${native ? 'native fast path, OpenSSL DTLS' : 'TypeScript media path, werift DTLS'})`, { timeout: 60_000 }, async () => {
     let passed = false;
     try {
       const trunkPort = await freePort();
@@ -74,6 +74,7 @@ describe('JsSIP in Node (werift peer connection) -> gateway -> SIPp trunk', { ti
       gw = await startGateway({ trunkPort, ports: PORTS, native });
       const started = gw.events.events.find((e) => e.event === 'media-started');
       assert.equal(started?.fastPath, native ? 'native' : 'typescript (media.native is false)');
+      assert.match(String(started?.dtls), native ? /^native \(OpenSSL 3\./ : /^werift \(media\.native is false\)$/);
       ua = await registerCaller(gw, { user_agent: 'JsSIP in Node (trapezoid gateway test)' });
 
       let pc: RTCPeerConnection | null = null;

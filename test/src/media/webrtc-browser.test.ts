@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { WebRtcLeg, type WebRtcLegOptions, type WebRtcLegState } from '@trapezoid/media';
+import { WebRtcLeg, nativeUnavailableReason, type DtlsImplementation, type WebRtcLegOptions, type WebRtcLegState } from '@trapezoid/media';
 import type { Page } from 'playwright-core';
 import { launchChromium, openPage, servePages, type Browser, type PageServer } from './chromium.js';
 import { ECHO_SSRC_XOR, startRtpEcho, type RtpEcho } from './rtp-echo.js';
@@ -107,6 +107,8 @@ async function waitFor(page: Page, ok: (s: CallStats) => boolean, ms: number): P
 // getStats() names profiles as in the DTLS-SRTP registry (RFC 5764 §4.1.2, RFC 7714 §14.2).
 const CHROME_SRTP_NAMES = { AEAD_AES_128_GCM: 'SRTP_AEAD_AES_128_GCM', AES_CM_128_HMAC_SHA1_80: 'SRTP_AES128_CM_HMAC_SHA1_80' };
 
+const DTLS_PATHS: [DtlsImplementation, Partial<WebRtcLegOptions>][] = [['native', {}], ['werift', { native: false }]];
+
 function since(from: number, to: number): number {
   return Math.round((to - from) * 10) / 10;
 }
@@ -116,7 +118,8 @@ describe('WebRTC leg with headless Chromium', { timeout: 120_000 }, () => {
     browser = await launchChromium();
     server = await servePages(PAGES);
     echo = await startRtpEcho();
-    await WebRtcLeg.prepare();
+    assert.equal(await WebRtcLeg.prepare(), 'native', `the native addon is built: ${String(nativeUnavailableReason())}`);
+    await WebRtcLeg.prepare({ native: false });
   });
   after(async () => {
     await browser?.close();
@@ -124,10 +127,12 @@ describe('WebRTC leg with headless Chromium', { timeout: 120_000 }, () => {
     await echo?.close();
   });
 
-  for (const profile of ['AEAD_AES_128_GCM', 'AES_CM_128_HMAC_SHA1_80'] as const) {
+  // Both DTLS paths: OpenSSL in the native addon over its sockets (the default) and the
+  // fallback a build without the addon runs, werift over dgram with TypeScript SRTP.
+  for (const [dtls, pathOpts] of DTLS_PATHS) for (const profile of ['AEAD_AES_128_GCM', 'AES_CM_128_HMAC_SHA1_80'] as const) {
     for (const answerSetup of ['passive', 'active'] as const) {
-      test(`${profile}, we answer setup:${answerSetup}: audio flows both ways and media starts right after ICE`, async () => {
-        const call = await startCall({ profiles: [profile], answerSetup });
+      test(`${dtls} DTLS, ${profile}, we answer setup:${answerSetup}: audio flows both ways and media starts right after ICE`, async () => {
+        const call = await startCall({ ...pathOpts, profiles: [profile], answerSetup });
         try {
           const s = await waitFor(call.page, (x) => x.inboundPackets > 50 && x.outboundPackets > 50, 15_000);
           const { leg } = call;
@@ -135,6 +140,7 @@ describe('WebRTC leg with headless Chromium', { timeout: 120_000 }, () => {
           assert.equal(s.dtlsState, 'connected');
           assert.equal(s.srtpCipher, CHROME_SRTP_NAMES[profile], 'Chromium reports the SRTP profile the leg insisted on');
           assert.equal(leg.srtpProfile, profile);
+          assert.equal(leg.dtlsImplementation, dtls);
           assert.equal(leg.dtlsRole, answerSetup === 'passive' ? 'server' : 'client');
           assert.ok(s.outboundPackets > 50, `browser sent ${s.outboundPackets} packets`);
           assert.ok(s.inboundPackets > 50, `browser received ${s.inboundPackets} packets back through the leg`);
@@ -144,10 +150,10 @@ describe('WebRTC leg with headless Chromium', { timeout: 120_000 }, () => {
           assert.ok(m.iceCheckedAt > 0 && m.iceNominatedAt > 0 && m.dtlsConnectedAt > 0 && m.firstRtpInAt > 0 && m.firstRtpOutAt > 0);
           // "ICE connected" is the first check we answered: Chromium's ICE state turns
           // connected on our response, and it nominates (USE-CANDIDATE) only later.
-          const dtls = since(m.iceCheckedAt, m.dtlsConnectedAt);
+          const dtlsMs = since(m.iceCheckedAt, m.dtlsConnectedAt);
           const firstIn = since(m.iceCheckedAt, m.firstRtpInAt);
           const firstBack = since(m.iceCheckedAt, m.firstRtpOutAt);
-          console.log(`# ${profile} setup:${answerSetup}: ICE connected -> DTLS done ${dtls} ms, -> first SRTP in ${firstIn} ms, ` +
+          console.log(`# ${dtls} ${profile} setup:${answerSetup}: ICE connected -> DTLS done ${dtlsMs} ms, -> first SRTP in ${firstIn} ms, ` +
             `-> first SRTP back to the browser ${firstBack} ms; nominated at +${since(m.iceCheckedAt, m.iceNominatedAt)} ms ` +
             `(leg created -> ICE ${since(m.createdAt, m.iceCheckedAt)} ms)`);
           assert.ok(firstIn < 1000, `first SRTP ${firstIn} ms after ICE`);
@@ -163,8 +169,8 @@ describe('WebRTC leg with headless Chromium', { timeout: 120_000 }, () => {
     }
   }
 
-  test('a browser whose certificate does not match a=fingerprint gets no media: the leg closes with an error', async () => {
-    const call = await startCall({}, (offer) => {
+  for (const [dtls, pathOpts] of DTLS_PATHS) test(`${dtls} DTLS: a browser whose certificate does not match a=fingerprint gets no media: the leg closes with an error`, async () => {
+    const call = await startCall(pathOpts, (offer) => {
       const fp = offer.remote.fingerprints[0]!;
       fp.value = (fp.value.startsWith('00') ? '11' : '00') + fp.value.slice(2);
     });
@@ -233,8 +239,9 @@ describe('WebRTC leg with headless Chromium', { timeout: 120_000 }, () => {
     }
   });
 
-  test('we offer (actpass, ICE-lite) and Chromium answers active: DTLS starts before its answer reaches us, media flows', async () => {
-    const leg = await WebRtcLeg.create({ address: '127.0.0.1' });
+  for (const [dtls, pathOpts] of DTLS_PATHS) test(`${dtls} DTLS: we offer (actpass, ICE-lite) and Chromium answers active: DTLS starts before its answer reaches us, media flows`, async () => {
+    const leg = await WebRtcLeg.create({ ...pathOpts, address: '127.0.0.1' });
+    assert.equal(leg.dtlsImplementation, dtls);
     const rtp = await bridgeToEcho({ leg });
     wire(leg, rtp);
     echo.ssrc = 0x11223344;
