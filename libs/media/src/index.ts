@@ -1,11 +1,11 @@
 // Public surface of @trapezoid/media.
 export { emptyLegStats } from './leg.js';
-export type { LegStats, MediaLeg, PacketSink } from './leg.js';
+export type { LegState, LegStats, MediaLeg, PacketSink } from './leg.js';
 export { WebRtcLeg } from './webrtc/webrtc-leg.js';
 export type {
   WebRtcLegOptions, WebRtcLegState, WebRtcLegMarks, WebRtcLocalParameters, WebRtcRemoteParameters, DtlsSetup,
 } from './webrtc/parameters.js';
-export { getCertificate } from './webrtc/certificate.js';
+export { getCertificate, generateCertificate, useCertificate } from './webrtc/certificate.js';
 export type { DtlsCertificate } from './webrtc/certificate.js';
 export { generateIceCredentials } from './webrtc/ice-lite.js';
 export type { IceCredentials, SelectedPair } from './webrtc/ice-lite.js';
@@ -25,7 +25,7 @@ export * as rtpHeader from './rtp/header.js';
 export { RtpReceiveStats } from './rtp/stats.js';
 export { writeRtcpReport, readRtcpCompound } from './rtp/rtcp.js';
 export { RtpLeg } from './rtp/rtp-leg.js';
-export type { RtpLegOptions, RtpLegState, TransportAddress } from './rtp/rtp-leg.js';
+export type { RtpLegOptions, RtpLegState, PlainRtpLegState, TransportAddress } from './rtp/rtp-leg.js';
 export { SdesLeg } from './rtp/sdes-leg.js';
 export type { SdesLegOptions, SdesLegState } from './rtp/sdes-leg.js';
 export { Bridge } from './bridge/bridge.js';
@@ -35,9 +35,12 @@ export { PortAllocator } from './ports/allocator.js';
 export type { PortRange } from './ports/allocator.js';
 export { MediaEngine, EngineError } from './engine/engine.js';
 export type { MediaEngineOptions, BridgesLost } from './engine/engine.js';
+export { BRIDGE_STATE_VERSION, MediaStateError, decodeBridgeState } from './engine/protocol.js';
 export type {
-  BridgeDescription, BridgeSpec, BridgeState as EngineBridgeState, BridgeUpdate, LegDescription, LegEvent, LegSpec,
-  RtpLegSpec, SdesLegSpec, WebRtcLegSpec, SrtpProfileName, TransportAddress as EngineTransportAddress,
+  BridgeCore, BridgeDescription, BridgeOptionsSpec, BridgeSpec, BridgeState as EngineBridgeState, BridgeStats, BridgeUpdate,
+  CertificatePem, LegChange, LegDescription, LegEvent, LegEventName, LegReplacement, LegSpec, RtpLegDescription, RtpLegSpec,
+  RtpRemoteChange, SdesLegSpec, WebRtcLegDescription, WebRtcLegSpec, WebRtcRemoteChange, SrtpProfileName, WorkerUsage,
+  TransportAddress as EngineTransportAddress,
 } from './engine/protocol.js';
 // The native fast path (libs/media/native): why this build runs without it (null = it runs).
 export { nativeUnavailableReason } from './native/binding.js';

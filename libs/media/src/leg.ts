@@ -4,7 +4,13 @@
 // RTP/RTCP in a buffer the leg lends for the duration of the call only: the
 // receiver must not keep a reference, and nothing here allocates per packet.
 import type { RtpReceiveStats } from './rtp/stats.js';
+import type { PlainRtpLegState } from './rtp/rtp-leg.js';
+import type { SdesLegState } from './rtp/sdes-leg.js';
 import type { SrtpContext } from './srtp/context.js';
+import type { WebRtcLegState } from './webrtc/parameters.js';
+
+/** A leg's takeover state, told apart by `kind` (plain data: it crosses threads and machines). */
+export type LegState = PlainRtpLegState | SdesLegState | WebRtcLegState;
 
 /** Counters a one-way-audio detector and the stats path read. Plain numbers only. */
 export interface LegStats {
@@ -80,11 +86,16 @@ export interface MediaLeg {
   sendRtp(buf: Buffer, len: number): void;
   sendRtcp(buf: Buffer, len: number): void;
   /** Everything a takeover needs to resume this leg on another node (plain, JSON-safe). */
-  exportState(): Record<string, unknown>;
+  exportState(): LegState;
   /** Native fast path: what this leg offers now, or null while it cannot be forwarded natively. */
   fastIn?(): FastPathIn | null;
   fastOut?(): FastPathOut | null;
   fastPath?: FastPathLink | null;
+  /**
+   * Set by the bridge while its node may have lost the call to another (self-fencing):
+   * the leg drops whatever arrives and answers nothing (no ICE, no DTLS).
+   */
+  silenced?: boolean;
   /** Releases sockets and timers. Idempotent. */
   close(): Promise<void>;
 }

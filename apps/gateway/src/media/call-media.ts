@@ -7,7 +7,7 @@
 // call got.
 
 import { randomBytes } from 'node:crypto';
-import type { LegDescription, LegEvent, MediaEngine } from '@trapezoid/media';
+import type { BridgeOptionsSpec, LegChange, LegEvent, LegStats, MediaEngine, RtpLegDescription, RtpRemoteChange, WebRtcLegDescription, WebRtcRemoteChange } from '@trapezoid/media';
 import type { IceDtlsParams, LocalStream, MediaEndpoint, PtMapping, RtpRemote, WebRtcRemote } from '@trapezoid/sdp';
 
 export interface CallMediaOptions {
@@ -53,8 +53,8 @@ export class CallMedia {
   private constructor(
     private readonly engine: MediaEngine,
     readonly id: string,
-    private readonly webrtc: LegDescription,
-    private readonly rtp: LegDescription,
+    private readonly webrtc: WebRtcLegDescription,
+    private readonly rtp: RtpLegDescription,
     private readonly advertised: string | undefined,
   ) {
     legEventRoutes(engine).set(id, (ev) => {
@@ -71,7 +71,10 @@ export class CallMedia {
       ],
       bridge: null,
     });
-    return new CallMedia(opts.engine, d.id, d.legs[WEBRTC]!, d.legs[RTP]!, opts.advertisedAddress);
+    const webrtc = d.legs[WEBRTC];
+    const rtp = d.legs[RTP];
+    if (webrtc?.kind !== 'webrtc' || rtp?.kind !== 'rtp') throw new Error(`media worker bound ${webrtc?.kind}/${rtp?.kind} legs, not webrtc/rtp`);
+    return new CallMedia(opts.engine, d.id, webrtc, rtp, opts.advertisedAddress);
   }
 
   /** Called once when the browser stops answering ICE consent checks (RFC 7675). */
@@ -84,7 +87,7 @@ export class CallMedia {
 
   /** Our ICE-lite/DTLS parameters, for the SDP we send the browser. */
   get iceDtls(): IceDtlsParams {
-    const p = this.webrtc as LegDescription & { ufrag: string; pwd: string; fingerprint: IceDtlsParams['fingerprint']; setup: string };
+    const p = this.webrtc;
     return { ufrag: p.ufrag, pwd: p.pwd, fingerprint: p.fingerprint, setup: p.setup === 'active' ? 'active' : p.setup === 'passive' ? 'passive' : 'actpass' };
   }
 
@@ -115,7 +118,7 @@ export class CallMedia {
     if (this.closed || this.bridged) return;
     this.bridged = true;
     const clockRate = mapping.find((m) => !/^(telephone-event|cn)$/i.test(m.codec))?.clockRate ?? 8000;
-    const legs: [Record<string, unknown> | null, Record<string, unknown> | null] | undefined = remote
+    const legs: [LegChange | null, LegChange | null] | undefined = remote
       ? [remote.webrtc ? { remote: toLegRemote(remote.webrtc) } : null, remote.rtp ? rtpChange(remote.rtp) : null]
       : undefined;
     await this.update(legs, {
@@ -130,10 +133,10 @@ export class CallMedia {
    * Per-leg counters (LegStats), read from the media worker, and which directions the
    * native fast path forwards now (leg a is the browser's, so a->b is toward the trunk).
    */
-  async stats(): Promise<{ webrtc: Record<string, number>; rtp: Record<string, number>; native: { toTrunk: boolean; toBrowser: boolean } }> {
+  async stats(): Promise<{ webrtc: LegStats; rtp: LegStats; native: { toTrunk: boolean; toBrowser: boolean } }> {
     const s = await this.engine.stats(this.id);
-    const native = (s.bridge.native ?? {}) as { toA?: boolean; toB?: boolean };
-    return { webrtc: s.legs[WEBRTC]!, rtp: s.legs[RTP]!, native: { toTrunk: native.toB === true, toBrowser: native.toA === true } };
+    const native = s.bridge?.native;
+    return { webrtc: s.legs[WEBRTC]!, rtp: s.legs[RTP]!, native: { toTrunk: native?.toB === true, toBrowser: native?.toA === true } };
   }
 
   get connected(): boolean {
@@ -149,7 +152,7 @@ export class CallMedia {
   }
 
   /** A change after close() (the call ended meanwhile) is moot, not an error. */
-  private async update(legs?: [Record<string, unknown> | null, Record<string, unknown> | null], bridge?: Record<string, unknown>): Promise<void> {
+  private async update(legs?: [LegChange | null, LegChange | null], bridge?: BridgeOptionsSpec): Promise<void> {
     if (this.closed) return;
     try {
       await this.engine.updateBridge(this.id, { ...(legs ? { legs } : {}), ...(bridge ? { bridge } : {}) });
@@ -159,11 +162,11 @@ export class CallMedia {
   }
 }
 
-function toLegRemote(r: WebRtcRemote): { ufrag: string; pwd: string; fingerprints: { algorithm: string; value: string }[]; setup: 'active' | 'passive' | 'actpass' } {
+function toLegRemote(r: WebRtcRemote): WebRtcRemoteChange['remote'] {
   return { ufrag: r.ufrag, pwd: r.pwd, fingerprints: [r.fingerprint], setup: r.setup };
 }
 
-function rtpChange(remote: RtpRemote): Record<string, unknown> {
+function rtpChange(remote: RtpRemote): RtpRemoteChange {
   return {
     remote: {
       address: remote.address,

@@ -8,7 +8,7 @@ import { createSocket } from 'node:dgram';
 import { RtpPacket, SrtpSession } from 'werift';
 import { PortAllocator } from '../ports/allocator.js';
 import { RtpLeg, type RtpLegState } from '../rtp/rtp-leg.js';
-import { SdesLeg } from '../rtp/sdes-leg.js';
+import { SdesLeg, type SdesLegState } from '../rtp/sdes-leg.js';
 import { generateSrtpKeys } from '../srtp/sdes.js';
 import { Bridge, type BridgeState } from './bridge.js';
 import { RtpEndpoint, continuous, dtmfPayload, g711, isRtp, ptOf, seqOf, sleep, ssrcOf } from './test-peer.js';
@@ -140,7 +140,8 @@ test('SDES-SRTP (werift peer) <-> RTP, and export/restore onto the same ports ke
   const ports = [legA.localPort, legB.localPort];
   await bridge.close();
   assert.equal(allocator.inUse, 0);
-  const a2 = track(await SdesLeg.restore(state.a as RtpLegState, allocator));
+  assert.equal(state.a.kind, 'sdes');
+  const a2 = track(await SdesLeg.restore(state.a as SdesLegState, allocator));
   const b2 = track(await RtpLeg.restore(state.b as RtpLegState, allocator));
   assert.deepEqual([a2.localPort, b2.localPort], ports);
   const bridge2 = track(Bridge.restore(state, a2, b2));

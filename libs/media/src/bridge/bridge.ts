@@ -7,7 +7,7 @@
 // the rewrite. Instead the bridge sends its own SR/RR + CNAME on each leg every ~5 s
 // (randomised 0.5-1.5x, §6.3.1) from the counters of that leg's directions.
 import { randomBytes } from 'node:crypto';
-import type { FastPathLink, MediaLeg } from '../leg.js';
+import type { FastPathLink, LegState, MediaLeg } from '../leg.js';
 import { loadNativeBinding } from '../native/binding.js';
 import { rtpHeaderLength } from '../rtp/header.js';
 import { readRtcpCompound, writeRtcpReport } from '../rtp/rtcp.js';
@@ -48,8 +48,8 @@ export interface BridgeState {
   /** a->b and b->a rewrite state. */
   toB: DirectionState;
   toA: DirectionState;
-  a: Record<string, unknown>;
-  b: Record<string, unknown>;
+  a: LegState;
+  b: LegState;
 }
 
 /** Copy buffer per direction for legs that need room after the packet (SRTP tags). */
@@ -77,6 +77,7 @@ export class Bridge {
   private sentAtLastReportA = 0;
   private sentAtLastReportB = 0;
   private closed = false;
+  private silenced = false;
   /** Native forwarding of each direction (null without the addon). */
   private readonly routeToB: FastRoute | null;
   private readonly routeToA: FastRoute | null;
@@ -149,7 +150,7 @@ export class Bridge {
 
 
   /** Rebuilds a bridge from exportState() around legs restored from the same state. */
-  static restore(state: BridgeState, a: MediaLeg, b: MediaLeg, native = true): Bridge {
+  static restore(state: Omit<BridgeState, 'a' | 'b'>, a: MediaLeg, b: MediaLeg, native = true): Bridge {
     const bridge = new Bridge({
       a, b, native,
       ...(state.payloadTypes ? { payloadTypes: state.payloadTypes } : {}),
@@ -192,6 +193,7 @@ export class Bridge {
     old.fastPath = null;
     if (side === 'a') this.legA = leg;
     else this.legB = leg;
+    leg.silenced = this.silenced;
     this.attach(side, leg);
     return old;
   }
@@ -208,6 +210,18 @@ export class Bridge {
       a: this.legA.exportState(),
       b: this.legB.exportState(),
     };
+  }
+
+  /**
+   * Stops (or resumes) everything the bridge and its legs do on the wire: no forwarding,
+   * no reports, no ICE or DTLS answers (self-fencing while the call may be another node's).
+   */
+  silence(on: boolean): void {
+    if (this.closed || this.silenced === on) return;
+    this.silenced = on;
+    this.suspendRoutes();
+    this.legA.silenced = on;
+    this.legB.silenced = on;
   }
 
   /** Stops forwarding and closes both legs (their ports go back to the allocator). */
@@ -267,7 +281,7 @@ export class Bridge {
     }
     // A direction JS has just forwarded is handed to the addon once its legs are settled
     // (and a bridge-tracked source never is: the addon updates the leg's own reception).
-    if (route !== null && track === null && !this.closed && route.tryInstall()) this.relink();
+    if (route !== null && track === null && !this.closed && !this.silenced && route.tryInstall()) this.relink();
   }
 
   private scheduleRtcp(): void {
@@ -282,6 +296,7 @@ export class Bridge {
 
   /** One report per leg: SR if we sent RTP on it since the last report, else RR. */
   sendReports(): void {
+    if (this.silenced) return;
     this.pullRoutes();
     const now = performance.now();
     const wall = Date.now();

@@ -8,6 +8,7 @@ import { MediaEngine, type BridgesLost } from './engine.js';
 import { sliceRange } from './slices.js';
 import { SrtpContext } from '../srtp/context.js';
 import type { BridgeDescription } from './protocol.js';
+import type { PlainRtpLegState } from '../rtp/rtp-leg.js';
 
 const LO = '127.0.0.1';
 // A range away from the other media tests' ranges; two workers split it in halves.
@@ -208,7 +209,7 @@ test('legs bound first, forwarding from a later update (offer binds ports, answe
   assert.equal(packets.length, 10, 'forwarding starts with the update');
   assert.equal(packets[0][1] & 0x7f, 8, 'with the payload-type mapping it gave');
   const stats = await engine.stats(d.id);
-  assert.equal(typeof stats.bridge.ssrcToB, 'number');
+  assert.equal(typeof stats.bridge?.ssrcToB, 'number');
 
   await assert.rejects(engine.updateBridge(d.id, { bridge: { payloadTypes: [[0, 0]] } }), (err: Error & { status?: number }) => {
     assert.equal(err.status, 488);
@@ -248,13 +249,17 @@ test('a crashed worker: its bridges are reported lost, its slice freed, a replac
   assert.equal(engine.liveBridges, 1, 'the other worker still carries its bridge');
 
   // The dead worker's ports are free again: a restore onto the very same ports works.
+  // A state as another node's store would hold it (the worker that had it is gone).
+  const leg = (port: number, peer: number): PlainRtpLegState => ({
+    kind: 'rtp', address: LO, advertisedAddress: LO, port, rtcpMux: false, remote: { address: LO, port: peer }, rtcpRemote: { address: LO, port: peer + 1 },
+    latched: false, latch: true, relatchAfterMs: 3000, connect: true, clockRate: 8000,
+  });
+  const direction = { ssrc: 0x1234, seqOffset: 0, tsOffset: 0, inSsrc: -1, lastSeq: 0, lastTs: 0, lastAt: 0, packets: 0, octets: 0 };
   const r = await engine.restoreBridge({
+    v: 1,
     id: victim.d.id,
-    legs: [
-      { kind: 'rtp', port: victim.d.legs[0].port, remote: { address: LO, port: victim.a.address().port } },
-      { kind: 'rtp', port: victim.d.legs[1].port, remote: { address: LO, port: victim.b.address().port } },
-    ],
-    bridge: {},
+    legs: [leg(victim.d.legs[0].port, victim.a.address().port), leg(victim.d.legs[1].port, victim.b.address().port)],
+    bridge: { payloadTypes: null, clockRate: 8000, rtcpIntervalMs: 5000, cname: 'restored', toA: direction, toB: { ...direction, ssrc: 0x5678 } },
   });
   assert.equal(r.worker, 0);
   const got = collect(victim.b, 10);

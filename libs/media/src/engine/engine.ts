@@ -7,8 +7,8 @@ import { availableParallelism } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type {
-  BridgeDescription, BridgeSpec, BridgeState, BridgeUpdate, LegEvent, WorkerEvent, WorkerInit,
-  WorkerLoad, WorkerReply, WorkerRequest,
+  BridgeDescription, BridgeSpec, BridgeState, BridgeStats, BridgeUpdate, CertificatePem, LegEvent, WorkerEvent, WorkerInit,
+  WorkerLoad, WorkerReply, WorkerRequest, WorkerResults, WorkerUsage,
 } from './protocol.js';
 import { sliceRange, type PortSlice } from './slices.js';
 
@@ -31,6 +31,8 @@ export interface MediaEngineOptions {
   native?: boolean;
   /** DTLS handshakes on OpenSSL in the addon when `native` holds; default true. false = werift. */
   nativeDtls?: boolean;
+  /** The DTLS certificate every worker uses (a cluster shares one); default: each worker makes its own. */
+  certificate?: CertificatePem;
 }
 
 /** Emitted as 'bridgesLost' when a worker dies with bridges on it. */
@@ -40,7 +42,10 @@ export interface BridgesLost {
   reason: string;
 }
 
-type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
+type Pending = { resolve: (v: WorkerResults[keyof WorkerResults]) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
+
+/** A request without its sequence number (request() assigns it). */
+type Request = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, 'seq'> : never) : never;
 
 class WorkerSlot {
   worker: Worker | null = null;
@@ -69,9 +74,11 @@ export class MediaEngine extends EventEmitter {
   private readonly nativeDtls: boolean;
   private readonly respawn: boolean;
   private readonly timeoutMs: number;
+  private readonly certificate: CertificatePem | undefined;
 
   private constructor(opts: MediaEngineOptions) {
     super();
+    this.certificate = opts.certificate;
     this.address = opts.address ?? '127.0.0.1';
     this.native = opts.native ?? true;
     this.nativeDtls = opts.nativeDtls ?? true;
@@ -125,7 +132,7 @@ export class MediaEngine extends EventEmitter {
     slot.bridges.add(id);
     slot.inFlight++;
     try {
-      return (await this.request(slot, { seq: 0, op: 'create', spec: { ...spec, id } })) as BridgeDescription;
+      return await this.request(slot, { op: 'create', spec: { ...spec, id } });
     } catch (err) {
       this.forget(id);
       throw err;
@@ -135,7 +142,7 @@ export class MediaEngine extends EventEmitter {
   }
 
   async updateBridge(id: string, update: BridgeUpdate): Promise<BridgeDescription> {
-    return (await this.request(this.slotOf(id), { seq: 0, op: 'update', id, update })) as BridgeDescription;
+    return this.request(this.slotOf(id), { op: 'update', id, update });
   }
 
   /** Closes both legs and frees their ports. Unknown ids are ignored (idempotent). */
@@ -143,21 +150,19 @@ export class MediaEngine extends EventEmitter {
     const slot = this.owner.get(id);
     if (!slot) return;
     try {
-      await this.request(slot, { seq: 0, op: 'destroy', id });
+      await this.request(slot, { op: 'destroy', id });
     } finally {
       this.forget(id);
     }
   }
 
   /** Per-leg counters (LegStats) and the bridge's own, read from the owning worker. */
-  async stats(id: string): Promise<{ id: string; legs: Record<string, number>[]; bridge: Record<string, unknown> }> {
-    return (await this.request(this.slotOf(id), { seq: 0, op: 'stats', id })) as {
-      id: string; legs: Record<string, number>[]; bridge: Record<string, unknown>;
-    };
+  async stats(id: string): Promise<BridgeStats> {
+    return this.request(this.slotOf(id), { op: 'stats', id });
   }
 
   async exportState(id: string): Promise<BridgeState> {
-    return (await this.request(this.slotOf(id), { seq: 0, op: 'export', id })) as BridgeState;
+    return this.request(this.slotOf(id), { op: 'export', id });
   }
 
   /**
@@ -166,14 +171,14 @@ export class MediaEngine extends EventEmitter {
    */
   async restoreBridge(state: BridgeState): Promise<BridgeDescription> {
     if (this.owner.has(state.id)) throw new EngineError(`bridge ${state.id} exists`, 500);
-    const port = state.legs.map(statePort).find((p) => p !== undefined);
+    const port = state.legs[0]?.port;
     const slot = port === undefined ? this.leastLoaded()
       : this.slots.find((s) => port >= s.slice.min && port <= s.slice.max);
     if (!slot) throw new EngineError(`port ${port} of bridge ${state.id} is outside the media port range`, 500);
     this.owner.set(state.id, slot);
     slot.bridges.add(state.id);
     try {
-      return (await this.request(slot, { seq: 0, op: 'restore', state })) as BridgeDescription;
+      return await this.request(slot, { op: 'restore', state });
     } catch (err) {
       this.forget(state.id);
       throw err;
@@ -184,9 +189,9 @@ export class MediaEngine extends EventEmitter {
    * Memory, GC counts and packet totals of every live worker (for the benchmark and
    * metrics); `gc` forces a full collection first when node runs with --expose-gc.
    */
-  async usage(gc = false): Promise<Record<string, number>[]> {
+  async usage(gc = false): Promise<WorkerUsage[]> {
     const live = this.slots.filter((s) => s.worker);
-    return (await Promise.all(live.map((s) => this.request(s, { seq: 0, op: 'usage', gc })))) as Record<string, number>[];
+    return Promise.all(live.map((s) => this.request(s, { op: 'usage', gc })));
   }
 
   /** Terminates a worker as a crash would: its bridges are reported lost, its slice freed. */
@@ -230,23 +235,27 @@ export class MediaEngine extends EventEmitter {
     this.owner.delete(id);
   }
 
-  private request(slot: WorkerSlot, msg: WorkerRequest): Promise<unknown> {
+  private request<R extends Request>(slot: WorkerSlot, req: R): Promise<WorkerResults[R['op']]> {
     const w = slot.worker;
     if (!w) return Promise.reject(new EngineError(`media worker ${slot.index} is down`, 503));
     const seq = ++this.seq;
-    msg.seq = seq;
-    return new Promise((resolve, reject) => {
+    const msg = { ...req, seq } as WorkerRequest;
+    return new Promise<WorkerResults[R['op']]>((resolve, reject) => {
       const timer = setTimeout(() => {
         slot.pending.delete(seq);
         reject(new EngineError(`media worker ${slot.index} did not answer ${msg.op} in ${this.timeoutMs} ms`, 500));
       }, this.timeoutMs);
-      slot.pending.set(seq, { resolve, reject, timer });
+      // The worker answers each op with its WorkerResults entry (worker.ts handle()).
+      slot.pending.set(seq, { resolve: resolve as Pending['resolve'], reject, timer });
       w.postMessage(msg);
     });
   }
 
   private spawn(slot: WorkerSlot): Promise<void> {
-    const init: WorkerInit = { index: slot.index, portMin: slot.slice.min, portMax: slot.slice.max, address: this.address, native: this.native, nativeDtls: this.nativeDtls };
+    const init: WorkerInit = {
+      index: slot.index, portMin: slot.slice.min, portMax: slot.slice.max, address: this.address, native: this.native, nativeDtls: this.nativeDtls,
+      ...(this.certificate ? { certificate: this.certificate } : {}),
+    };
     const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
     slot.worker = w;
     return new Promise((resolve, reject) => {
@@ -307,10 +316,4 @@ export class MediaEngine extends EventEmitter {
     }
     slot.pending.clear();
   }
-}
-
-/** The bound port recorded in a leg's exported state, whatever the leg calls it. */
-function statePort(leg: Record<string, unknown>): number | undefined {
-  const p = leg.port ?? leg.localPort;
-  return typeof p === 'number' ? p : undefined;
 }

@@ -1,24 +1,35 @@
-// Turns the plain leg descriptions of the worker protocol into live legs and bridges
-// inside a worker, all bound within the worker's own port slice.
-import type { MediaLeg } from '../leg.js';
+// Turns the typed leg specs and states of the worker protocol into live legs and
+// bridges inside a worker, all bound within the worker's own port slice. Ports are
+// allocated per local address: a node that took over another's calls binds that
+// node's service address with the same port numbers, which never collide with its own.
+import type { LegState, MediaLeg } from '../leg.js';
 import { PortAllocator } from '../ports/allocator.js';
-import { RtpLeg, type RtpLegOptions, type RtpLegState } from '../rtp/rtp-leg.js';
+import { RtpLeg, type RtpLegOptions } from '../rtp/rtp-leg.js';
 import { SdesLeg } from '../rtp/sdes-leg.js';
-import { Bridge, type BridgeState as BridgeCoreState } from '../bridge/bridge.js';
-import { WebRtcLeg, type WebRtcLegOptions, type WebRtcLegState, type WebRtcRemoteParameters } from '../webrtc/webrtc-leg.js';
+import { Bridge } from '../bridge/bridge.js';
+import { WebRtcLeg } from '../webrtc/webrtc-leg.js';
 import type { SrtpKeys } from '../srtp/profile.js';
-import type { LegDescription, LegSpec, TransportAddress } from './protocol.js';
+import type { BridgeCore, BridgeOptionsSpec, BridgeStats, LegChange, LegDescription, LegSpec, RtpLegSpec, SdesLegSpec } from './protocol.js';
 
 /** What the worker needs of a bridge; the Bridge class itself. */
 export interface BridgeHandle {
-  stats(): Record<string, unknown>;
-  exportState(): Record<string, unknown>;
+  stats(): NonNullable<BridgeStats['bridge']>;
+  exportState(): BridgeCore;
   close(): Promise<void>;
   replaceLeg(side: 'a' | 'b', leg: MediaLeg): MediaLeg;
+  silence(on: boolean): void;
 }
 
 /** Leg events a worker forwards to the main thread (signalling reacts to them). */
 export const FORWARDED_LEG_EVENTS = ['connected', 'pairChanged', 'dtlsConnected', 'dtlsClosed', 'consentLost', 'error'] as const;
+
+/** An error the worker reports with the SIP status it maps to. */
+export class WorkerError extends Error {
+  constructor(message: string, readonly status: number) {
+    super(message);
+    this.name = 'WorkerError';
+  }
+}
 
 /** SDES inline key (RFC 4568 §6.1: master key || master salt, base64) split in two. */
 function sdesKeys(b64: string): SrtpKeys {
@@ -26,92 +37,111 @@ function sdesKeys(b64: string): SrtpKeys {
   return { masterKey: k.subarray(0, 16), masterSalt: k.subarray(16) };
 }
 
-function rtpOptions(spec: Record<string, unknown>, allocator: PortAllocator, address: string): RtpLegOptions {
-  const { kind: _k, profile: _p, localKey: _l, remoteKey: _r, ...rest } = spec;
-  return { ...(rest as Partial<RtpLegOptions>), allocator, address: (rest.address as string | undefined) ?? address };
-}
-
 export class LegFactory {
-  readonly allocator: PortAllocator;
+  /** One allocator per local address, each over this worker's slice. */
+  private readonly allocators = new Map<string, PortAllocator>();
   /** WebRTC legs bind a port they do not give back themselves. */
-  private readonly webrtcPorts = new Map<MediaLeg, number>();
+  private readonly webrtcPorts = new Map<MediaLeg, { allocator: PortAllocator; port: number }>();
 
-  constructor(portMin: number, portMax: number, private readonly address: string, private readonly native = true, private readonly nativeDtls = true) {
-    this.allocator = new PortAllocator({ min: portMin, max: portMax });
+  constructor(
+    private readonly portMin: number, private readonly portMax: number, private readonly address: string,
+    private readonly native = true, private readonly nativeDtls = true,
+  ) {
+    this.allocatorFor(address);
   }
 
-  /** Even ports held by legs of this worker (each reserves its RTP/RTCP pair). */
+  /** The allocator of the worker's own address (tests and the port-exhaustion check). */
+  get allocator(): PortAllocator {
+    return this.allocatorFor(this.address);
+  }
+
+  private allocatorFor(address: string): PortAllocator {
+    let a = this.allocators.get(address);
+    if (!a) this.allocators.set(address, (a = new PortAllocator({ min: this.portMin, max: this.portMax })));
+    return a;
+  }
+
+  /** Even ports held by legs of this worker, on every address (each reserves its RTP/RTCP pair). */
   get portsInUse(): number {
-    return this.allocator.inUse;
+    let n = 0;
+    for (const a of this.allocators.values()) n += a.inUse;
+    return n;
+  }
+
+  private rtpOptions(spec: RtpLegSpec | SdesLegSpec): RtpLegOptions {
+    const address = spec.address ?? this.address;
+    return {
+      allocator: this.allocatorFor(address), address, native: this.native,
+      ...(spec.advertisedAddress !== undefined ? { advertisedAddress: spec.advertisedAddress } : {}),
+      ...(spec.port !== undefined ? { port: spec.port } : {}),
+      ...(spec.rtcpMux !== undefined ? { rtcpMux: spec.rtcpMux } : {}),
+      ...(spec.remote !== undefined ? { remote: spec.remote } : {}),
+      ...(spec.latch !== undefined ? { latch: spec.latch } : {}),
+      ...(spec.relatchAfterMs !== undefined ? { relatchAfterMs: spec.relatchAfterMs } : {}),
+      ...(spec.connect !== undefined ? { connect: spec.connect } : {}),
+      ...(spec.clockRate !== undefined ? { clockRate: spec.clockRate } : {}),
+    };
   }
 
   async createLeg(spec: LegSpec): Promise<MediaLeg> {
     switch (spec.kind) {
       case 'rtp':
-        return RtpLeg.create({ ...rtpOptions(spec, this.allocator, this.address), native: this.native });
+        return RtpLeg.create(this.rtpOptions(spec));
       case 'sdes':
-        return SdesLeg.create({
-          ...rtpOptions(spec, this.allocator, this.address), native: this.native,
-          profile: spec.profile, localKeys: sdesKeys(spec.localKey), remoteKeys: sdesKeys(spec.remoteKey),
-        });
+        return SdesLeg.create({ ...this.rtpOptions(spec), profile: spec.profile, localKeys: sdesKeys(spec.localKey), remoteKeys: sdesKeys(spec.remoteKey) });
       case 'webrtc': {
-        const { kind: _k, port, ...rest } = spec;
-        return this.bindWebRtc(port, (p) => WebRtcLeg.create({
-          ...(rest as Partial<WebRtcLegOptions>), address: this.address, port: p, native: this.native, nativeDtls: this.nativeDtls,
-        }));
+        const { kind: _k, port, address: bindAddress, ...rest } = spec;
+        const address = bindAddress ?? this.address;
+        return this.bindWebRtc(address, port, (p) => WebRtcLeg.create({ ...rest, address, port: p, native: this.native, nativeDtls: this.nativeDtls }));
       }
       default:
-        throw Object.assign(new Error(`unknown leg kind ${String((spec as { kind: unknown }).kind)}`), { status: 488 });
+        throw new WorkerError(`unknown leg kind ${String((spec as { kind: unknown }).kind)}`, 488);
     }
   }
 
-  async restoreLeg(state: Record<string, unknown>): Promise<MediaLeg> {
+  async restoreLeg(state: LegState): Promise<MediaLeg> {
     switch (state.kind) {
-      case 'rtp': return RtpLeg.restore(state as RtpLegState, this.allocator, this.native);
-      case 'sdes': return SdesLeg.restore(state as RtpLegState, this.allocator, this.native);
-      case 'webrtc': {
-        const st = state as unknown as WebRtcLegState;
-        return this.bindWebRtc(st.port, (p) => WebRtcLeg.restore({ ...st, port: p }, undefined, this.native, this.nativeDtls));
-      }
-      default: throw Object.assign(new Error(`unknown leg kind ${String(state.kind)}`), { status: 500 });
+      case 'rtp': return RtpLeg.restore(state, this.allocatorFor(state.address), this.native);
+      case 'sdes': return SdesLeg.restore(state, this.allocatorFor(state.address), this.native);
+      case 'webrtc':
+        return this.bindWebRtc(state.address, state.port, (p) => WebRtcLeg.restore({ ...state, port: p }, undefined, this.native, this.nativeDtls));
+      default: throw new WorkerError(`unknown leg kind ${String((state as { kind: unknown }).kind)}`, 500);
     }
   }
 
-  private async bindWebRtc(port: number | undefined, make: (port: number) => Promise<WebRtcLeg>): Promise<MediaLeg> {
+  private async bindWebRtc(address: string, port: number | undefined, make: (port: number) => Promise<WebRtcLeg>): Promise<MediaLeg> {
+    const allocator = this.allocatorFor(address);
     let leg: WebRtcLeg;
     let bound: number;
     if (port !== undefined) {
-      if (!this.allocator.claim(port)) throw Object.assign(new Error(`media port ${port} is not free`), { status: 500 });
+      if (!allocator.claim(port)) throw new WorkerError(`media port ${address}:${port} is not free`, 500);
       try {
         leg = await make(port);
       } catch (err) {
-        this.allocator.release(port);
+        allocator.release(port);
         throw err;
       }
       bound = port;
     } else {
-      ({ port: bound, value: leg } = await this.allocator.bindNext(make));
+      ({ port: bound, value: leg } = await allocator.bindNext(make));
     }
-    this.webrtcPorts.set(leg, bound);
+    this.webrtcPorts.set(leg, { allocator, port: bound });
     return leg;
   }
 
   describe(leg: MediaLeg): LegDescription {
-    const d: LegDescription = { kind: leg.kind, address: leg.localAddress, port: leg.localPort };
-    if (leg instanceof WebRtcLeg) Object.assign(d, leg.localParameters);
-    return d;
-  }
-
-  exportLeg(leg: MediaLeg): Record<string, unknown> {
-    return leg.exportState();
+    if (leg instanceof WebRtcLeg) return { kind: 'webrtc', ...leg.localParameters };
+    return { kind: leg.kind === 'sdes' ? 'sdes' : 'rtp', address: leg.localAddress, port: leg.localPort };
   }
 
   /** Applies a re-INVITE's change to one leg: a new peer address or new WebRTC parameters. */
-  updateLeg(leg: MediaLeg, change: Record<string, unknown>): void {
+  updateLeg(leg: MediaLeg, change: LegChange): void {
+    if (!('remote' in change)) return;
+    const remote = change.remote;
     if (leg instanceof WebRtcLeg) {
-      if (change.remote) leg.setRemoteParameters(change.remote as WebRtcRemoteParameters);
+      if ('ufrag' in remote) leg.setRemoteParameters(remote);
     } else if (leg instanceof RtpLeg) {
-      if (change.remote) leg.setRemote(change.remote as TransportAddress & { rtcpPort?: number });
+      if ('address' in remote) leg.setRemote(remote);
     }
   }
 
@@ -122,19 +152,17 @@ export class LegFactory {
       const p = this.webrtcPorts.get(leg);
       if (p !== undefined) {
         this.webrtcPorts.delete(leg);
-        this.allocator.release(p);
+        p.allocator.release(p.port);
       }
     }
   }
 
-  createBridge(a: MediaLeg, b: MediaLeg, opts: Record<string, unknown>): BridgeHandle {
+  createBridge(a: MediaLeg, b: MediaLeg, opts: BridgeOptionsSpec): BridgeHandle {
     return wrap(new Bridge({ ...opts, a, b, native: this.native }));
   }
 
-  restoreBridge(a: MediaLeg, b: MediaLeg, state: Record<string, unknown>): BridgeHandle {
-    // A state without rewrite offsets (legs recovered from SDP alone) starts a fresh bridge.
-    if (!state.toA || !state.toB) return this.createBridge(a, b, state);
-    return wrap(Bridge.restore(state as unknown as BridgeCoreState, a, b, this.native));
+  restoreBridge(a: MediaLeg, b: MediaLeg, state: BridgeCore): BridgeHandle {
+    return wrap(Bridge.restore(state, a, b, this.native));
   }
 }
 
@@ -144,9 +172,10 @@ function wrap(bridge: Bridge): BridgeHandle {
     exportState: () => {
       // The legs travel separately in BridgeState.legs.
       const { a: _a, b: _b, ...rest } = bridge.exportState();
-      return rest as unknown as Record<string, unknown>;
+      return rest;
     },
     close: () => bridge.close(),
     replaceLeg: (side, leg) => bridge.replaceLeg(side, leg),
+    silence: (on) => bridge.silence(on),
   };
 }

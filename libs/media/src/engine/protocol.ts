@@ -1,83 +1,107 @@
-// The message protocol between the main thread (MediaEngine) and a media worker.
-// Everything here is plain, structured-clone-safe data: the main thread tells a
-// worker to create, update or destroy bridges; it never sends packets. A worker
-// answers each request once, by id.
+// The message protocol between the main thread (MediaEngine) and a media worker, and
+// the bridge state that leaves the process (takeover: a call record in Redis carries
+// it to another node). Everything here is plain, structured-clone-safe data built
+// from the legs' and the bridge's own option and state types: the main thread tells a
+// worker to create, update or destroy bridges; it never sends packets. A worker answers
+// each request once, by id. BridgeState carries a format version and is read back from
+// outside the process only through decodeBridgeState().
+
+import type { BridgeOptions, BridgeState as BridgeCoreState } from '../bridge/bridge.js';
+import type { LegState, LegStats } from '../leg.js';
+import type { RtpLegOptions, TransportAddress } from '../rtp/rtp-leg.js';
+import type { SrtpProfile } from '../srtp/profile.js';
+import type { WebRtcLegOptions, WebRtcLocalParameters, WebRtcRemoteParameters } from '../webrtc/parameters.js';
+
+export type { TransportAddress };
 
 /** SRTP crypto suites this gateway keys by SDES (RFC 4568) or exports from DTLS (RFC 5764). */
-export type SrtpProfileName = 'AES_CM_128_HMAC_SHA1_80' | 'AEAD_AES_128_GCM';
+export type SrtpProfileName = SrtpProfile;
 
-export interface TransportAddress {
-  address: string;
-  port: number;
-}
+/** Options a worker fills in itself: its allocator, its fast-path setting. */
+type WorkerOwned = 'allocator' | 'native';
 
-/** Plain RTP/AVP leg with symmetric RTP latching. */
-export interface RtpLegSpec {
+/** Plain RTP/AVP leg with symmetric RTP latching (RtpLegOptions; `address` defaults to the engine's). */
+export interface RtpLegSpec extends Omit<RtpLegOptions, WorkerOwned> {
   kind: 'rtp';
-  /** Where the peer's SDP says to send; latching may move it to the observed source. */
-  remote?: TransportAddress;
-  /** Bind this exact port (restore after takeover); else one is allocated. */
-  port?: number;
-  /** Any further options the RTP leg accepts, passed through unchanged. */
-  [option: string]: unknown;
 }
 
 /** SDES-SRTP leg (RFC 4568): keys exchanged in SDP a=crypto lines. */
-export interface SdesLegSpec {
+export interface SdesLegSpec extends Omit<RtpLegOptions, WorkerOwned> {
   kind: 'sdes';
   profile: SrtpProfileName;
   /** Our master key || master salt, base64 (what our a=crypto inline: carries). */
   localKey: string;
   /** The peer's master key || master salt, base64. */
   remoteKey: string;
-  remote?: TransportAddress;
-  port?: number;
-  [option: string]: unknown;
 }
 
-/** WebRTC leg (ICE-lite + DTLS-SRTP + rtcp-mux); options belong to the WebRTC leg. */
-export interface WebRtcLegSpec {
+/** WebRTC leg (ICE-lite + DTLS-SRTP + rtcp-mux); `address` defaults to the engine's. */
+export interface WebRtcLegSpec extends Omit<WebRtcLegOptions, WorkerOwned | 'address'> {
   kind: 'webrtc';
-  port?: number;
-  [option: string]: unknown;
+  address?: string;
 }
 
 export type LegSpec = RtpLegSpec | SdesLegSpec | WebRtcLegSpec;
+
+/** The Bridge's own options (payload-type map, SSRCs, clock rate ...), legs aside. */
+export type BridgeOptionsSpec = Omit<BridgeOptions, 'a' | 'b' | 'native'>;
 
 export interface BridgeSpec {
   /** Caller-chosen id (e.g. the call id); generated when absent. */
   id?: string;
   legs: [LegSpec, LegSpec];
   /**
-   * Options for the Bridge itself (payload-type map, etc.), passed through unchanged;
-   * absent: a bridge with default options. null: the legs are bound (their ports and
+   * Absent: a bridge with default options. null: the legs are bound (their ports and
    * ICE/DTLS parameters can go into SDP) but nothing is forwarded until an update
    * supplies `bridge` (an offer binds ports; only the answer gives the payload types).
    */
-  bridge?: Record<string, unknown> | null;
+  bridge?: BridgeOptionsSpec | null;
 }
 
+/** A new peer address for an RTP/SDES leg (RTCP on `rtcpPort`, default port + 1 or the same with rtcp-mux). */
+export interface RtpRemoteChange {
+  remote: TransportAddress & { rtcpPort?: number };
+}
+
+/** The peer's new ICE/DTLS parameters for a WebRTC leg (its answer, a re-offer). */
+export interface WebRtcRemoteChange {
+  remote: WebRtcRemoteParameters;
+}
+
+/** A fresh leg in place of the old one (new transport or keys), seq/timestamp continuity kept. */
+export interface LegReplacement {
+  replace: LegSpec;
+}
+
+export type LegChange = RtpRemoteChange | WebRtcRemoteChange | LegReplacement;
+
 export interface BridgeUpdate {
-  /**
-   * Per-leg changes; null leaves a leg alone. `{ remote }` gives an RTP/SDES leg a new
-   * peer address, or a WebRTC leg the peer's new ICE/DTLS parameters; `{ replace: LegSpec }`
-   * swaps in a new leg (new transport or keys) with seq/timestamp continuity kept.
-   */
-  legs?: [Record<string, unknown> | null, Record<string, unknown> | null];
+  /** Per-leg changes; null leaves a leg alone. */
+  legs?: [LegChange | null, LegChange | null];
   /**
    * Starts forwarding on a bridge created with `bridge: null`, with these options.
    * Allowed once: a bridge that already forwards cannot change its options (488).
    */
-  bridge?: Record<string, unknown>;
+  bridge?: BridgeOptionsSpec;
+  /**
+   * Stops (true) or resumes (false) all forwarding and ICE answers of the bridge: a node
+   * that may have lost its calls to another stays silent until it knows (self-fencing).
+   */
+  silenced?: boolean;
 }
 
-export interface LegDescription {
-  kind: LegSpec['kind'];
+export interface RtpLegDescription {
+  kind: 'rtp' | 'sdes';
   address: string;
   port: number;
-  /** Leg-specific values the SDP needs (ICE ufrag/pwd, DTLS fingerprint, ...). */
-  [detail: string]: unknown;
 }
+
+/** A WebRTC leg with what its SDP needs (ICE ufrag/pwd, DTLS fingerprint and setup). */
+export interface WebRtcLegDescription extends WebRtcLocalParameters {
+  kind: 'webrtc';
+}
+
+export type LegDescription = RtpLegDescription | WebRtcLegDescription;
 
 export interface BridgeDescription {
   id: string;
@@ -86,12 +110,33 @@ export interface BridgeDescription {
   legs: LegDescription[];
 }
 
+/** The format BridgeState is written in; decodeBridgeState() refuses any other. */
+export const BRIDGE_STATE_VERSION = 1;
+
+/** The bridge's own state, its legs travelling in BridgeState.legs. */
+export type BridgeCore = Omit<BridgeCoreState, 'a' | 'b'>;
+
 /** What exportState returns and restoreBridge takes: enough to resume on another node. */
 export interface BridgeState {
+  v: typeof BRIDGE_STATE_VERSION;
   id: string;
-  legs: Record<string, unknown>[];
+  legs: LegState[];
   /** null: the legs were bound but not yet forwarding. */
-  bridge: Record<string, unknown> | null;
+  bridge: BridgeCore | null;
+}
+
+/** Per-leg counters and the bridge's outgoing SSRCs and native directions. */
+export interface BridgeStats {
+  id: string;
+  legs: LegStats[];
+  bridge: { ssrcToA: number; ssrcToB: number; native: { toA: boolean; toB: boolean } } | null;
+}
+
+/** Memory, GC and packet figures of one worker (benchmark and metrics). */
+export interface WorkerUsage {
+  heapUsed: number; heapTotal: number; external: number; arrayBuffers: number; rss: number;
+  usedHeapSize: number; mallocedMemory: number; gcMinor: number; gcMajor: number;
+  packetsIn: number; packetsOut: number; bridges: number;
 }
 
 export type WorkerRequest =
@@ -103,6 +148,17 @@ export type WorkerRequest =
   | { seq: number; op: 'restore'; state: BridgeState }
   | { seq: number; op: 'usage'; gc?: boolean };
 
+/** What each request's reply carries. */
+export interface WorkerResults {
+  create: BridgeDescription;
+  update: BridgeDescription;
+  destroy: { id: string };
+  stats: BridgeStats;
+  export: BridgeState;
+  restore: BridgeDescription;
+  usage: WorkerUsage;
+}
+
 /** Load figures sent with every reply so the main thread's counters stay current. */
 export interface WorkerLoad {
   bridges: number;
@@ -110,18 +166,28 @@ export interface WorkerLoad {
 }
 
 export type WorkerReply =
-  | { seq: number; ok: true; result: unknown; load: WorkerLoad }
+  | { seq: number; ok: true; result: WorkerResults[keyof WorkerResults]; load: WorkerLoad }
   | { seq: number; ok: false; error: { message: string; status?: number; code?: string }; load: WorkerLoad };
+
+/** Leg events a worker forwards to the main thread (signalling reacts to them). */
+export type LegEventName = 'connected' | 'pairChanged' | 'dtlsConnected' | 'dtlsClosed' | 'consentLost' | 'error';
 
 /** A leg event (ICE connected, DTLS connected, consent lost, ...) of bridge `id`. */
 export interface LegEvent {
   id: string;
   leg: number;
-  name: string;
-  detail?: unknown;
+  name: LegEventName;
+  /** The selected pair, the SRTP profile, or an error's message. */
+  detail?: TransportAddress | string | { message: string };
 }
 
 export type WorkerEvent = { event: 'ready' } | ({ event: 'leg' } & LegEvent);
+
+/** The DTLS certificate every worker (and every node of a cluster) uses. */
+export interface CertificatePem {
+  certPem: string;
+  keyPem: string;
+}
 
 /** Data handed to each worker at start (workerData). */
 export interface WorkerInit {
@@ -129,10 +195,41 @@ export interface WorkerInit {
   /** This worker's slice of the media port range, inclusive. */
   portMin: number;
   portMax: number;
-  /** Address the worker's sockets bind to and advertise. */
+  /** Address the worker's sockets bind to and advertise by default. */
   address: string;
   /** Native sockets and fast path when the addon is built (MediaEngineOptions.native). */
   native: boolean;
   /** DTLS on OpenSSL in the addon when `native` holds (MediaEngineOptions.nativeDtls). */
   nativeDtls?: boolean;
+  /** The cluster's DTLS certificate; absent: the worker makes its own. */
+  certificate?: CertificatePem;
+}
+
+/** A bridge state from outside this process that this build cannot read. */
+export class MediaStateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MediaStateError';
+  }
+}
+
+const LEG_KINDS: ReadonlySet<string> = new Set(['rtp', 'sdes', 'webrtc']);
+
+/** Checks a bridge state that crossed a machine boundary (format version, leg kinds, ports). */
+export function decodeBridgeState(raw: unknown): BridgeState {
+  if (typeof raw !== 'object' || raw === null) throw new MediaStateError('bridge state is not an object');
+  const s = raw as { v?: unknown; id?: unknown; legs?: unknown; bridge?: unknown };
+  if (s.v !== BRIDGE_STATE_VERSION) {
+    throw new MediaStateError(`bridge state version ${JSON.stringify(s.v)} is not supported (this build reads version ${BRIDGE_STATE_VERSION})`);
+  }
+  if (typeof s.id !== 'string') throw new MediaStateError('bridge state: id must be a string');
+  if (!Array.isArray(s.legs) || s.legs.length !== 2) throw new MediaStateError(`bridge state ${s.id}: two legs expected`);
+  for (const leg of s.legs as Array<{ kind?: unknown; port?: unknown; address?: unknown }>) {
+    if (typeof leg !== 'object' || leg === null || typeof leg.kind !== 'string' || !LEG_KINDS.has(leg.kind)) {
+      throw new MediaStateError(`bridge state ${s.id}: unknown leg kind ${JSON.stringify(leg?.kind)}`);
+    }
+    if (typeof leg.port !== 'number' || typeof leg.address !== 'string') throw new MediaStateError(`bridge state ${s.id}: a ${leg.kind} leg needs its address and port`);
+  }
+  if (s.bridge !== null && typeof s.bridge !== 'object') throw new MediaStateError(`bridge state ${s.id}: bridge must be an object or null`);
+  return raw as BridgeState;
 }

@@ -7,17 +7,20 @@ import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks
 import { getHeapStatistics } from 'node:v8';
 import type { MediaLeg } from '../leg.js';
 import type {
-  BridgeDescription, BridgeState, BridgeUpdate, LegDescription, WorkerInit, WorkerLoad,
-  WorkerReply, WorkerRequest, BridgeSpec, LegSpec, WorkerEvent,
+  BridgeDescription, BridgeState, BridgeStats, BridgeUpdate, WorkerInit, WorkerLoad,
+  WorkerReply, WorkerRequest, BridgeSpec, WorkerEvent, WorkerResults, WorkerUsage, LegEvent,
 } from './protocol.js';
-import { FORWARDED_LEG_EVENTS, LegFactory, type BridgeHandle } from './factory.js';
+import { BRIDGE_STATE_VERSION } from './protocol.js';
+import { FORWARDED_LEG_EVENTS, LegFactory, WorkerError, type BridgeHandle } from './factory.js';
 import { WebRtcLeg } from '../webrtc/webrtc-leg.js';
+import { useCertificate } from '../webrtc/certificate.js';
 
 interface Entry {
   id: string;
   legs: MediaLeg[];
   /** null while the legs are bound but not forwarding (created with `bridge: null`). */
   bridge: BridgeHandle | null;
+  silenced: boolean;
 }
 
 const init = workerData as WorkerInit;
@@ -42,12 +45,12 @@ function load(): WorkerLoad {
 }
 
 function describe(e: Entry): BridgeDescription {
-  return { id: e.id, worker: init.index, legs: e.legs.map((l) => factory.describe(l) as LegDescription) };
+  return { id: e.id, worker: init.index, legs: e.legs.map((l) => factory.describe(l)) };
 }
 
 function get(id: string): Entry {
   const e = bridges.get(id);
-  if (!e) throw Object.assign(new Error(`no bridge ${id}`), { status: 481 });
+  if (!e) throw new WorkerError(`no bridge ${id}`, 481);
   return e;
 }
 
@@ -62,8 +65,8 @@ function forwardEvents(id: string, index: number, leg: MediaLeg): void {
   for (const name of FORWARDED_LEG_EVENTS) {
     emitter.on(name, (detail?: unknown) => {
       if (bridges.get(id)?.legs[index] !== leg) return;
-      const plain = detail instanceof Error ? { message: detail.message } : detail;
-      port?.postMessage({ event: 'leg', id, leg: index, name, detail: plain } satisfies WorkerEvent);
+      const plain = (detail instanceof Error ? { message: detail.message } : detail) as LegEvent['detail'];
+      port?.postMessage({ event: 'leg', id, leg: index, name, ...(plain !== undefined ? { detail: plain } : {}) } satisfies WorkerEvent);
     });
   }
 }
@@ -74,13 +77,14 @@ function create(spec: BridgeSpec & { id: string }): Promise<BridgeDescription> {
 }
 
 function restore(state: BridgeState): Promise<BridgeDescription> {
+  if (state.v !== BRIDGE_STATE_VERSION) throw new WorkerError(`bridge state version ${String(state.v)} is not supported`, 500);
   return build(state.id, state.legs, (ls) => factory.restoreLeg(ls),
     (legs) => (state.bridge === null ? null : factory.restoreBridge(legs[0], legs[1], state.bridge)));
 }
 
 /** Binds the legs one by one, then the bridge; anything bound is closed again if a step fails. */
 async function build<S>(id: string, specs: S[], makeLeg: (spec: S) => Promise<MediaLeg>, makeBridge: (legs: MediaLeg[]) => BridgeHandle | null): Promise<BridgeDescription> {
-  if (bridges.has(id)) throw Object.assign(new Error(`bridge ${id} exists`), { status: 500 });
+  if (bridges.has(id)) throw new WorkerError(`bridge ${id} exists`, 500);
   const legs: MediaLeg[] = [];
   try {
     for (const spec of specs) {
@@ -88,7 +92,7 @@ async function build<S>(id: string, specs: S[], makeLeg: (spec: S) => Promise<Me
       forwardEvents(id, legs.length, leg);
       legs.push(leg);
     }
-    const e: Entry = { id, legs, bridge: makeBridge(legs) };
+    const e: Entry = { id, legs, bridge: makeBridge(legs), silenced: false };
     bridges.set(id, e);
     return describe(e);
   } catch (err) {
@@ -99,13 +103,13 @@ async function build<S>(id: string, specs: S[], makeLeg: (spec: S) => Promise<Me
 
 async function update(id: string, u: BridgeUpdate): Promise<BridgeDescription> {
   const e = get(id);
-  if (u.bridge && e.bridge) throw Object.assign(new Error('bridge options cannot change on a live bridge'), { status: 488 });
+  if (u.bridge && e.bridge) throw new WorkerError('bridge options cannot change on a live bridge', 488);
   for (let i = 0; i < 2; i++) {
     const change = u.legs?.[i];
     if (!change) continue;
-    if (change.replace) {
+    if ('replace' in change) {
       // A new transport or new keys (re-INVITE): a fresh leg takes this side over.
-      const leg = await factory.createLeg(change.replace as LegSpec);
+      const leg = await factory.createLeg(change.replace);
       const old = e.legs[i];
       e.legs[i] = leg;
       forwardEvents(id, i, leg);
@@ -117,6 +121,9 @@ async function update(id: string, u: BridgeUpdate): Promise<BridgeDescription> {
   }
   // Legs first: forwarding starts toward the remotes this same update gave them.
   if (u.bridge) e.bridge = factory.createBridge(e.legs[0], e.legs[1], u.bridge);
+  if (u.silenced !== undefined) e.silenced = u.silenced;
+  if (e.bridge) e.bridge.silence(e.silenced);
+  else for (const l of e.legs) l.silenced = e.silenced;
   return describe(e);
 }
 
@@ -132,7 +139,7 @@ async function destroy(id: string): Promise<{ id: string }> {
   return { id };
 }
 
-function usage(): Record<string, number> {
+function usage(): WorkerUsage {
   const m = process.memoryUsage();
   const h = getHeapStatistics();
   let packetsIn = 0;
@@ -150,18 +157,18 @@ function usage(): Record<string, number> {
   };
 }
 
-async function handle(m: WorkerRequest): Promise<unknown> {
+async function handle(m: WorkerRequest): Promise<WorkerResults[keyof WorkerResults]> {
   switch (m.op) {
     case 'create': return create(m.spec);
     case 'update': return update(m.id, m.update);
     case 'destroy': return destroy(m.id);
     case 'stats': {
       const e = get(m.id);
-      return { id: e.id, legs: e.legs.map((l) => ({ ...l.stats })), bridge: e.bridge?.stats() ?? {} };
+      return { id: e.id, legs: e.legs.map((l) => ({ ...l.stats })), bridge: e.bridge?.stats() ?? null } satisfies BridgeStats;
     }
     case 'export': {
       const e = get(m.id);
-      return { id: e.id, legs: e.legs.map((l) => factory.exportLeg(l)), bridge: e.bridge?.exportState() ?? null } satisfies BridgeState;
+      return { v: BRIDGE_STATE_VERSION, id: e.id, legs: e.legs.map((l) => l.exportState()), bridge: e.bridge?.exportState() ?? null } satisfies BridgeState;
     }
     case 'restore': return restore(m.state);
     case 'usage': {
@@ -186,7 +193,8 @@ port.on('message', (m: WorkerRequest) => {
   );
 });
 
-// This thread's DTLS certificate and a warm handshake before its first call, not
-// during it: ready means a call's setup pays no one-off costs.
+// This thread's DTLS certificate (the cluster's, when given) and a warm handshake
+// before its first call, not during it: ready means a call's setup pays no one-off costs.
+if (init.certificate) useCertificate(init.certificate);
 await WebRtcLeg.prepare({ native: init.native, nativeDtls: init.nativeDtls ?? true });
 port.postMessage({ event: 'ready' });

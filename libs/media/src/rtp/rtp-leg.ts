@@ -5,7 +5,7 @@
 // socket is connect()ed (a connected send skips the per-packet address lookup and the
 // kernel filters other sources). After `relatchAfterMs` of silence the socket is
 // disconnected so a new source (e.g. the peer moved behind NAT) can be learned.
-import { emptyLegStats, type FastPathIn, type FastPathLink, type FastPathOut, type LegStats, type MediaLeg, type PacketSink } from '../leg.js';
+import { emptyLegStats, type LegState, type FastPathIn, type FastPathLink, type FastPathOut, type LegStats, type MediaLeg, type PacketSink } from '../leg.js';
 import { bindMediaSocket, type MediaSocket } from '../net/media-socket.js';
 import type { PortAllocator } from '../ports/allocator.js';
 import type { SrtpContext } from '../srtp/context.js';
@@ -41,7 +41,7 @@ export interface RtpLegOptions {
   native?: boolean;
 }
 
-export interface RtpLegState extends Record<string, unknown> {
+export interface RtpLegState {
   kind: 'rtp' | 'sdes';
   address: string;
   advertisedAddress: string;
@@ -54,6 +54,11 @@ export interface RtpLegState extends Record<string, unknown> {
   relatchAfterMs: number;
   connect: boolean;
   clockRate: number;
+}
+
+/** The state of a plain RTP leg (an SDES leg's adds its SRTP contexts). */
+export interface PlainRtpLegState extends RtpLegState {
+  kind: 'rtp';
 }
 
 interface Bound {
@@ -84,6 +89,7 @@ export class RtpLeg implements MediaLeg {
   onRtp: PacketSink | null = null;
   onRtcp: PacketSink | null = null;
   fastPath: FastPathLink | null = null;
+  silenced = false;
 
   get stats(): LegStats {
     const link = this.fastPath;
@@ -196,10 +202,14 @@ export class RtpLeg implements MediaLeg {
     return this.closed;
   }
 
-  exportState(): RtpLegState {
+  exportState(): LegState {
+    return { ...this.baseState(), kind: 'rtp' };
+  }
+
+  /** The state every RTP leg has (after pulling what a native route counted). */
+  protected baseState(): Omit<RtpLegState, 'kind'> {
     this.fastPath?.pull();
     return {
-      kind: this.kind,
       address: this.bindAddress,
       advertisedAddress: this.localAddress,
       port: this.localPort,
@@ -250,6 +260,7 @@ export class RtpLeg implements MediaLeg {
 
   /** Datagrams from the leg's sockets (the native fast path hands over what it does not forward). */
   private receivePacket(msg: Buffer, address: string, port: number, onRtcpSocket: boolean): void {
+    if (this.silenced) return;
     // RTCP on the RTP port is handled as RTCP even without rtcp-mux (a peer muxing
     // unasked, or another leg's RTCP aimed at port + 1 of a neighbour): taken as RTP it
     // would latch an idle leg onto the wrong source and starve the real peer.

@@ -41,8 +41,8 @@ export class SdesLeg extends RtpLeg {
     return leg;
   }
 
-  static override async restore(state: RtpLegState, allocator: PortAllocator, native = true): Promise<SdesLeg> {
-    const st = state as SdesLegState;
+  static override async restore(st: SdesLegState, allocator: PortAllocator, native = true): Promise<SdesLeg> {
+    const state = st;
     const local = SrtpContext.fromState(st.srtpLocal);
     const remote = SrtpContext.fromState(st.srtpRemote);
     const opts = { ...optionsFromState(state, allocator), native };
@@ -77,8 +77,8 @@ export class SdesLeg extends RtpLeg {
   }
 
   override exportState(): SdesLegState {
-    // super.exportState() pulls the fast path's state first (SRTP streams included).
-    return { ...super.exportState(), kind: 'sdes', srtpLocal: this.local.exportState(), srtpRemote: this.remoteCtx.exportState() };
+    // baseState() pulls the fast path's state first (SRTP streams included).
+    return { ...this.baseState(), kind: 'sdes', srtpLocal: this.local.exportState(), srtpRemote: this.remoteCtx.exportState() };
   }
 
   protected override unprotectRtp(buf: Buffer, len: number): number {

@@ -15,11 +15,27 @@ export interface DtlsCertificate {
 
 let pending: Promise<DtlsCertificate> | null = null;
 
+/**
+ * Makes `pem` the process certificate (a cluster shares one, so the fingerprint in a
+ * live call's SDP stays valid on whichever node carries the call). Call before any leg.
+ */
+export function useCertificate(pem: { certPem: string; keyPem: string }): DtlsCertificate {
+  const cert = { certPem: pem.certPem, keyPem: pem.keyPem, fingerprint: new X509Certificate(pem.certPem).fingerprint256, fingerprintAlgorithm: 'sha-256' as const };
+  pending = Promise.resolve(cert);
+  return cert;
+}
+
+/** A fresh self-signed ECDSA P-256 certificate (RFC 8827 §6.5) as PEM. */
+export async function generateCertificate(): Promise<{ certPem: string; keyPem: string }> {
+  // werift's helper: SignatureAlgorithm.ecdsa_3, HashAlgorithm.sha256_4, secp256r1_23.
+  const { certPem, keyPem } = await CipherContext.createSelfSignedCertificateWithKey({ signature: 3, hash: 4 }, 23);
+  return { certPem, keyPem };
+}
+
 /** The process certificate, generated on first use. */
 export function getCertificate(): Promise<DtlsCertificate> {
   pending ??= (async () => {
-    // werift's helper: SignatureAlgorithm.ecdsa_3, HashAlgorithm.sha256_4, secp256r1_23.
-    const { certPem, keyPem } = await CipherContext.createSelfSignedCertificateWithKey({ signature: 3, hash: 4 }, 23);
+    const { certPem, keyPem } = await generateCertificate();
     const fingerprint = new X509Certificate(certPem).fingerprint256;
     return { certPem, keyPem, fingerprint, fingerprintAlgorithm: 'sha-256' as const };
   })();

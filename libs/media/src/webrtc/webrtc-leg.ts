@@ -37,6 +37,7 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
   onRtp: PacketSink | null = null;
   onRtcp: PacketSink | null = null;
   fastPath: FastPathLink | null = null;
+  silenced = false;
 
   get stats(): LegStats {
     const link = this.fastPath;
@@ -244,7 +245,7 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
    */
   private receivePacket(msg: Buffer, address: string, port: number): void {
     const len = msg.length;
-    if (len === 0) return;
+    if (len === 0 || this.silenced) return;
     const b = msg[0]!;
     if (b >= 128 && b <= 191) {
       if (this.srtpIn === null || port !== this.peerPort || address !== this.peerAddress) {
@@ -362,7 +363,7 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
     this.socket.send(this.rtcpOut, 0, n, this.peerPort, this.peerAddress);
   }
 
-  exportState(): WebRtcLegState & Record<string, unknown> {
+  exportState(): WebRtcLegState {
     this.fastPath?.pull();
     return {
       kind: 'webrtc', address: this.localAddress, port: this.localPort,
