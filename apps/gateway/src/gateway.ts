@@ -17,6 +17,7 @@ import { handleInboundInvite } from './calls/inbound.js';
 import type { CallContext } from './calls/context.js';
 import { EchoService } from './echo/echo-uas.js';
 import { HttpServer } from './http/server.js';
+import { Trunks } from './trunks/index.js';
 
 export interface GatewayCounters {
   liveCalls: number;
@@ -39,6 +40,8 @@ export class Gateway {
   readonly registrar: Registrar;
   readonly calls: CallRegistry;
   readonly router: Router;
+  /** Trunk runtime state (pings, registrations, location): `trunks.status()` for the admin API. */
+  readonly trunks: Trunks;
   private readonly echo: EchoService;
   private echoTrunk: TrunkConfig | undefined;
   private http: HttpServer | null = null;
@@ -49,7 +52,8 @@ export class Gateway {
   private constructor(readonly config: GatewayConfig, opts: GatewayOptions) {
     this.log = opts.log ?? createLogger(config.logging.level);
     this.transport = new TransportLayer();
-    this.ua = new UserAgent({ transport: this.transport, userAgentName: 'trapezoid', contactUser: 'trapezoid' });
+    // 100rel: reliable provisionals are PRACKed (libs/sip) and sent to INVITEs that require them.
+    this.ua = new UserAgent({ transport: this.transport, userAgentName: 'trapezoid', contactUser: 'trapezoid', supported: ['100rel'] });
     const digest = config.auth.required ? new DigestServer({
       realm: config.auth.realm,
       algorithms: config.auth.algorithms,
@@ -61,6 +65,7 @@ export class Gateway {
     this.registrar = new Registrar({ ua: this.ua, transport: this.transport, digest, log: this.log });
     this.calls = new CallRegistry(this.log);
     this.router = new Router(config);
+    this.trunks = new Trunks(this.ua, config, this.log);
     this.echo = new EchoService(config.media.address, this.log);
     const engine = (): MediaEngine => {
       if (!this.mediaEngine) throw new SipError(503, 'Media engine not running');
@@ -68,7 +73,7 @@ export class Gateway {
     };
     this.ctx = {
       ua: this.ua, config, router: this.router, calls: this.calls, registrar: this.registrar,
-      get engine() { return engine(); }, log: this.log, digest, echoTrunk: () => this.echoTrunk,
+      get engine() { return engine(); }, log: this.log, digest, echoTrunk: () => this.echoTrunk, trunks: this.trunks,
     };
     this.ua.onRequest('INVITE', (req) => this.onInvite(req));
     for (const name of this.router.trunkAcl.unidentifiable) {
@@ -123,10 +128,11 @@ export class Gateway {
       });
       this.log.info('listening', { event: 'listening', protocol: lp.protocol, address: lp.address, port: lp.port });
     }
+    this.trunks.start();
     const echo = await this.echo.start();
     this.echoTrunk = {
       name: 'echo', address: echo.address, port: echo.port, transport: 'udp', domain: echo.address,
-      codecs: ['PCMU', 'PCMA', 'telephone-event/8000'], answerTimeout: 10,
+      codecs: ['PCMU', 'PCMA', 'telephone-event/8000'], answerTimeout: 10, inviteTimeout: 32,
     };
     if (this.config.http.port >= 0) {
       this.http = new HttpServer({
@@ -182,6 +188,7 @@ export class Gateway {
 
   /** Ends every call, then closes every socket and timer. */
   async stop(): Promise<void> {
+    this.trunks.stop();
     await this.calls.endAll('Gateway shutting down');
     this.registrar.close();
     await this.echo.close();

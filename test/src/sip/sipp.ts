@@ -92,6 +92,8 @@ export interface SippRun {
 export interface SippOptions {
   /** Local SIP port (-p); a free one when absent. */
   port?: number;
+  /** Local address for SIP and media (-i, -mi); default 127.0.0.1. */
+  address?: string;
   /** Extra SIPp arguments (scenario, -m, -r, -t, remote host ...). */
   args: string[];
   /** Write -trace_msg and parse it into result.messages. */
@@ -105,7 +107,8 @@ export async function startSipp(opts: SippOptions): Promise<SippRun & { port: nu
   const mediaPort = await freeMediaPort();
   const dir = mkdtempSync(join(tmpdir(), 'sipp-'));
   const msgFile = join(dir, 'messages.log');
-  const args = ['-i', '127.0.0.1', '-p', String(port), '-mi', '127.0.0.1', '-mp', String(mediaPort),
+  const address = opts.address ?? '127.0.0.1';
+  const args = ['-i', address, '-p', String(port), '-mi', address, '-mp', String(mediaPort),
     '-nostdin', '-timeout', `${opts.timeoutSec ?? 30}s`, '-timeout_error',
     ...(opts.trace ? ['-trace_msg', '-message_file', msgFile] : []), ...opts.args];
   const proc = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -9,6 +9,7 @@ import type { Registrar } from '../registrar/registrar.js';
 import type { Call, CallRegistry } from './call.js';
 import { CallMedia } from '../media/call-media.js';
 import type { Router } from './routing.js';
+import type { Trunks } from '../trunks/index.js';
 
 export interface CallContext {
   ua: UserAgent;
@@ -23,6 +24,8 @@ export interface CallContext {
   digest: DigestServer | undefined;
   /** The built-in echo endpoint, reached like a trunk. */
   echoTrunk: () => TrunkConfig | undefined;
+  /** Trunk runtime: location, up/down, registrations (apps/gateway/src/trunks). */
+  trunks: Trunks;
 }
 
 /**

@@ -5,12 +5,13 @@
 
 import {
   parseUri, isSipUri, SipError,
-  type IncomingRequest, type SipResponse, type ClientRequest,
+  type IncomingRequest, type SipResponse,
 } from '@trapezoid/sip';
 import { webrtcOfferToRtpOffer, rtpAnswerToWebrtcAnswer, SdpError } from '@trapezoid/sdp';
 import type { Call } from './call.js';
 import { authenticate, relayStatus, type CallContext, bindCallMedia, failSetup } from './context.js';
 import type { TrunkConfig } from '../config/index.js';
+import { TrunkLeg, trunkDomain } from '../trunks/index.js';
 
 export async function handleOutboundInvite(ctx: CallContext, req: IncomingRequest): Promise<void> {
   const msg = req.message;
@@ -22,7 +23,9 @@ export async function handleOutboundInvite(ctx: CallContext, req: IncomingReques
   const dialled = isSipUri(ruri) ? ruri.user ?? '' : '';
   const target = ctx.router.outbound(dialled);
   if (!target) throw new SipError(404, `No route for ${dialled || 'an empty number'}`);
-  const trunk = target.kind === 'trunk' ? target.trunk : ctx.echoTrunk();
+  const echo = ctx.echoTrunk();
+  const trunks = target.kind === 'trunk' ? target.trunks : echo ? [echo] : [];
+  const trunk = trunks[0];
   if (!trunk) throw new SipError(503, 'Echo service not running');
   if (msg.body.length === 0) throw new SipError(488, 'An SDP offer is required in the INVITE');
 
@@ -30,13 +33,14 @@ export async function handleOutboundInvite(ctx: CallContext, req: IncomingReques
   call.record.trunk = trunk.name;
   void req.cancellation.then(() => call.end(487, 'Canceled by the caller', 'a'));
   try {
-    await connectToTrunk(ctx, call, req, trunk, target.number, user);
+    await connectToTrunk(ctx, call, req, trunks, target.number, user);
   } catch (err) {
     await failSetup(call, req, err);
   }
 }
 
-async function connectToTrunk(ctx: CallContext, call: Call, req: IncomingRequest, trunk: TrunkConfig, number: string, user: string): Promise<void> {
+async function connectToTrunk(ctx: CallContext, call: Call, req: IncomingRequest, trunks: TrunkConfig[], number: string, user: string): Promise<void> {
+  const trunk = trunks[0]!;
   const offer = req.message.body.toString('utf8');
   const media = await bindCallMedia(ctx, call);
   if (!media) return;
@@ -46,17 +50,27 @@ async function connectToTrunk(ctx: CallContext, call: Call, req: IncomingRequest
   const webrtcRemoteSet = media.setWebRtcRemote(rtpOffer.remote);
   webrtcRemoteSet.catch(() => undefined);
 
-  const domain = trunk.domain ?? trunk.address;
-  const out = ctx.ua.request('INVITE', `sip:${number}@${domain}${trunk.port === 5060 ? '' : `:${trunk.port}`}`, {
-    from: `<sip:${user}@${ctx.config.domain}>`,
-    to: `<sip:${number}@${domain}>`,
-    destination: { protocol: trunk.transport, address: trunk.address, port: trunk.port },
-    body: rtpOffer.sdp,
-    contentType: 'application/sdp',
-    ...(trunk.credentials ? { credentials: trunk.credentials } : {}),
+  // Each trunk of the route in turn while it fails with 503/408 and nothing was relayed.
+  const out = new TrunkLeg({
+    trunks: ctx.trunks, candidates: trunks, log: call.log,
+    send: (t, destination) => {
+      const domain = trunkDomain(t);
+      const port = t.port === undefined || t.port === 5060 ? '' : `:${t.port}`;
+      return ctx.ua.request('INVITE', `sip:${number}@${domain}${port}`, {
+        from: `<sip:${user}@${ctx.config.domain}>`,
+        to: `<sip:${number}@${domain}>`,
+        destination,
+        body: rtpOffer.sdp,
+        contentType: 'application/sdp',
+        ...(t.credentials ? { credentials: t.credentials } : {}),
+      });
+    },
   });
-  call.record.bCallId = out.message.callId;
-  call.setState('proceeding', { trunk: trunk.name, bLeg: out.message.callId });
+  out.on('attempt', (t, invite) => {
+    call.record.trunk = t.name;
+    call.record.bCallId = invite.message.callId;
+    call.setState('proceeding', { trunk: t.name, bLeg: invite.message.callId });
+  });
   call.onEnd(() => out.cancel());
   const noAnswer = setTimeout(() => {
     call.log.info('no answer from trunk in time', { event: 'call-timeout', seconds: trunk.answerTimeout });
@@ -119,7 +133,7 @@ async function connectToTrunk(ctx: CallContext, call: Call, req: IncomingRequest
 }
 
 async function bridgeAnswered(
-  call: Call, req: IncomingRequest, out: ClientRequest, final: SipResponse, answerFrom: (res: SipResponse) => Promise<string>,
+  call: Call, req: IncomingRequest, out: TrunkLeg, final: SipResponse, answerFrom: (res: SipResponse) => Promise<string>,
 ): Promise<void> {
   const bDialog = out.dialog;
   if (!bDialog) throw new SipError(502, 'Trunk answered without a dialog');

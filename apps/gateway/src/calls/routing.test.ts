@@ -10,6 +10,7 @@ const config = configSchema.parse({
   ],
   routes: [
     { match: '^00(\\d+)$', rewrite: '+$1', trunk: 'b' },
+    { match: '^9(\\d+)$', rewrite: '$1', trunks: ['b', 'a'] },
     { match: '^\\+?\\d+$', trunk: 'a' },
     { match: '^echo$', internal: 'echo' },
   ],
@@ -18,7 +19,8 @@ const config = configSchema.parse({
 
 test('first matching route wins, with its rewrite', () => {
   const r = new Router(config);
-  assert.deepEqual(r.outbound('0044123'), { kind: 'trunk', trunk: config.trunks[1], number: '+44123' });
+  assert.deepEqual(r.outbound('0044123'), { kind: 'trunk', trunk: config.trunks[1], trunks: [config.trunks[1]], number: '+44123' });
+  assert.deepEqual(r.outbound('9123'), { kind: 'trunk', trunk: config.trunks[1], trunks: [config.trunks[1], config.trunks[0]], number: '123' });
   assert.equal(r.outbound('+44123')?.kind === 'trunk' && r.outbound('+44123')?.number, '+44123');
   assert.deepEqual(r.outbound('echo'), { kind: 'internal', service: 'echo', number: 'echo' });
   assert.equal(r.outbound('nobody'), undefined);

@@ -6,7 +6,8 @@ import type { GatewayConfig, RouteConfig, TrunkConfig } from '../config/index.js
 import { TrunkAcl } from '../security/trunk-acl.js';
 
 export type OutboundTarget =
-  | { kind: 'trunk'; trunk: TrunkConfig; number: string }
+  /** `trunks`: the route's trunks in failover order; `trunk` is the first. */
+  | { kind: 'trunk'; trunk: TrunkConfig; trunks: TrunkConfig[]; number: string }
   | { kind: 'internal'; service: 'echo'; number: string };
 
 export class Router {
@@ -29,8 +30,8 @@ export class Router {
       if (!m) continue;
       const number = route.rewrite !== undefined ? dialled.replace(re, route.rewrite) : dialled;
       if (route.internal) return { kind: 'internal', service: route.internal, number };
-      const trunk = this.trunks.get(route.trunk!);
-      if (trunk) return { kind: 'trunk', trunk, number };
+      const trunks = (route.trunks ?? [route.trunk!]).flatMap((n) => this.trunks.get(n) ?? []);
+      if (trunks.length > 0) return { kind: 'trunk', trunk: trunks[0]!, trunks, number };
     }
     return undefined;
   }

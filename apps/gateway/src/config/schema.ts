@@ -70,9 +70,9 @@ const trunkSource = z.strictObject({
 
 const trunk = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and -').describe('Name used by routes, logs, metrics and CDRs.'),
-  address: host.describe('Address of the trunk: where calls go, and (by default) where its requests come from (see source).'),
-  port: port.default(5060).describe('SIP port of the trunk.'),
-  transport: z.enum(['udp', 'tcp', 'tls']).default('udp').describe('SIP transport toward the trunk.'),
+  address: host.describe('Address of the trunk, or a host name located by RFC 3263 (NAPTR/SRV/A, see `dns`); requests from it are recognised as this trunk.'),
+  port: port.optional().describe('SIP port of the trunk; default 5060 (5061 for tls), or from DNS SRV when address is a host name.'),
+  transport: z.enum(['udp', 'tcp', 'tls']).optional().describe('SIP transport toward the trunk; default udp, or from DNS NAPTR/SRV when address is a host name.'),
   domain: z.string().optional().describe('Domain for the Request-URI and To; defaults to address.'),
   credentials: z.strictObject({
     username: z.string().min(1).describe('Digest user name.'),
@@ -81,7 +81,21 @@ const trunk = z.strictObject({
   codecs: codecs.default(['PCMU', 'PCMA', 'telephone-event/8000']).describe('Codecs offered to the trunk, in this order (name[/clock[/channels]]).'),
   answerTimeout: z.number().positive().default(60).describe('Seconds to wait for a final answer before giving up (the browser gets 480).'),
   source: trunkSource.optional().describe('How requests from this trunk are recognised; default its address, port and transport.'),
-}).refine((t) => t.source?.tlsNames === undefined || (t.source.transports ?? [t.transport]).includes('tls'), {
+  inviteTimeout: z.number().positive().default(32)
+    .describe('Seconds without any response to an INVITE before the trunk counts as unreachable (408) and the next trunk of the route is tried.'),
+  register: z.strictObject({
+    user: z.string().min(1).optional().describe('User part of the registered AOR; default credentials.username.'),
+    expires: z.number().int().min(1).default(600).describe('Expires asked for (seconds); the binding is refreshed at 80% of what the trunk grants.'),
+    retryMin: z.number().positive().default(5).describe('Seconds before the first retry after a failed REGISTER; doubles per failure.'),
+    retryMax: z.number().positive().default(300).describe('Longest wait between retries (seconds).'),
+  }).optional().describe('Register the gateway with the trunk (REGISTER with digest, RFC 3261 §10), as carriers ask of a PBX.'),
+  ping: z.strictObject({
+    interval: z.number().positive().default(30).describe('Seconds between OPTIONS pings.'),
+    timeout: z.number().positive().default(5).describe('Seconds a ping may take before it counts as failed.'),
+    downAfter: z.number().int().min(1).default(3).describe('Failed pings in a row that mark the trunk down (routing skips it).'),
+    upAfter: z.number().int().min(1).default(1).describe('Answered pings in a row that mark a down trunk up again.'),
+  }).optional().describe('OPTIONS pings: a trunk that stops answering (or answers 503) is skipped by routing until it answers again.'),
+}).refine((t) => t.source?.tlsNames === undefined || (t.source.transports ?? [t.transport ?? 'udp']).includes('tls'), {
   message: 'tlsNames need tls among the trunk\'s source transports', path: ['source', 'tlsNames'],
 });
 
@@ -90,8 +104,10 @@ const route = z.strictObject({
     .describe('Regular expression matched against the dialled user part (browser -> trunk); first match wins.'),
   rewrite: z.string().optional().describe('Replacement for the dialled number; `$1` etc. refer to match groups.'),
   trunk: z.string().optional().describe('Name of the trunk to call.'),
+  trunks: z.array(z.string()).min(1).optional()
+    .describe('Several trunks tried in order: the next one after a 503, a 408 or no response, while nothing has been relayed to the caller yet.'),
   internal: z.enum(['echo']).optional().describe('Internal destination instead of a trunk: `echo` answers inside the gateway.'),
-}).refine((r) => (r.trunk === undefined) !== (r.internal === undefined), { message: 'a route needs exactly one of trunk or internal' });
+}).refine((r) => [r.trunk, r.trunks, r.internal].filter((x) => x !== undefined).length === 1, { message: 'a route needs exactly one of trunk, trunks or internal' });
 
 const inbound = z.strictObject({
   match: z.string().describe('Regular expression matched against the called user part of an INVITE from a trunk.'),
@@ -125,6 +141,10 @@ export const configSchema = z.strictObject({
     nativeDtls: z.boolean().default(true).describe('DTLS handshakes on OpenSSL in the native addon when media.native holds and it is built; false = werift (TypeScript).'),
   }).prefault({}).describe('Media anchoring: where RTP/SRTP ports are bound.').refine((m) => m.portMin < m.portMax, { message: 'portMin must be below portMax', path: ['portMin'] }),
   trunks: z.array(trunk).default([]).describe('SIP trunks and PBXs.'),
+  dns: z.strictObject({
+    servers: z.array(z.string().min(1)).default([])
+      .describe('DNS servers for RFC 3263 lookups of trunk host names ("address" or "address:port"); empty = the system\'s.'),
+  }).prefault({}).describe('Name resolution of trunks given by host name.'),
   routes: z.array(route).default([{ match: '^echo$', internal: 'echo' }]).describe('Browser -> trunk routing, first match wins.'),
   inbound: z.array(inbound).default([]).describe('Trunk -> browser agents: which agents a trunk\'s INVITE rings.'),
   auth: z.strictObject({
@@ -144,6 +164,9 @@ export const configSchema = z.strictObject({
     if (r.trunk !== undefined && !names.has(r.trunk)) {
       ctx.addIssue({ code: 'custom', path: ['routes', i, 'trunk'], message: `no trunk named "${r.trunk}" (trunks: ${[...names].join(', ') || 'none'})` });
     }
+    (r.trunks ?? []).forEach((name, j) => {
+      if (!names.has(name)) ctx.addIssue({ code: 'custom', path: ['routes', i, 'trunks', j], message: `no trunk named "${name}" (trunks: ${[...names].join(', ') || 'none'})` });
+    });
   });
 });
 

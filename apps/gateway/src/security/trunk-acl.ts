@@ -8,6 +8,7 @@
 // TLS the verified certificate's names can be required as well. Whatever matches no
 // rule is an untrusted client that authenticates.
 
+import { trunkPort } from '../trunks/trunks.js';
 import { isIP } from 'node:net';
 import { CidrSet } from '@trapezoid/auth';
 import type { TransportInfo } from '@trapezoid/sip';
@@ -37,8 +38,8 @@ export class TrunkAcl {
       this.rules.push({
         trunk: t,
         addresses: new CidrSet(s?.addresses ?? [t.address]),
-        ports: (s?.ports ?? [t.port]).map(portRange),
-        transports: new Set(s?.transports ?? [t.transport]),
+        ports: (s?.ports ?? [trunkPort(t)]).map(portRange),
+        transports: new Set(s?.transports ?? [t.transport ?? 'udp']),
         tlsNames: s?.tlsNames ? new Set(s.tlsNames.map((n) => n.toLowerCase())) : undefined,
       });
     }
