@@ -4,7 +4,7 @@
 // gateways can live in one process (tests do that): nothing here is global.
 
 import { readFileSync } from 'node:fs';
-import { TransportLayer, UserAgent, DigestServer, SipError, type IncomingRequest, type ListeningPoint } from '@trapezoid/sip';
+import { TransportLayer, UserAgent, SipError, type IncomingRequest, type ListeningPoint } from '@trapezoid/sip';
 import { availableParallelism } from 'node:os';
 import { MediaEngine, mediaPaths, type BridgesLost } from '@trapezoid/media';
 import type { GatewayConfig, TrunkConfig } from './config/index.js';
@@ -18,6 +18,7 @@ import type { CallContext } from './calls/context.js';
 import { EchoService } from './echo/echo-uas.js';
 import { HttpServer } from './http/server.js';
 import { Trunks } from './trunks/index.js';
+import { RequestAuthenticator } from './auth/authenticator.js';
 
 export interface GatewayCounters {
   liveCalls: number;
@@ -38,6 +39,7 @@ export class Gateway {
   readonly transport: TransportLayer;
   readonly ua: UserAgent;
   readonly registrar: Registrar;
+  readonly auth: RequestAuthenticator;
   readonly calls: CallRegistry;
   readonly router: Router;
   /** Trunk runtime state (pings, registrations, location): `trunks.status()` for the admin API. */
@@ -54,15 +56,8 @@ export class Gateway {
     this.transport = new TransportLayer();
     // 100rel: reliable provisionals are PRACKed (libs/sip) and sent to INVITEs that require them.
     this.ua = new UserAgent({ transport: this.transport, userAgentName: 'trapezoid', contactUser: 'trapezoid', supported: ['100rel'] });
-    const digest = config.auth.required ? new DigestServer({
-      realm: config.auth.realm,
-      algorithms: config.auth.algorithms,
-      lookup: (username) => {
-        const u = config.users.find((x) => x.username === username);
-        return u ? { password: u.password } : undefined;
-      },
-    }) : undefined;
-    this.registrar = new Registrar({ ua: this.ua, transport: this.transport, digest, log: this.log });
+    this.auth = new RequestAuthenticator({ config, log: this.log });
+    this.registrar = new Registrar({ ua: this.ua, transport: this.transport, auth: this.auth, log: this.log });
     this.calls = new CallRegistry(this.log);
     this.router = new Router(config);
     this.trunks = new Trunks(this.ua, config, this.log);
@@ -73,7 +68,7 @@ export class Gateway {
     };
     this.ctx = {
       ua: this.ua, config, router: this.router, calls: this.calls, registrar: this.registrar,
-      get engine() { return engine(); }, log: this.log, digest, echoTrunk: () => this.echoTrunk, trunks: this.trunks,
+      get engine() { return engine(); }, log: this.log, auth: this.auth, echoTrunk: () => this.echoTrunk, trunks: this.trunks,
     };
     this.ua.onRequest('INVITE', (req) => this.onInvite(req));
     for (const name of this.router.trunkAcl.unidentifiable) {

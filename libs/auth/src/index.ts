@@ -2,3 +2,8 @@
 // SIP (DESIGN.md, edge security). No SIP parsing here and no import of the other libs.
 export { CidrSet, CidrError, parseCidr, cidrContains, ipBytes } from './cidr.js';
 export type { Cidr } from './cidr.js';
+export type { ConnectionIdentity, IdentityMethod } from './identity.js';
+export { identityExpired } from './identity.js';
+export type { BanTableOptions, FailureVerdict } from './ban-table.js';
+export { BanTable } from './ban-table.js';
+export { redactUrl } from './redact.js';

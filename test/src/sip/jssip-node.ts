@@ -15,8 +15,11 @@ import { RTCPeerConnection as WeriftPeerConnection } from 'werift';
 const require = createRequire(import.meta.url);
 
 class LoopbackPeerConnection extends WeriftPeerConnection {
+  /** The loopback address media is gathered on (a test's client may be 127.0.0.3). */
+  static address = '127.0.0.1';
+
   constructor() {
-    super({ iceServers: [], iceInterfaceAddresses: { udp4: '127.0.0.1' }, iceUseIpv6: false });
+    super({ iceServers: [], iceInterfaceAddresses: { udp4: LoopbackPeerConnection.address }, iceUseIpv6: false });
   }
 
   override createOffer(opts?: Parameters<WeriftPeerConnection['createOffer']>[0] | null) {
@@ -45,6 +48,40 @@ export function loadJsSIP(): typeof import('jssip') {
   g.RTCPeerConnection = LoopbackPeerConnection;
   g.RTCSessionDescription = PlainSessionDescription;
   return require('jssip') as typeof import('jssip');
+}
+
+/** Gathers the peer connections' media on `address` from now on (default 127.0.0.1). */
+export function setMediaAddress(address: string): void {
+  LoopbackPeerConnection.address = address;
+}
+
+type JsSIPModule = typeof import('jssip');
+
+/**
+ * A JsSIP socket whose WebSocket leaves from `localAddress` (a test's client at
+ * 127.0.0.3, its attacker at 127.0.0.2): JsSIP builds `new WebSocket(url, 'sip')` from
+ * the global when it connects, so the global is swapped for that one construction.
+ * `url` may carry a query (credentials at the upgrade).
+ */
+export function boundSocket(JsSIP: JsSIPModule, url: string, localAddress: string): InstanceType<JsSIPModule['WebSocketInterface']> {
+  class BoundWebSocket extends WebSocket {
+    constructor(address: string, protocols?: string | string[]) {
+      super(address, protocols, { localAddress });
+    }
+  }
+  class BoundInterface extends JsSIP.WebSocketInterface {
+    override connect(): void {
+      const g = globalThis as Record<string, unknown>;
+      const saved = g.WebSocket;
+      g.WebSocket = BoundWebSocket;
+      try {
+        super.connect();
+      } finally {
+        g.WebSocket = saved;
+      }
+    }
+  }
+  return new BoundInterface(url);
 }
 
 /**

@@ -1,6 +1,6 @@
 // What call handlers need from the gateway, passed explicitly (no singletons).
 
-import { SipError, type UserAgent, type IncomingRequest, type DigestServer } from '@trapezoid/sip';
+import { SipError, type UserAgent, type IncomingRequest } from '@trapezoid/sip';
 import { SdpError } from '@trapezoid/sdp';
 import type { MediaEngine } from '@trapezoid/media';
 import type { GatewayConfig, TrunkConfig } from '../config/index.js';
@@ -10,6 +10,7 @@ import type { Call, CallRegistry } from './call.js';
 import { CallMedia } from '../media/call-media.js';
 import type { Router } from './routing.js';
 import type { Trunks } from '../trunks/index.js';
+import type { RequestAuthenticator } from '../auth/authenticator.js';
 
 export interface CallContext {
   ua: UserAgent;
@@ -20,8 +21,8 @@ export interface CallContext {
   /** Media workers: the calls' legs and bridges live there, never on this thread. */
   engine: MediaEngine;
   log: Logger;
-  /** Digest check of browser requests; undefined when auth is off. */
-  digest: DigestServer | undefined;
+  /** Authentication of client requests (digest, bans, connection identity). */
+  auth: RequestAuthenticator;
   /** The built-in echo endpoint, reached like a trunk. */
   echoTrunk: () => TrunkConfig | undefined;
   /** Trunk runtime: location, up/down, registrations (apps/gateway/src/trunks). */
@@ -29,19 +30,12 @@ export interface CallContext {
 }
 
 /**
- * Digest-authenticates an out-of-dialog request from a browser (RFC 3261 §22.3,
+ * Authenticates an out-of-dialog request from a client (RFC 3261 §22.3,
  * Proxy-Authenticate for INVITE). Returns the user name, or undefined after having
  * answered the request with the challenge or the refusal.
  */
 export async function authenticate(ctx: CallContext, req: IncomingRequest): Promise<string | undefined> {
-  const digest = ctx.digest;
-  if (!digest) return 'anonymous';
-  const msg = req.message;
-  const result = await digest.verify({ method: msg.method, uri: msg.uri, authorization: msg.headers.get('proxy-authorization') });
-  if (result.ok) return result.username;
-  if (result.status === 401) req.reply(407, { headers: { 'Proxy-Authenticate': digest.challenge(result.stale) } });
-  else req.reply(result.status, result.reason);
-  return undefined;
+  return (await ctx.auth.authenticate(req))?.user;
 }
 
 /**

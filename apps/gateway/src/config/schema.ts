@@ -153,6 +153,18 @@ export const configSchema = z.strictObject({
     // MD5 alone by default: JsSIP and SIP.js know only MD5 and JsSIP reads the last challenge.
     algorithms: z.array(z.enum(['MD5', 'MD5-sess', 'SHA-256', 'SHA-256-sess'])).min(1).default(['MD5'])
       .describe('Digest algorithms challenged, most preferred first (RFC 8760); JsSIP and SIP.js answer MD5 only.'),
+    nonceTtl: z.number().int().min(5).max(3600).default(30)
+      .describe('Seconds a digest nonce is valid; older ones get a stale=true challenge, which clients answer at once.'),
+    nonceSecret: z.string().min(32).optional()
+      .describe('HMAC key of digest nonces (32+ characters), shared by the nodes of a cluster; random per start when absent.'),
+    nonceTableSize: z.number().int().min(100).default(10_000)
+      .describe('Used nonces remembered to refuse replays (nc tracking); when full, the oldest are refused as stale.'),
+    ban: z.strictObject({
+      failures: z.number().int().min(1).default(5).describe('Failed authentications from one address for one user name that start a ban.'),
+      window: z.number().positive().default(60).describe('Seconds in which those failures are counted.'),
+      duration: z.number().positive().default(300).describe('Seconds a ban lasts; banned attempts get the usual challenge, unchecked.'),
+      tableSize: z.number().int().min(100).default(10_000).describe('(address, user) pairs remembered, counting and banned each.'),
+    }).prefault({}).describe('Authentication failures banned per (source address, user).'),
   }).prefault({}).describe('Authentication of browser clients.'),
   users: z.array(user).default([{ username: 'demo', password: 'demo' }]).describe('Static digest users.'),
   logging: z.strictObject({

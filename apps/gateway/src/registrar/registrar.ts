@@ -4,16 +4,17 @@
 
 import {
   parseNameAddr, parseUri, parseCSeq, formatUri, isSipUri, unquote, SipError,
-  type IncomingRequest, type UserAgent, type TransportLayer, type DigestServer,
+  type IncomingRequest, type UserAgent, type TransportLayer,
 } from '@trapezoid/sip';
 import type { Logger } from '../logging.js';
+import { sourceOf, type RequestAuthenticator } from '../auth/authenticator.js';
 import { BindingStore, RegistrationError, type Binding, type ContactUpdate } from './bindings.js';
 
 export interface RegistrarOptions {
   ua: UserAgent;
   transport: TransportLayer;
-  /** Checks credentials; undefined = no authentication. */
-  digest: DigestServer | undefined;
+  /** Checks credentials (digest, bans); with auth.required false every REGISTER passes. */
+  auth: RequestAuthenticator;
   log: Logger;
   /** Longest registration we grant, and the default (RFC 3261 §10.2.1.1). */
   maxExpires?: number;
@@ -54,21 +55,13 @@ export class Registrar {
     const msg = req.message;
     const to = parseNameAddr(msg.headers.get('to') ?? '');
     const aor = normalizeAor(to.uri);
-    if (this.opts.digest) {
-      const result = await this.opts.digest.verify({ method: msg.method, uri: msg.uri, authorization: msg.headers.get('authorization') });
-      if (!result.ok) {
-        if (result.status === 401) {
-          this.opts.log.debug('registration challenged', { event: 'register-challenge', aor, reason: result.reason, stale: result.stale });
-          req.reply(401, { headers: { 'WWW-Authenticate': this.opts.digest.challenge(result.stale) } });
-        } else {
-          this.opts.log.warn('registration refused', { event: 'register-refused', aor, reason: result.reason });
-          req.reply(result.status, result.reason);
-        }
-        return;
-      }
+    if (this.opts.auth.digest) {
+      const identity = await this.opts.auth.authenticate(req);
+      if (identity === undefined) return;
       const toUri = parseUri(to.uri);
       const user = isSipUri(toUri) ? toUri.user : undefined;
-      if (user !== result.username) {
+      if (user !== identity.user) {
+        this.opts.log.warn('registration refused', { event: 'register-refused', aor, user: identity.user, reason: 'AOR of another user', ...sourceOf(msg.transport) });
         req.reply(403, 'Authenticated user does not own this AOR');
         return;
       }

@@ -8,3 +8,5 @@ export type {
   DigestServerOptions, DigestLookup, DigestUserRecord, DigestVerifyRequest, DigestVerifyResult,
 } from './server.js';
 export { DigestServer } from './server.js';
+export type { NonceUseStore } from './nonce-use.js';
+export { MemoryNonceUseStore } from './nonce-use.js';

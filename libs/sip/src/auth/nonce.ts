@@ -13,7 +13,7 @@ const RAW_LEN = TS_LEN + RAND_LEN + MAC_LEN;
 const TEXT_LEN = Math.ceil((RAW_LEN * 8) / 6);
 
 export type NonceCheck =
-  | { valid: true; ageMs: number }
+  | { valid: true; ageMs: number; issuedAtMs: number }
   | { valid: false; reason: 'malformed' | 'forged' | 'from the future' };
 
 export class NonceMint {
@@ -44,10 +44,11 @@ export class NonceMint {
     if (raw.length !== RAW_LEN) return { valid: false, reason: 'malformed' };
     const expected = this.mac(raw.subarray(0, TS_LEN + RAND_LEN));
     if (!timingSafeEqual(expected, raw.subarray(TS_LEN + RAND_LEN))) return { valid: false, reason: 'forged' };
-    const ageMs = nowMs - raw.readUIntBE(0, TS_LEN);
+    const issuedAtMs = raw.readUIntBE(0, TS_LEN);
+    const ageMs = nowMs - issuedAtMs;
     // A little skew is tolerated for clusters whose clocks differ slightly.
     if (ageMs < -5000) return { valid: false, reason: 'from the future' };
-    return { valid: true, ageMs: Math.max(0, ageMs) };
+    return { valid: true, ageMs: Math.max(0, ageMs), issuedAtMs };
   }
 
   static randomSecret(): Buffer {

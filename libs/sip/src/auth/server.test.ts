@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import {
-  DigestServer, chooseChallenge, createAuthorization, parseChallenge, parseCredentials, formatCredentials,
+  DigestServer, MemoryNonceUseStore, chooseChallenge, createAuthorization, parseChallenge, parseCredentials, formatCredentials,
+  type NonceUseStore,
 } from './index.js';
 import { NonceMint } from './nonce.js';
 
@@ -38,7 +39,7 @@ test('right password verifies for every algorithm; wrong one fails with the conf
     assert.equal(ok.ok, true, alg);
     assert.equal(ok.ok && ok.username, 'alice');
     const bad = await s.verify({ ...req, authorization: answer(s, 'guess') });
-    assert.deepEqual(bad, { ok: false, stale: false, reason: 'wrong password', status: 403 });
+    assert.deepEqual(bad, { ok: false, stale: false, reason: 'wrong password', status: 403, username: 'alice' });
   }
   const s401 = new DigestServer({ realm: 'example.com', lookup, wrongPasswordStatus: 401 });
   const r = await s401.verify({ ...req, authorization: answer(s401, 'guess') });
@@ -69,7 +70,7 @@ test('expired nonce with the right password -> stale=true, not a failure of the 
   const old = new NonceMint(secret, 'example.com').issue(Date.now() - 120_000);
   const c = { ...parseChallenge(s.challenge()[0]!), nonce: old };
   const right = await s.verify({ ...req, authorization: createAuthorization(c, req, { username: 'alice', password: 'wonderland' }) });
-  assert.deepEqual(right, { ok: false, stale: true, reason: 'nonce expired', status: 401 });
+  assert.deepEqual(right, { ok: false, stale: true, reason: 'nonce expired', status: 401, username: 'alice' });
   const wrong = await s.verify({ ...req, authorization: createAuthorization(c, req, { username: 'alice', password: 'nope' }) });
   assert.equal(!wrong.ok && wrong.stale, false);
   assert.equal(!wrong.ok && wrong.status, 403);
@@ -87,6 +88,7 @@ test('tampered nonce is rejected; a nonce from another secret with the right pas
   assert.equal(swapped.ok, false);
   assert.equal(!swapped.ok && swapped.stale, false);
   assert.match(!swapped.ok ? swapped.reason : '', /invalid nonce \(forged\)/);
+  assert.equal(!swapped.ok && swapped.status, 403, 'a forged nonce fails like a wrong password');
   const garbage = await s.verify({ ...req, authorization: formatCredentials({ ...creds, nonce: 'short' }) });
   assert.match(!garbage.ok ? garbage.reason : '', /malformed/);
   // After a restart (new secret) a client that knows the password is told stale=true.
@@ -121,23 +123,100 @@ test('request checks: missing, malformed, wrong realm, wrong uri, algorithm not 
   assert.equal((await s.verify({ ...req, authorization: realm })).ok, false);
 });
 
-test('replayed nc: accepted by the stateless default, refused (stale) when tracking is on', async () => {
-  const loose = new DigestServer({ realm: 'example.com', lookup });
+test('replayed nc: refused (stale) by default, accepted only by an explicitly stateless server', async () => {
+  const loose = new DigestServer({ realm: 'example.com', lookup, nonceUses: false });
   const v = answer(loose);
   assert.equal((await loose.verify({ ...req, authorization: v })).ok, true);
-  // Documented trade-off: within the nonce TTL a captured request can be replayed.
+  // Documented trade-off of nonceUses: false: within the nonce TTL a captured request can be replayed.
   assert.equal((await loose.verify({ ...req, authorization: v })).ok, true);
 
-  const strict = new DigestServer({ realm: 'example.com', lookup, rejectReplayedNc: true, maxTrackedNonces: 2 });
+  const strict = new DigestServer({ realm: 'example.com', lookup });
   const c = chooseChallenge(strict.challenge())!;
   const creds = { username: 'alice', password: 'wonderland' };
   const one = createAuthorization(c, req, creds, 1);
   assert.equal((await strict.verify({ ...req, authorization: one })).ok, true);
   const replay = await strict.verify({ ...req, authorization: one });
-  assert.deepEqual(replay, { ok: false, stale: true, reason: 'replayed nonce-count', status: 401 });
-  assert.equal((await strict.verify({ ...req, authorization: createAuthorization(c, req, creds, 2) })).ok, true);
+  assert.deepEqual(replay, { ok: false, stale: true, reason: 'replayed nonce-count', status: 401, username: 'alice' });
+  assert.equal((await strict.verify({ ...req, authorization: createAuthorization(c, req, creds, 3) })).ok, true);
+  // A count below the highest seen is a replay too, even if never used itself.
+  assert.equal((await strict.verify({ ...req, authorization: createAuthorization(c, req, creds, 2) })).ok, false);
+  // Without qop there is no nc: the nonce is single-use.
+  const noQop = new DigestServer({ realm: 'example.com', lookup, qop: [] });
+  const ch = { ...parseChallenge(noQop.challenge()[0]!), qop: undefined };
+  const legacy = createAuthorization(ch, req, creds);
+  assert.equal(parseCredentials(legacy).qop, undefined);
+  assert.equal((await noQop.verify({ ...req, authorization: legacy })).ok, true);
+  assert.equal((await noQop.verify({ ...req, authorization: legacy })).ok, false);
 });
 
+test('a shared, asynchronous nonce-use store: a nonce accepted by one server is a replay on the other', async () => {
+  // Two nodes of a cluster: one nonce secret, one store (a stand-in for the Redis one, async like it).
+  const secret = Buffer.alloc(32, 9);
+  const shared = new MemoryNonceUseStore();
+  const calls: number[] = [];
+  const store: NonceUseStore = {
+    use: async (nonce, nc, issued, expires) => {
+      calls.push(nc);
+      await new Promise((r) => setImmediate(r));
+      return shared.use(nonce, nc, issued, expires);
+    },
+  };
+  const a = new DigestServer({ realm: 'example.com', lookup, secret, nonceUses: store });
+  const b = new DigestServer({ realm: 'example.com', lookup, secret, nonceUses: store });
+  const v = answer(a);
+  assert.equal((await a.verify({ ...req, authorization: v })).ok, true);
+  const onB = await b.verify({ ...req, authorization: v });
+  assert.equal(!onB.ok && onB.reason, 'replayed nonce-count');
+  assert.deepEqual(calls, [1, 1]);
+  // The store is asked only once the password is right: failures cost it nothing.
+  await b.verify({ ...req, authorization: answer(b, 'guess') });
+  assert.equal(calls.length, 2);
+});
+
+test('unknown user, wrong password and forged nonce are indistinguishable: same status, both settings', async () => {
+  for (const wrongPasswordStatus of [401, 403] as const) {
+    const s = new DigestServer({ realm: 'example.com', lookup, wrongPasswordStatus });
+    const c = chooseChallenge(s.challenge())!;
+    const unknown = await s.verify({ ...req, authorization: createAuthorization(c, req, { username: 'mallory', password: 'x' }) });
+    const wrong = await s.verify({ ...req, authorization: createAuthorization(c, req, { username: 'alice', password: 'x' }) });
+    const forgedNonce = { ...c, nonce: 'A'.repeat(c.nonce.length) };
+    const forgedKnown = await s.verify({ ...req, authorization: createAuthorization(forgedNonce, req, { username: 'alice', password: 'x' }) });
+    const forgedUnknown = await s.verify({ ...req, authorization: createAuthorization(forgedNonce, req, { username: 'mallory', password: 'x' }) });
+    for (const r of [unknown, wrong, forgedKnown, forgedUnknown]) {
+      assert.equal(r.ok, false);
+      assert.deepEqual(!r.ok && [r.status, r.stale], [wrongPasswordStatus, false], JSON.stringify(r));
+    }
+    assert.deepEqual([unknown, wrong, forgedKnown].map((r) => !r.ok && r.reason),
+      ['unknown user', 'wrong password', 'wrong response over an invalid nonce (forged)']);
+  }
+});
+
+test('several passwords (rotating secrets): any one is right', async () => {
+  const s = new DigestServer({ realm: 'example.com', lookup: () => ({ passwords: ['old', 'wonderland'] }) });
+  assert.equal((await s.verify({ ...req, authorization: answer(s) })).ok, true);
+  assert.equal((await s.verify({ ...req, authorization: answer(s, 'old') })).ok, true);
+  assert.equal((await s.verify({ ...req, authorization: answer(s, 'neither') })).ok, false);
+});
+
+test('MemoryNonceUseStore: bounded; a forgotten live nonce stays refused (floor), expired ones go first', () => {
+  let now = 1_000_000;
+  const store = new MemoryNonceUseStore(3, () => now);
+  const ttl = 30_000;
+  assert.equal(store.use('a', 1, now - 3, now - 3 + ttl), true);
+  assert.equal(store.use('b', 1, now - 2, now - 2 + ttl), true);
+  assert.equal(store.use('c', 1, now - 1, now - 1 + ttl), true);
+  assert.equal(store.use('a', 1, now - 3, now - 3 + ttl), false);
+  assert.equal(store.use('a', 2, now - 3, now - 3 + ttl), true);
+  // Full: 'a' (oldest first use) is forgotten, and nonces minted before it are refused.
+  assert.equal(store.use('d', 1, now, now + ttl), true);
+  assert.equal(store.size, 3);
+  assert.equal(store.use('a', 3, now - 3, now - 3 + ttl), false, 'forgotten, but not reopened to replay');
+  assert.equal(store.use('e', 1, now - 10, now - 10 + ttl), false, 'minted before the floor: retry with a fresh nonce');
+  // Once they expire, entries are dropped without raising the floor.
+  now += ttl + 1;
+  assert.equal(store.use('f', 1, now, now + ttl), true);
+  assert.equal(store.size, 1);
+});
 test('qop=auth-int covers the body: verified against the body the server got', async () => {
   const s = new DigestServer({ realm: 'example.com', lookup, qop: ['auth-int'] });
   const body = Buffer.from('v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\n');

@@ -109,7 +109,8 @@ async function main(): Promise<void> {
       req.reply(401, { headers: { 'WWW-Authenticate': digest.challenge(v.stale) } });
     } else {
       c.authRejected++;
-      req.reply(v.status, v.reason);
+      // v.reason tells an unknown user from a wrong password: the log may say it, the wire must not.
+      req.reply(v.status);
     }
     return false;
   }
