@@ -127,7 +127,7 @@ export class Gateway {
     const echo = await this.echo.start();
     this.echoTrunk = {
       name: 'echo', address: echo.address, port: echo.port, transport: 'udp', domain: echo.address,
-      codecs: ['PCMU', 'PCMA', 'telephone-event/8000'], answerTimeout: 10, inviteTimeout: 32,
+      codecs: ['PCMU', 'PCMA', 'telephone-event/8000'], answerTimeout: 10, inviteTimeout: 32, mediaNetworks: [],
     };
     if (this.config.http.port >= 0) {
       this.http = new HttpServer({

@@ -18,8 +18,13 @@ export interface LegStats {
   bytesIn: number;
   packetsOut: number;
   bytesOut: number;
-  /** RTP packets dropped: SRTP authentication/replay failures, unknown PT, before latching. */
+  /** Packets dropped: SRTP authentication/replay failures, unknown PT, sources not learned. */
   packetsDropped: number;
+  /**
+   * RTCP packets received and accepted (after SRTCP authentication): with packetsIn, what
+   * the inactivity watchdog compares (RTCP keeps flowing while a peer's audio is silent).
+   */
+  rtcpIn: number;
   /** Estimated lost packets from sequence gaps (RFC 3550 A.3). */
   packetsLost: number;
   /** Interarrival jitter in timestamp units (RFC 3550 A.8). */
@@ -29,7 +34,7 @@ export interface LegStats {
 }
 
 export function emptyLegStats(): LegStats {
-  return { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, packetsDropped: 0, packetsLost: 0, jitter: 0, lastPacketAt: 0 };
+  return { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, packetsDropped: 0, rtcpIn: 0, packetsLost: 0, jitter: 0, lastPacketAt: 0 };
 }
 
 /** Receives plain RTP or RTCP from a leg: `buf[0..len)` is valid only during the call. */

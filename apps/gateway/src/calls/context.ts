@@ -67,9 +67,11 @@ export async function failSetup(call: Call, req: IncomingRequest, err: unknown):
  */
 export async function bindCallMedia(ctx: CallContext, call: Call): Promise<CallMedia | null> {
   const m = ctx.config.media;
+  const trunk = ctx.config.trunks.find((t) => t.name === call.record.trunk);
   const media = await CallMedia.create({
     engine: ctx.engine,
     ...(m.publicAddress ? { advertisedAddress: m.publicAddress } : {}),
+    ...(trunk && trunk.mediaNetworks.length > 0 ? { mediaNetworks: trunk.mediaNetworks } : {}),
   }).catch((err: unknown) => {
     // Every port of the range taken: the gateway is full for now, not broken (RFC 3261 §21.5.4).
     const e = err as { code?: unknown; status?: unknown };

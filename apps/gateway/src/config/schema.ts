@@ -95,6 +95,8 @@ const trunk = z.strictObject({
     downAfter: z.number().int().min(1).default(3).describe('Failed pings in a row that mark the trunk down (routing skips it).'),
     upAfter: z.number().int().min(1).default(1).describe('Answered pings in a row that mark a down trunk up again.'),
   }).optional().describe('OPTIONS pings: a trunk that stops answering (or answers 503) is skipped by routing until it answers again.'),
+  mediaNetworks: z.array(cidr).default([])
+    .describe('Addresses or CIDR blocks the trunk\'s RTP may come from besides the address in its SDP (a carrier whose media hosts differ from what its SDP says). A source anywhere else is never learned (RTP bleed).'),
 }).refine((t) => t.source?.tlsNames === undefined || (t.source.transports ?? [t.transport ?? 'udp']).includes('tls'), {
   message: 'tlsNames need tls among the trunk\'s source transports', path: ['source', 'tlsNames'],
 });

@@ -16,6 +16,8 @@ export interface CallMediaOptions {
   advertisedAddress?: string;
   /** The browser's offer (browser -> trunk calls); absent when we offer to the browser. */
   webrtcRemote?: WebRtcRemote;
+  /** Networks the trunk's RTP may come from besides its SDP's address (trunk mediaNetworks). */
+  mediaNetworks?: string[];
 }
 
 /** Index of each leg in the engine's bridge. */
@@ -67,7 +69,7 @@ export class CallMedia {
     const d = await opts.engine.createBridge({
       legs: [
         { kind: 'webrtc', ...(opts.webrtcRemote ? { remote: toLegRemote(opts.webrtcRemote) } : {}) },
-        { kind: 'rtp', ...(opts.advertisedAddress ? { advertisedAddress: opts.advertisedAddress } : {}) },
+        { kind: 'rtp', ...(opts.advertisedAddress ? { advertisedAddress: opts.advertisedAddress } : {}), ...(opts.mediaNetworks ? { mediaNetworks: opts.mediaNetworks } : {}) },
       ],
       bridge: null,
     });

@@ -175,3 +175,57 @@ test('garbage from the peer\'s own address at a native route: dropped or handed 
   await bridge.close();
   assert.equal(allocator.inUse, 0);
 });
+
+/** One call where a stranger on another host sprays RTP at the trunk leg's port (issue 8, "RTP bleed"). */
+async function bleed(native: boolean, portBase: number): Promise<{ atA: string[]; remoteB: unknown; nativeToA: boolean; strangerGot: number }> {
+  const profile = 'AES_CM_128_HMAC_SHA1_80' as const;
+  const keys = bleedKeys;
+  const allocator = new PortAllocator({ min: portBase, max: portBase + 9 });
+  const peerA = track(await RtpEndpoint.open());
+  const peerB = track(await RtpEndpoint.open());
+  const stranger = track(await RtpEndpoint.open('127.0.0.2'));
+  const peerIn = new SrtpContext(profile, keys.ours);
+  const legA = track(await SdesLeg.create({ allocator, address: '127.0.0.1', profile, localKeys: keys.ours, remoteKeys: keys.peer, remote: { address: '127.0.0.1', port: peerA.port }, rtcpMux: true, native }));
+  const legB = track(await RtpLeg.create({ allocator, address: '127.0.0.1', remote: { address: '127.0.0.1', port: peerB.port }, rtcpMux: true, relatchAfterMs: 150, native }));
+  const bridge = track(new Bridge({ a: legA, b: legB, payloadTypes: [[0, 0]], ssrcToA: 0x0a0a0a0a, ssrcToB: 0x0b0b0b0b, rtcpIntervalMs: 0, native }));
+  const ssrcB = 0xb1b1b1b1;
+  let seq = 300;
+  const fromB = async (): Promise<void> => { await peerB.send(g711(seq, seq * 160, ssrcB, 0, false, Buffer.alloc(160, seq & 0xff)), legB.localPort); seq++; await sleep(2); };
+  for (let i = 0; i < 20; i++) await fromB();
+  await peerA.waitFor(20, isRtp);
+  const nativeToA = bridge.nativeDirections.toA;
+  // The stranger guesses the port and copies B's SSRC and sequence, then tries its own stream.
+  for (let i = 0; i < 20; i++) { await stranger.send(g711(seq + i, (seq + i) * 160, i % 2 === 0 ? ssrcB : 0xbadbad, 0, false, Buffer.alloc(160, 0xee)), legB.localPort); await sleep(2); }
+  // B falls silent past the relatch time: still nobody else is learned.
+  await sleep(300);
+  for (let i = 0; i < 20; i++) { await stranger.send(g711(9000 + i, i * 160, 0xbadbad, 0, false, Buffer.alloc(160, 0xee)), legB.localPort); await sleep(2); }
+  const remoteB = legB.remoteAddress;
+  for (let i = 0; i < 10; i++) await fromB();
+  const raw = (await peerA.waitFor(30, isRtp)).filter(isRtp);
+  await sleep(50);
+  const atA = raw.map((b) => {
+    const c = Buffer.from(b);
+    assert.ok(peerIn.unprotectRtp(c, c.length) > 0);
+    return c.subarray(12, 172).toString('hex');
+  });
+  const result = { atA, remoteB, nativeToA, strangerGot: stranger.received.length };
+  await bridge.close();
+  assert.equal(allocator.inUse, 0);
+  return result;
+}
+
+const bleedKeys = { ours: generateSrtpKeys('AES_CM_128_HMAC_SHA1_80'), peer: generateSrtpKeys('AES_CM_128_HMAC_SHA1_80') };
+
+test('RTP from a stranger at a live call\'s port: not forwarded and the leg does not move, on the native and the TypeScript path alike', { timeout: 20000 }, async () => {
+  const js = await bleed(false, base + 60);
+  const nat = await bleed(true, base + 70);
+  assert.equal(nat.nativeToA, true, 'the direction toward A ran native');
+  assert.equal(js.nativeToA, false);
+  for (const run of [js, nat]) {
+    assert.equal(run.atA.length, 30, 'A got B\'s 30 packets and nothing else');
+    assert.ok(run.atA.every((p) => !p.startsWith('eeee')), 'none of the stranger\'s payload reached A');
+    assert.equal((run.remoteB as { address: string }).address, '127.0.0.1', 'the trunk leg still sends to B');
+    assert.equal(run.strangerGot, 0, 'nothing was sent to the stranger');
+  }
+  assert.deepEqual(nat.atA, js.atA, 'A received the same audio on both paths');
+});

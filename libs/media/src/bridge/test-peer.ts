@@ -13,11 +13,12 @@ export class RtpEndpoint {
     socket.on('message', (m, r) => this.received.push({ buf: Buffer.from(m), port: r.port }));
   }
 
-  static open(): Promise<RtpEndpoint> {
+  /** Binds `address` (default 127.0.0.1; a stranger sends from another loopback address). */
+  static open(address = '127.0.0.1'): Promise<RtpEndpoint> {
     return new Promise((resolve, reject) => {
       const s = createSocket('udp4');
       s.once('error', reject);
-      s.bind(0, '127.0.0.1', () => resolve(new RtpEndpoint(s, s.address().port)));
+      s.bind(0, address, () => resolve(new RtpEndpoint(s, s.address().port)));
     });
   }
 

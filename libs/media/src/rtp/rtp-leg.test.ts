@@ -132,3 +132,66 @@ test('an RTCP packet on the RTP port of a non-mux leg is not taken for RTP and d
   await leg.close();
   assert.equal(allocator.inUse, 0);
 });
+
+for (const native of [true, false]) test(`RTP bleed: a source on another host is never learned, before latching, while latched or after the peer's silence (${native ? 'native' : 'dgram'} socket)`, { timeout: 10000 }, async () => {
+  const allocator = new PortAllocator({ min: base + (native ? 200 : 210), max: base + (native ? 209 : 219) });
+  const peer = track(await RtpEndpoint.open());
+  const stranger = track(await RtpEndpoint.open('127.0.0.2'));
+  // The SDP says 127.0.0.1 (the port is wrong on purpose: NAT).
+  const leg = track(await RtpLeg.create({ allocator, address: '127.0.0.1', remote: { address: '127.0.0.1', port: 9 }, relatchAfterMs: 200, native }));
+  const got: number[] = [];
+  leg.onRtp = (buf) => got.push(buf.readUInt32BE(8));
+  const rtcp: number[] = [];
+  leg.onRtcp = (_b, len) => rtcp.push(len);
+  await stranger.send(g711(1, 0, 0xbad), leg.localPort);
+  await sleep(50);
+  assert.deepEqual(got, [], 'not forwarded before latching');
+  assert.deepEqual(leg.remoteAddress, { address: '127.0.0.1', port: 9 }, 'the leg did not move to the stranger');
+  await peer.send(g711(1, 0, 0x111), leg.localPort);
+  await sleep(50);
+  assert.deepEqual(leg.remoteAddress, { address: '127.0.0.1', port: peer.port }, 'the SDP host, from another port, is learned');
+  await stranger.send(g711(2, 160, 0xbad), leg.localPort);
+  // The peer falls silent past relatchAfterMs: the stranger still cannot take the call over.
+  await sleep(400);
+  for (let i = 3; i < 8; i++) await stranger.send(g711(i, i * 160, 0xbad), leg.localPort);
+  const rr = Buffer.from('81c90007000004d2' + '00000000'.repeat(6), 'hex');
+  await stranger.send(rr, leg.localPort + 1);
+  await sleep(50);
+  assert.deepEqual(got, [0x111]);
+  assert.deepEqual(rtcp, [], 'the stranger\'s RTCP is not taken either');
+  const out = g711(9, 0, 0x999);
+  leg.sendRtp(out, out.length);
+  await peer.waitFor(1, isRtp);
+  assert.equal(stranger.received.length, 0, 'nothing was sent to the stranger');
+  assert.equal(leg.stats.packetsIn, 1);
+  // A connected dgram socket never even delivers the stranger's packet sent while latched.
+  assert.equal(leg.stats.packetsDropped, native ? 8 : 7);
+  // The peer comes back from a new port (NAT rebinding) after its silence: learned.
+  const moved = track(await RtpEndpoint.open());
+  await moved.send(g711(10, 1600, 0x111), leg.localPort);
+  await sleep(50);
+  assert.deepEqual(leg.remoteAddress, { address: '127.0.0.1', port: moved.port });
+  await peer.send(rr, leg.localPort + 1);
+  await sleep(50);
+  assert.deepEqual(rtcp, [32], 'RTCP from the peer\'s host');
+  assert.equal(leg.stats.rtcpIn, 1);
+  await leg.close();
+  assert.equal(allocator.inUse, 0);
+});
+
+test('media networks: a source inside the trunk\'s configured networks is learned, one outside is not', { timeout: 10000 }, async () => {
+  const allocator = new PortAllocator({ min: base + 250, max: base + 259 });
+  const inside = track(await RtpEndpoint.open('127.0.0.66'));
+  const outside = track(await RtpEndpoint.open('127.0.1.66'));
+  // The SDP names a host the media never comes from (a carrier's signalling host).
+  const leg = track(await RtpLeg.create({ allocator, address: '127.0.0.1', remote: { address: '192.0.2.10', port: 4000 }, mediaNetworks: ['127.0.0.64/26', '2001:db8::/32'] }));
+  await outside.send(g711(1, 0, 1), leg.localPort);
+  await sleep(50);
+  assert.deepEqual(leg.remoteAddress, { address: '192.0.2.10', port: 4000 });
+  await inside.send(g711(1, 0, 2), leg.localPort);
+  await sleep(50);
+  assert.deepEqual(leg.remoteAddress, { address: '127.0.0.66', port: inside.port });
+  assert.deepEqual((leg.exportState() as { mediaNetworks?: string[] }).mediaNetworks, ['127.0.0.64/26', '2001:db8::/32']);
+  await leg.close();
+  assert.equal(allocator.inUse, 0);
+});

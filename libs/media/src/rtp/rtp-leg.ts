@@ -5,6 +5,11 @@
 // socket is connect()ed (a connected send skips the per-packet address lookup and the
 // kernel filters other sources). After `relatchAfterMs` of silence the socket is
 // disconnected so a new source (e.g. the peer moved behind NAT) can be learned.
+// Only a plausible source is ever learned ("RTP bleed": anyone who guesses a media port
+// would otherwise take over the call's audio): one at the IP address the peer's SDP gave
+// (any port: NAT), or inside the trunk's configured media networks. An SDES leg learns
+// any source whose SRTP authenticates instead: the key is the proof.
+import { CidrSet } from '@trapezoid/auth';
 import { emptyLegStats, type LegState, type FastPathIn, type FastPathLink, type FastPathOut, type LegStats, type MediaLeg, type PacketSink } from '../leg.js';
 import { bindMediaSocket, type MediaSocket } from '../net/media-socket.js';
 import type { PortAllocator } from '../ports/allocator.js';
@@ -33,6 +38,12 @@ export interface RtpLegOptions {
   latch?: boolean;
   /** Silence after which another source may be latched (default 3000 ms). */
   relatchAfterMs?: number;
+  /**
+   * Networks (CIDR, e.g. "203.0.113.0/24") a new source may be learned from besides the
+   * address in the peer's SDP: a carrier whose media comes from other hosts than its SDP
+   * names. Default none.
+   */
+  mediaNetworks?: string[];
   /** connect() the socket once latched (default true; dgram sockets only). */
   connect?: boolean;
   /** RTP clock rate for jitter (default 8000, G.711). */
@@ -52,6 +63,8 @@ export interface RtpLegState {
   latched: boolean;
   latch: boolean;
   relatchAfterMs: number;
+  /** Absent in states written before source checks: no networks. */
+  mediaNetworks?: string[];
   connect: boolean;
   clockRate: number;
 }
@@ -108,6 +121,10 @@ export class RtpLeg implements MediaLeg {
   private closed = false;
   private readonly latch: boolean;
   private readonly relatchAfterMs: number;
+  /** The address the peer's SDP gave (latching moves `remote`, never this). */
+  private sdpAddress: string | null;
+  private readonly mediaNetworks: string[];
+  private readonly networks: CidrSet | null;
   private readonly useConnect: boolean;
   private readonly allocator: PortAllocator;
   private readonly timer: NodeJS.Timeout;
@@ -149,6 +166,10 @@ export class RtpLeg implements MediaLeg {
     this.rtcpRemote = opts.remote ? { address: opts.remote.address, port: opts.remote.rtcpPort ?? (this.rtcpMux ? opts.remote.port : opts.remote.port + 1) } : null;
     this.latch = opts.latch ?? true;
     this.relatchAfterMs = opts.relatchAfterMs ?? 3000;
+    this.sdpAddress = opts.remote?.address ?? null;
+    this.mediaNetworks = [...(opts.mediaNetworks ?? [])];
+    // Throws CidrError naming a malformed entry (the gateway checked its config with the same parser).
+    this.networks = this.mediaNetworks.length > 0 ? new CidrSet(this.mediaNetworks) : null;
     this.useConnect = opts.connect ?? true;
     this.reception = new RtpReceiveStats(opts.clockRate ?? 8000);
     this.rtpSocket = bound.rtp;
@@ -169,6 +190,7 @@ export class RtpLeg implements MediaLeg {
     this.fastPath?.suspend();
     this.unlatch();
     this.remote = { ...remote };
+    this.sdpAddress = remote.address;
     this.rtcpRemote = { address: remote.address, port: remote.rtcpPort ?? (this.rtcpMux ? remote.port : remote.port + 1) };
   }
 
@@ -219,6 +241,7 @@ export class RtpLeg implements MediaLeg {
       latched: this.latched,
       latch: this.latch,
       relatchAfterMs: this.relatchAfterMs,
+      mediaNetworks: [...this.mediaNetworks],
       connect: this.useConnect,
       clockRate: this.reception.clockRate,
     };
@@ -273,9 +296,10 @@ export class RtpLeg implements MediaLeg {
     // back before JS unprotects or counts anything.
     const stats = this.stats;
     const fromPeer = this.remote !== null && this.latched && port === this.remote.port && address === this.remote.address;
-    if (this.latch && this.latched && !fromPeer) {
-      // Another source while latched: only after silence, or if it authenticates (SRTP).
-      if (!this.authenticatesSource && Date.now() - stats.lastPacketAt < this.relatchAfterMs) {
+    if (!fromPeer && !this.authenticatesSource) {
+      // Another source: only one the SDP or the media networks vouch for, and while
+      // latched only after the peer's silence (an SRTP source proves itself instead).
+      if ((this.latch && this.latched && Date.now() - stats.lastPacketAt < this.relatchAfterMs) || !this.mayLearn(address)) {
         stats.packetsDropped++;
         return;
       }
@@ -298,13 +322,27 @@ export class RtpLeg implements MediaLeg {
   }
 
   private receiveRtcp(msg: Buffer, address: string, port: number, onRtcpSocket: boolean): void {
+    // Plain RTCP is taken from the peer's host or a source the SDP or media networks
+    // vouch for, like RTP; SRTCP authenticates itself.
+    if (!this.authenticatesSource && !(this.latched && this.remote !== null && address === this.remote.address) && !this.mayLearn(address)) {
+      this.counters.packetsDropped++;
+      return;
+    }
     const len = this.unprotectRtcp(msg, msg.length);
     if (len < 8) return;
+    this.counters.rtcpIn++;
     if (onRtcpSocket && this.latch && (this.rtcpRemote === null || port !== this.rtcpRemote.port || address !== this.rtcpRemote.address)) {
       this.rtcpRemote = { address, port };
     }
     const sink = this.onRtcp;
     if (sink !== null) sink(msg, len);
+  }
+
+  /** True if a packet from `address` may make it the peer (never asked for the latched peer's packets). */
+  private mayLearn(address: string): boolean {
+    if (address === this.sdpAddress) return true;
+    const nets = this.networks;
+    return nets !== null && nets.has(address);
   }
 
   private latchTo(address: string, port: number): void {
@@ -342,6 +380,7 @@ export function optionsFromState(state: RtpLegState, allocator: PortAllocator): 
     ...(state.remote ? { remote: { ...state.remote } } : {}),
     latch: state.latch,
     relatchAfterMs: state.relatchAfterMs,
+    mediaNetworks: state.mediaNetworks ?? [],
     connect: state.connect,
     clockRate: state.clockRate,
   };

@@ -295,6 +295,7 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
       this.counters.packetsDropped++;
       return;
     }
+    this.counters.rtcpIn++;
     if (this.onRtcp !== null) this.onRtcp(msg, n);
   }
 
