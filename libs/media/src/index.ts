@@ -37,7 +37,7 @@ export { MediaEngine, EngineError } from './engine/engine.js';
 export type { MediaEngineOptions, BridgesLost } from './engine/engine.js';
 export { BRIDGE_STATE_VERSION, MediaStateError, decodeBridgeState } from './engine/protocol.js';
 export type {
-  BridgeCore, BridgeDescription, BridgeOptionsSpec, BridgeSpec, BridgeState as EngineBridgeState, BridgeStats, BridgeUpdate,
+  BridgeCore, BridgeCounters, BridgeDescription, BridgeOptionsSpec, BridgeSpec, BridgeState as EngineBridgeState, BridgeStats, BridgeUpdate,
   CertificatePem, LegChange, LegDescription, LegEvent, LegEventName, LegReplacement, LegSpec, RtpLegDescription, RtpLegSpec,
   RtpRemoteChange, SdesLegSpec, WebRtcLegDescription, WebRtcLegSpec, WebRtcRemoteChange, SrtpProfileName, WorkerUsage,
   TransportAddress as EngineTransportAddress,

@@ -115,7 +115,22 @@ test('RTP<->RTP bridges spread over both workers and relay both directions', { t
     assert.equal(st.legs[0].packetsOut, 50);
   }));
 
+  // The monitor's coarse timer reads every bridge's counters in one request per worker.
+  const many = await engine.statsMany([...made.map((m) => m.d.id), 'no-such-bridge']);
+  assert.deepEqual(many.map((c) => c.id).sort(), made.map((m) => m.d.id).sort(), 'unknown ids are left out');
+  assert.ok(many.every((c) => c.legs[0]!.packetsIn === 50 && c.legs[1]!.packetsOut === 50));
+  const load = engine.workers();
+  assert.deepEqual(load.map((w) => [w.up, w.bridges]), [[true, 2], [true, 2]]);
+  assert.ok(load.every((w) => w.utilization >= 0 && w.utilization <= 1 && w.portsInUse >= 4), JSON.stringify(load));
+
+  // Destroying a bridge reports its last counters (a call record's final media figures).
+  const last: Array<{ id: string; legs: Record<string, number>[] }> = [];
+  const onLast = (c: { id: string; legs: Record<string, number>[] }) => last.push(c);
+  engine.on('bridgeDestroyed', onLast);
   for (const { d } of made) await engine.destroyBridge(d.id);
+  engine.off('bridgeDestroyed', onLast);
+  assert.deepEqual(last.map((c) => c.id), made.map((m) => m.d.id));
+  assert.ok(last.every((c) => c.legs[1]!.packetsIn === 50 && c.legs[0]!.packetsOut === 50));
   assert.equal(engine.liveBridges, 0);
   assert.equal(engine.portsInUse, 0);
   await assert.rejects(engine.stats(made[0].d.id), /no bridge/);

@@ -6,8 +6,9 @@ import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import type {
-  BridgeDescription, BridgeSpec, BridgeState, BridgeStats, BridgeUpdate, CertificatePem, LegEvent, WorkerEvent, WorkerInit,
+  BridgeCounters, BridgeDescription, BridgeSpec, BridgeState, BridgeStats, BridgeUpdate, CertificatePem, LegEvent, WorkerEvent, WorkerInit,
   WorkerLoad, WorkerReply, WorkerRequest, WorkerResults, WorkerUsage,
 } from './protocol.js';
 import { sliceRange, type PortSlice } from './slices.js';
@@ -54,6 +55,7 @@ class WorkerSlot {
   inFlight = 0;
   readonly pending = new Map<number, Pending>();
   readonly bridges = new Set<string>();
+  lastElu: EventLoopUtilization | null = null;
   constructor(readonly index: number, readonly slice: PortSlice) {}
 }
 
@@ -116,12 +118,25 @@ export class MediaEngine extends EventEmitter {
     for (const s of this.slots) n += s.load.portsInUse;
     return n;
   }
-  /** Port slice and bridge count of each worker. */
-  workers(): { index: number; portMin: number; portMax: number; bridges: number; threadId: number }[] {
-    return this.slots.map((s) => ({
-      index: s.index, portMin: s.slice.min, portMax: s.slice.max, bridges: s.load.bridges,
-      threadId: s.worker?.threadId ?? -1,
-    }));
+  /**
+   * Port slice, bridge count and load of each worker. `utilization` is the fraction of
+   * the time since the previous call that the worker's event loop was busy (its packet
+   * loop, JS or native), read from outside the thread: it costs the worker nothing.
+   */
+  workers(): { index: number; portMin: number; portMax: number; bridges: number; portsInUse: number; threadId: number; up: boolean; utilization: number }[] {
+    return this.slots.map((s) => {
+      let utilization = 0;
+      const w = s.worker;
+      if (w) {
+        const now = w.performance.eventLoopUtilization();
+        utilization = s.lastElu ? w.performance.eventLoopUtilization(now, s.lastElu).utilization : now.utilization;
+        s.lastElu = now;
+      }
+      return {
+        index: s.index, portMin: s.slice.min, portMax: s.slice.max, bridges: s.load.bridges, portsInUse: s.load.portsInUse,
+        threadId: w?.threadId ?? -1, up: w !== null, utilization,
+      };
+    });
   }
 
   async createBridge(spec: BridgeSpec): Promise<BridgeDescription> {
@@ -150,10 +165,27 @@ export class MediaEngine extends EventEmitter {
     const slot = this.owner.get(id);
     if (!slot) return;
     try {
-      await this.request(slot, { op: 'destroy', id });
+      // The last counters go to whoever keeps call records and metrics ('bridgeDestroyed').
+      const last = await this.request(slot, { op: 'destroy', id });
+      if (last.legs.length > 0) this.emit('bridgeDestroyed', last);
     } finally {
       this.forget(id);
     }
+  }
+
+  /** Counters of many bridges, one request per worker; ids no worker knows are left out. */
+  async statsMany(ids: string[]): Promise<BridgeCounters[]> {
+    const bySlot = new Map<WorkerSlot, string[]>();
+    for (const id of ids) {
+      const slot = this.owner.get(id);
+      if (!slot || !slot.worker) continue;
+      let list = bySlot.get(slot);
+      if (!list) bySlot.set(slot, (list = []));
+      list.push(id);
+    }
+    const replies = await Promise.all([...bySlot].map(([slot, list]) =>
+      this.request(slot, { op: 'statsMany', ids: list }).catch(() => [] as BridgeCounters[])));
+    return replies.flat();
   }
 
   /** Per-leg counters (LegStats) and the bridge's own, read from the owning worker. */

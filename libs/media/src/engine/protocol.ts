@@ -132,6 +132,12 @@ export interface BridgeStats {
   bridge: { ssrcToA: number; ssrcToB: number; native: { toA: boolean; toB: boolean } } | null;
 }
 
+/** One bridge's per-leg counters, as 'statsMany' and 'destroy' report them. */
+export interface BridgeCounters {
+  id: string;
+  legs: LegStats[];
+}
+
 /** Memory, GC and packet figures of one worker (benchmark and metrics). */
 export interface WorkerUsage {
   heapUsed: number; heapTotal: number; external: number; arrayBuffers: number; rss: number;
@@ -144,6 +150,8 @@ export type WorkerRequest =
   | { seq: number; op: 'update'; id: string; update: BridgeUpdate }
   | { seq: number; op: 'destroy'; id: string }
   | { seq: number; op: 'stats'; id: string }
+  /** Counters of many bridges in one round trip (the monitor's coarse timer); unknown ids are left out. */
+  | { seq: number; op: 'statsMany'; ids: string[] }
   | { seq: number; op: 'export'; id: string }
   | { seq: number; op: 'restore'; state: BridgeState }
   | { seq: number; op: 'usage'; gc?: boolean };
@@ -152,8 +160,10 @@ export type WorkerRequest =
 export interface WorkerResults {
   create: BridgeDescription;
   update: BridgeDescription;
-  destroy: { id: string };
+  /** The bridge's last counters (legs empty when it did not exist). */
+  destroy: BridgeCounters;
   stats: BridgeStats;
+  statsMany: BridgeCounters[];
   export: BridgeState;
   restore: BridgeDescription;
   usage: WorkerUsage;

@@ -7,7 +7,7 @@ import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks
 import { getHeapStatistics } from 'node:v8';
 import type { MediaLeg } from '../leg.js';
 import type {
-  BridgeDescription, BridgeState, BridgeStats, BridgeUpdate, WorkerInit, WorkerLoad,
+  BridgeCounters, BridgeDescription, BridgeState, BridgeStats, BridgeUpdate, WorkerInit, WorkerLoad,
   WorkerReply, WorkerRequest, BridgeSpec, WorkerEvent, WorkerResults, WorkerUsage, LegEvent,
 } from './protocol.js';
 import { BRIDGE_STATE_VERSION } from './protocol.js';
@@ -127,16 +127,21 @@ async function update(id: string, u: BridgeUpdate): Promise<BridgeDescription> {
   return describe(e);
 }
 
-async function destroy(id: string): Promise<{ id: string }> {
+/** Closes a bridge and answers with its last counters (for call records and metrics). */
+async function destroy(id: string): Promise<BridgeCounters> {
   const e = bridges.get(id);
-  if (!e) return { id };
+  if (!e) return { id, legs: [] };
   bridges.delete(id);
   try {
     await e.bridge?.close();
   } finally {
     await closeLegs(e.legs);
   }
-  return { id };
+  return counters(e);
+}
+
+function counters(e: Entry): BridgeCounters {
+  return { id: e.id, legs: e.legs.map((l) => ({ ...l.stats })) };
 }
 
 function usage(): WorkerUsage {
@@ -165,6 +170,14 @@ async function handle(m: WorkerRequest): Promise<WorkerResults[keyof WorkerResul
     case 'stats': {
       const e = get(m.id);
       return { id: e.id, legs: e.legs.map((l) => ({ ...l.stats })), bridge: e.bridge?.stats() ?? null } satisfies BridgeStats;
+    }
+    case 'statsMany': {
+      const out: BridgeCounters[] = [];
+      for (const id of m.ids) {
+        const e = bridges.get(id);
+        if (e) out.push(counters(e));
+      }
+      return out;
     }
     case 'export': {
       const e = get(m.id);

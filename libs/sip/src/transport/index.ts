@@ -2,6 +2,7 @@
 export { TransportLayer } from './layer.js';
 export type { TransportLayerOptions } from './layer.js';
 export { TransportError } from './types.js';
+export type { MessageTap, TappedMessage } from './tap.js';
 export type {
   TransportProtocol,
   ListenOptions,

@@ -17,6 +17,7 @@ import { UdpPoint, openUdp } from './udp.js';
 import { connectWs } from './ws-client.js';
 import { WsFlow } from './ws-flow.js';
 import { startWsServer, type WsServer } from './ws-server.js';
+import type { MessageTap, TappedMessage } from './tap.js';
 import {
   TransportError,
   type Destination,
@@ -75,6 +76,7 @@ export class TransportLayer extends EventEmitter implements FlowSink {
   private readonly pingTimer: NodeJS.Timeout;
   private readonly idleTimer: NodeJS.Timeout;
   private closing = false;
+  private taps: MessageTap[] = [];
 
   constructor(opts: TransportLayerOptions = {}) {
     super();
@@ -122,6 +124,34 @@ export class TransportLayer extends EventEmitter implements FlowSink {
     return { ...sp.point };
   }
 
+  /**
+   * Adds a tap that sees every message sent or received (see tap.ts); returns its
+   * removal. Nothing is copied or built for taps while none is installed.
+   */
+  addTap(tap: MessageTap): () => void {
+    this.taps = [...this.taps, tap];
+    return () => { this.taps = this.taps.filter((t) => t !== tap); };
+  }
+
+  /** The open connections (TCP, TLS, WS, WSS flows), as their transport info. */
+  openFlows(): TransportInfo[] {
+    const out: TransportInfo[] = [];
+    for (const f of this.flows.values()) if (!f.closed) out.push(f.info);
+    return out;
+  }
+
+  /**
+   * Closes a connection: a WebSocket with `code` and `reason` (RFC 6455 §7.4.1, e.g. 1001
+   * going away), any other flow by ending it. False if the flow is already gone.
+   */
+  closeFlow(flowId: string, code = 1000, reason = ''): boolean {
+    const flow = this.flows.get(flowId);
+    if (!flow) return false;
+    if (flow instanceof WsFlow) flow.closeWith(code, reason);
+    else flow.end();
+    return true;
+  }
+
   listeningPoints(): ListeningPoint[] {
     return this.points.map((p) => ({ ...p.point }));
   }
@@ -148,7 +178,7 @@ export class TransportLayer extends EventEmitter implements FlowSink {
     const data = message.toBuffer();
     if (dest.flowId !== undefined) {
       const flow = this.flows.get(dest.flowId);
-      if (flow) return this.writeFlow(flow, data);
+      if (flow) return this.writeFlow(flow, data, message);
       // A browser behind its WebSocket (RFC 7118 §5: Via host "*.invalid") can only be
       // reached over the connection it opened.
       if (dest.protocol === 'ws' || dest.protocol === 'wss') {
@@ -156,13 +186,13 @@ export class TransportLayer extends EventEmitter implements FlowSink {
       }
     }
     const address = normalizeAddress(unbracket(dest.address));
-    if (dest.protocol === 'udp') return this.sendUdp(data, address, dest.port, undefined);
+    if (dest.protocol === 'udp') return this.sendUdp(data, address, dest.port, undefined, message);
     if (!PROTOCOLS.has(dest.protocol)) throw new TransportError(`unknown transport ${String(dest.protocol)}`);
     if (address.toLowerCase().endsWith('.invalid')) {
       throw new TransportError(`${address} is reachable only over its own flow, which is gone`);
     }
     const flow = this.flows.findByRemote(dest.protocol, address, dest.port) ?? (await this.connect(dest, address));
-    return this.writeFlow(flow, data);
+    return this.writeFlow(flow, data, message);
   }
 
   /**
@@ -175,12 +205,12 @@ export class TransportLayer extends EventEmitter implements FlowSink {
     const t = request.transport;
     if (t?.flowId !== undefined) {
       const flow = this.flows.get(t.flowId);
-      if (flow) return this.writeFlow(flow, response.toBuffer());
+      if (flow) return this.writeFlow(flow, response.toBuffer(), response);
     }
     const target = responseTarget(response, request);
     if (target.protocol === 'udp') {
       const from = t && t.protocol === 'udp' ? this.udpPointFor(t.localAddress, t.localPort) : undefined;
-      return this.sendUdp(response.toBuffer(), target.address, target.port, from);
+      return this.sendUdp(response.toBuffer(), target.address, target.port, from, response);
     }
     return this.send(response, target);
   }
@@ -226,10 +256,12 @@ export class TransportLayer extends EventEmitter implements FlowSink {
     try {
       msg = parseMessage(data, this.limits);
     } catch (err) {
+      if (this.taps.length > 0) this.tapped({ direction: 'received', data, transport: info, at: Date.now() });
       this.rejectMalformed(err, info);
       return;
     }
     msg.transport = info;
+    if (this.taps.length > 0) this.tapped({ direction: 'received', data, message: msg, transport: info, at: Date.now() });
     if (msg.isRequest) {
       if (!msg.headers.has('via')) {
         this.rejectMalformed(new SipParseError(400, 'Bad Request: missing Via', msg), info);
@@ -274,20 +306,29 @@ export class TransportLayer extends EventEmitter implements FlowSink {
 
   // ---- send helpers ----
 
-  private async writeFlow(flow: Flow, data: Buffer): Promise<TransportInfo> {
+  private async writeFlow(flow: Flow, data: Buffer, message?: SipRequest | SipResponse): Promise<TransportInfo> {
     await flow.write(data);
+    if (this.taps.length > 0) this.tapped({ direction: 'sent', data, ...(message ? { message } : {}), transport: flow.info, at: Date.now() });
     return flow.info;
+  }
+
+  private tapped(m: TappedMessage): void {
+    for (const tap of this.taps) {
+      try { tap(m); } catch { /* a tap's failure is its own */ }
+    }
   }
 
   private udpPointFor(localAddress: string, localPort: number): UdpPoint | undefined {
     return this.udp.find((u) => u.point.port === localPort && u.point.address === localAddress);
   }
 
-  private async sendUdp(data: Buffer, address: string, port: number, from: UdpPoint | undefined): Promise<TransportInfo> {
+  private async sendUdp(data: Buffer, address: string, port: number, from: UdpPoint | undefined, message?: SipRequest | SipResponse): Promise<TransportInfo> {
     const family = addressFamily(address);
     const u = from ?? this.udp.find((p) => p.family === family) ?? this.udp.find((p) => p.dualStack);
     if (!u) throw new TransportError(`no UDP listening point for IPv${family} destination ${address}`);
-    return u.send(data, address, port);
+    const info = await u.send(data, address, port);
+    if (this.taps.length > 0) this.tapped({ direction: 'sent', data, ...(message ? { message } : {}), transport: info, at: Date.now() });
+    return info;
   }
 
   private connect(dest: Destination, address: string): Promise<Flow> {
