@@ -19,6 +19,7 @@ import { EchoService } from './echo/echo-uas.js';
 import { HttpServer } from './http/server.js';
 import { Trunks } from './trunks/index.js';
 import { RequestAuthenticator } from './auth/authenticator.js';
+import { Operations } from './admin/operations.js';
 
 export interface GatewayCounters {
   liveCalls: number;
@@ -32,6 +33,8 @@ export interface GatewayCounters {
 
 export interface GatewayOptions {
   log?: Logger;
+  /** Called once a drain (SIGTERM, or POST /api/v1/drain) has no live call left. */
+  onDrained?: () => void;
 }
 
 export class Gateway {
@@ -50,6 +53,8 @@ export class Gateway {
   private httpPoint: { address: string; port: number } | null = null;
   private readonly ctx: CallContext;
   private mediaEngine: MediaEngine | null = null;
+  /** Monitor, metrics, call records, capture, admin API and drain (apps/gateway/src/admin/operations.ts). */
+  readonly ops: Operations;
 
   private constructor(readonly config: GatewayConfig, opts: GatewayOptions) {
     this.log = opts.log ?? createLogger(config.logging.level);
@@ -74,6 +79,11 @@ export class Gateway {
     for (const name of this.router.trunkAcl.unidentifiable) {
       this.log.warn('trunk has a host name and no source.addresses: its requests are treated as a client\'s', { event: 'trunk-unidentifiable', trunk: name });
     }
+    this.ops = new Operations({
+      config, log: this.log, transport: this.transport, calls: this.calls, registrar: this.registrar, router: this.router,
+      trunks: this.trunks,
+      ...(opts.onDrained ? { onDrained: opts.onDrained } : {}),
+    });
   }
 
   static async start(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
@@ -119,7 +129,8 @@ export class Gateway {
         address: l.address,
         port: l.port,
         ...(l.tls ? { tls: { cert: readFileSync(l.tls.cert), key: readFileSync(l.tls.key), ...(l.tls.ca ? { ca: readFileSync(l.tls.ca) } : {}) } } : {}),
-        ...(origins.length > 0 ? { wsAdmit: (req) => origins.includes(req.headers.origin ?? '') } : {}),
+        // A draining gateway takes no new connections (503); agents reconnect elsewhere.
+        wsAdmit: (req) => (this.ops.draining ? 503 : origins.length === 0 || origins.includes(req.headers.origin ?? '')),
       });
       this.log.info('listening', { event: 'listening', protocol: lp.protocol, address: lp.address, port: lp.port });
     }
@@ -140,6 +151,7 @@ export class Gateway {
       this.httpPoint = await this.http.listen();
       this.log.info('http listening', { event: 'listening', protocol: 'http', ...this.httpPoint });
     }
+    await this.ops.start(this.mediaEngine);
   }
 
   /** The URL of the demo page, if HTTP is on. */
@@ -176,7 +188,16 @@ export class Gateway {
     };
   }
 
+  /** Stops taking calls, keeps the live ones, finishes (onDrained) when none is left. */
+  drain(): void {
+    this.ops.drain();
+  }
+
   private onInvite(req: IncomingRequest): Promise<void> {
+    if (this.ops.draining) {
+      this.log.info('call refused: draining', { event: 'call-refused', reason: 'draining', aLeg: req.message.callId, source: req.message.transport?.remoteAddress });
+      throw new SipError(503, 'Draining: not taking new calls');
+    }
     const trunk = this.router.trunkFrom(req.message.transport);
     return trunk ? handleInboundInvite(this.ctx, req, trunk) : handleOutboundInvite(this.ctx, req);
   }
@@ -185,6 +206,7 @@ export class Gateway {
   async stop(): Promise<void> {
     this.trunks.stop();
     await this.calls.endAll('Gateway shutting down');
+    await this.ops.stop();
     this.registrar.close();
     await this.echo.close();
     await this.http?.close();

@@ -1,8 +1,19 @@
 // One JSON line per event. Each call gets a child logger carrying its call id and
 // leg ids, so every line about a call can be found with one grep. Nothing on the
-// media path logs.
+// media path logs. Secrets (SRTP keys, credentials, tokens in URIs) are redacted from
+// every line the same way SIP capture redacts them (hep/redact.ts).
 
 import winston from 'winston';
+import { redactDeep } from './hep/redact.js';
+
+/** Redacts the string fields of a log entry in place (winston keeps its own symbols on it). */
+export const redactSecrets = winston.format((info) => {
+  for (const key of Object.keys(info)) {
+    const v = (info as Record<string, unknown>)[key];
+    if (typeof v === 'string' || (v !== null && typeof v === 'object')) (info as Record<string, unknown>)[key] = redactDeep(v);
+  }
+  return info;
+});
 
 export type Logger = winston.Logger;
 
@@ -10,7 +21,7 @@ export function createLogger(level: string, silent = false): Logger {
   return winston.createLogger({
     level,
     silent,
-    format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
+    format: winston.format.combine(redactSecrets(), winston.format.timestamp(), winston.format.json()),
     defaultMeta: { service: 'trapezoid' },
     transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] })],
   });

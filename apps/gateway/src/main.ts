@@ -1,43 +1,96 @@
 #!/usr/bin/env node
-// `trapezoid` / `npm start`: loads the configuration (the embedded demo default when
-// none is given), starts the gateway and prints where to point a browser.
+// `trapezoid` / `npm start`: without a command, loads the configuration (the embedded
+// demo default when none is given), starts the gateway and prints where to point a
+// browser; SIGTERM drains it (no new calls, live ones go on) and it exits once they end
+// or the drain deadline passes. The other commands talk to a running gateway's admin
+// API or check a configuration file (cli/).
 
-import { loadConfig, configPathFrom, ConfigError } from './config/index.js';
+import { readFileSync } from 'node:fs';
+import { loadConfig, ConfigError } from './config/index.js';
 import { createLogger } from './logging.js';
 import { Gateway } from './gateway.js';
+import { EXIT, USAGE, UsageError, parseArgs, type CliArgs } from './cli/args.js';
+import { checkConfig } from './cli/check-config.js';
+import { CliFailure, runApiCommand } from './cli/api-commands.js';
 
-async function main(): Promise<void> {
-  const path = configPathFrom(process.argv.slice(2), process.env);
+const out = (s: string): void => void process.stdout.write(`${s}\n`);
+const err = (s: string): void => void process.stderr.write(`trapezoid: ${s}\n`);
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function start(args: CliArgs): Promise<void> {
+  const path = args.config ?? (process.env.TRAPEZOID_CONFIG || undefined);
   let config;
   try {
     config = loadConfig({ ...(path !== undefined ? { path } : {}), env: process.env });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`trapezoid: ${err.message}\n`);
-      process.exit(2);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      err(e.message);
+      process.exit(EXIT.usage);
     }
-    throw err;
+    throw e;
   }
   const log = createLogger(config.logging.level);
-  const gw = await Gateway.start(config, { log });
-  const ws = gw.listeningPoints().find((p) => p.protocol === 'ws' || p.protocol === 'wss');
-  process.stdout.write(
-    `trapezoid is running${path ? ` with ${path}` : ' with the embedded demo configuration'}\n` +
-    (gw.url ? `  demo softphone: ${gw.url}  (user ${config.users[0]?.username ?? '-'}, call "echo")\n` : '') +
-    (ws ? `  SIP over WebSocket: ${ws.protocol}://${ws.address}:${ws.port}\n` : ''),
-  );
   let stopping = false;
-  const stop = (signal: string): void => {
+  const stop = (why: string): void => {
     if (stopping) return;
     stopping = true;
-    log.info('stopping', { event: 'stopping', signal });
+    log.info('stopping', { event: 'stopping', why });
     gw.stop().then(() => process.exit(0), () => process.exit(1));
   };
+  const gw = await Gateway.start(config, { log, onDrained: () => stop('drained') });
+  const ws = gw.listeningPoints().find((p) => p.protocol === 'ws' || p.protocol === 'wss');
+  const admin = gw.ops.adminUrl;
+  out(
+    `trapezoid ${version()} is running${path ? ` with ${path}` : ' with the embedded demo configuration'}\n` +
+    (gw.url ? `  demo softphone: ${gw.url}  (user ${config.users[0]?.username ?? '-'}, call "echo")\n` : '') +
+    (ws ? `  SIP over WebSocket: ${ws.protocol}://${ws.address}:${ws.port}\n` : '') +
+    (admin ? `  admin API and /admin page: ${admin}/admin${gw.ops.generatedToken ? `  (token ${gw.ops.adminToken}: generated for this run; set admin.token to keep one)` : ''}` : ''),
+  );
+  // SIGTERM (systemd stop, Kubernetes pod deletion): drain within shutdown.drainSeconds.
+  process.on('SIGTERM', () => {
+    if (gw.ops.draining) return stop('second SIGTERM');
+    log.info('SIGTERM: draining', { event: 'stopping', signal: 'SIGTERM' });
+    gw.drain();
+  });
+  // Ctrl-C at a terminal: stop now (live calls get a BYE).
   process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  // Log rotation: the call record file is reopened at its path.
+  process.on('SIGHUP', () => gw.ops.cdr.reopen());
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`trapezoid: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
+async function main(): Promise<void> {
+  let args: CliArgs;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    err(`${e.message} (see trapezoid --help)`);
+    process.exit(EXIT.usage);
+  }
+  if (args.help) return out(USAGE);
+  if (args.version) return out(args.json ? JSON.stringify({ version: version(), node: process.version }) : `trapezoid ${version()} (node ${process.version})`);
+  if (args.command === 'start') return start(args);
+  if (args.command === 'check-config') process.exit(checkConfig(args.positional[0]!, args.json, out, process.env));
+  try {
+    process.exitCode = await runApiCommand(args, process.env, out);
+  } catch (e) {
+    if (e instanceof CliFailure) {
+      err(e.message);
+      process.exit(e.code);
+    }
+    if (e instanceof ConfigError) {
+      err(e.message);
+      process.exit(EXIT.usage);
+    }
+    throw e;
+  }
+}
+
+main().catch((e: unknown) => {
+  err(`cannot start: ${e instanceof Error ? e.message : String(e)}`);
   process.exit(1);
 });

@@ -18,6 +18,8 @@ export const AGENT = { username: 'agent', password: 'agent-secret' };
 export const CALLER = { username: 'alice', password: 'alice-secret' };
 /** Calls from a trunk to this number ring AGENT's registered contacts. */
 export const AGENT_NUMBER = '2000';
+/** The admin API token of test gateways (their admin listener binds an ephemeral port). */
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 export interface TestGatewayOptions {
   /**
@@ -43,6 +45,8 @@ export interface TestGatewayOptions {
   ports: { min: number; max: number };
   /** Changes the raw configuration before it is validated (extra listeners, trunks, limits). */
   edit?: (raw: Record<string, unknown> & { trunks: Array<Record<string, unknown>>; listeners: Array<Record<string, unknown>> }) => void;
+  /** Called when a drain finished (no live call left). */
+  onDrained?: () => void;
 }
 
 /**
@@ -78,6 +82,7 @@ export async function startGateway(opts: TestGatewayOptions): Promise<TestGatewa
       { protocol: 'udp', address: '127.0.0.1', port: 0 },
     ],
     http: { address: '127.0.0.1', port: 0 },
+    admin: { address: '127.0.0.1', port: 0, token: ADMIN_TOKEN } as Record<string, unknown>,
     media: { address: '127.0.0.1', portMin: opts.ports.min, portMax: opts.ports.max, native: opts.native ?? true },
     // Trunks are recognised by source address and port: SIPp calling in from 127.0.0.1:trunkPort is this trunk.
     trunks: [{
@@ -95,7 +100,7 @@ export async function startGateway(opts: TestGatewayOptions): Promise<TestGatewa
   const log = createLogger('info');
   log.clear();
   log.add(events);
-  const gw = await Gateway.start(config, { log });
+  const gw = await Gateway.start(config, { log, ...(opts.onDrained ? { onDrained: opts.onDrained } : {}) });
   return Object.assign(gw, { events, trunkPort });
 }
 

@@ -4,6 +4,7 @@
 // leg that is still up and removes the call record.
 
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { Dialog, DialogState } from '@trapezoid/sip';
 import type { Logger } from '../logging.js';
 import type { CallMedia } from '../media/call-media.js';
@@ -23,11 +24,15 @@ export interface CallRecord {
   to: string;
   trunk?: string;
   createdAt: number;
+  /** First provisional (180/183) toward the caller. */
+  ringingAt?: number;
   answeredAt?: number;
   endedAt?: number;
   /** SIP status the call ended with (200 for a normal hang-up after answer). */
   endStatus?: number;
   endReason?: string;
+  /** Which leg hung up: 'a' (the caller's), 'b', or absent when the gateway ended it. */
+  endedBy?: 'a' | 'b';
   aDialog?: DialogState;
   bDialog?: DialogState;
 }
@@ -42,7 +47,10 @@ export class Call {
   private cleanups: Array<() => void> = [];
   private endPromise: Promise<void> | null = null;
 
-  constructor(init: Pick<CallRecord, 'direction' | 'aCallId' | 'from' | 'to'>, parentLog: Logger, private readonly onEnded: (call: Call) => void) {
+  constructor(
+    init: Pick<CallRecord, 'direction' | 'aCallId' | 'from' | 'to'>, parentLog: Logger,
+    private readonly onEnded: (call: Call) => void, private readonly onState: (call: Call, state: CallState) => void = () => undefined,
+  ) {
     this.record = { id: randomUUID(), state: 'routing', createdAt: Date.now(), ...init };
     this.log = parentLog.child({ callId: this.record.id, aLeg: init.aCallId, direction: init.direction });
   }
@@ -59,7 +67,9 @@ export class Call {
     if (this.ended || this.record.state === state) return;
     this.record.state = state;
     if (state === 'answered') this.record.answeredAt = Date.now();
+    if (state === 'early') this.record.ringingAt ??= Date.now();
     this.log.info(`call ${state}`, { event: `call-${state}`, bLeg: this.record.bCallId, ...meta });
+    this.onState(this, state);
   }
 
   /** Registers an action to run when the call ends (cancel a timer, a pending request). */
@@ -102,6 +112,7 @@ export class Call {
     this.record.endedAt = Date.now();
     this.record.endStatus = status;
     this.record.endReason = reason;
+    if (endedBy) this.record.endedBy = endedBy;
     // Released in a later microtask: hanging up a dialog emits 'terminated'
     // synchronously, which calls end() again and must find endPromise set.
     this.endPromise = Promise.resolve().then(() => this.release(status, reason, endedBy));
@@ -127,24 +138,46 @@ export class Call {
   }
 }
 
+/**
+ * What observers (metrics, call records, the media monitor, the admin API) hear about
+ * calls, without reaching into call flows: 'started' once the call exists, 'state' on
+ * each move (proceeding, early, answered), 'ended' once it is released (record complete:
+ * end status, reason, who hung up, media closed).
+ */
+export interface CallEvents {
+  started: [call: Call];
+  state: [call: Call, state: Exclude<CallState, 'ended'>];
+  ended: [call: Call];
+}
+
 /** Owns the live calls; tests and /health read its counters. */
-export class CallRegistry {
+export class CallRegistry extends EventEmitter<CallEvents> {
   private readonly calls = new Map<string, Call>();
   /** Calls ever started and ended, for tests and metrics. */
   started = 0;
   completed = 0;
 
-  constructor(private readonly log: Logger) {}
+  constructor(private readonly log: Logger) {
+    super();
+  }
 
   create(init: Pick<CallRecord, 'direction' | 'aCallId' | 'from' | 'to'>): Call {
     const call = new Call(init, this.log, (c) => {
       this.calls.delete(c.id);
       this.completed++;
+      this.emit('ended', c);
+    }, (c, state) => {
+      if (state !== 'ended') this.emit('state', c, state);
     });
     this.calls.set(call.id, call);
     this.started++;
     call.log.info('call started', { event: 'call-started', from: init.from, to: init.to });
+    this.emit('started', call);
     return call;
+  }
+
+  get(id: string): Call | undefined {
+    return this.calls.get(id);
   }
 
   get live(): number {

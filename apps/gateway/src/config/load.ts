@@ -4,12 +4,15 @@
 
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
-import { configSchema, type GatewayConfig } from './schema.js';
+import { configSchema, crossReferenceIssues, type GatewayConfig } from './schema.js';
 
 export class ConfigError extends Error {
-  constructor(message: string) {
+  /** Every problem found, one line each, each naming where (file or variable) and the key. */
+  readonly issues: string[];
+  constructor(message: string, issues: string[] = [message]) {
     super(message);
     this.name = 'ConfigError';
+    this.issues = issues;
   }
 }
 
@@ -44,8 +47,8 @@ export function loadConfig(source: ConfigSource = {}): GatewayConfig {
     }
     const doc = parseDocument(text, { prettyErrors: true });
     if (doc.errors.length > 0) {
-      const e = doc.errors[0]!;
-      throw new ConfigError(`${source.path}: invalid YAML at line ${e.linePos?.[0].line ?? '?'}: ${e.message.split('\n')[0]}`);
+      const lines = doc.errors.map((e) => `${source.path}: invalid YAML at line ${e.linePos?.[0].line ?? '?'}: ${e.message.split('\n')[0]}`);
+      throw new ConfigError(lines.length === 1 ? lines[0]! : `invalid YAML\n  ${lines.join('\n  ')}`, lines);
     }
     raw = doc.toJS() ?? {};
     if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${source.path}: the top level must be a mapping`);
@@ -53,12 +56,16 @@ export function loadConfig(source: ConfigSource = {}): GatewayConfig {
   const overridden = applyEnvOverrides(raw as Record<string, unknown>, env);
   const result = configSchema.safeParse(overridden.value);
   if (!result.success) {
-    const lines = result.error.issues.map((issue) => {
+    const issues: { path: PropertyKey[]; message: string }[] = [...result.error.issues];
+    // The cross-section checks did not run while other keys were wrong: run them on the input.
+    const seen = new Set(issues.map((i) => i.path.map(String).join('.')));
+    for (const x of crossReferenceIssues(overridden.value)) if (!seen.has(x.path.join('.'))) issues.push(x);
+    const lines = issues.map((issue) => {
       const key = issue.path.map(String).join('.') || '(top level)';
       const from = overridden.fromEnv.get(key);
       return `${from ? `${from} (environment)` : where}: ${key}: ${issue.message}`;
     });
-    throw new ConfigError(`invalid configuration\n  ${lines.join('\n  ')}`);
+    throw new ConfigError(`invalid configuration\n  ${lines.join('\n  ')}`, lines);
   }
   return result.data;
 }

@@ -117,6 +117,25 @@ const inbound = z.strictObject({
   ringTimeout: z.number().positive().default(30).describe('Seconds the agents may ring before the trunk gets 480.'),
 });
 
+const admin = z.strictObject({
+  enabled: z.boolean().default(true).describe('Run the admin listener (probes, metrics, API, /admin page).'),
+  address: host.default('127.0.0.1').describe('Bind address of the admin listener; keep it off the public network.'),
+  port: port.default(8089).describe('Port of the admin listener; 0 = any free port.'),
+  token: z.string().min(16, 'at least 16 characters').optional()
+    .describe('Bearer token for every admin route but /healthz and /readyz; unset (and no tokenFile): a random token is generated at start and printed once.'),
+  tokenFile: z.string().min(1).optional().describe('File holding the admin token (a Kubernetes or systemd secret); read at start.'),
+}).prefault({}).refine((a) => a.token === undefined || a.tokenFile === undefined, { message: 'set token or tokenFile, not both', path: ['tokenFile'] });
+
+const webhook = z.strictObject({
+  url: z.url({ protocol: /^https?$/ }).describe('HTTP(S) URL each call record is POSTed to as JSON.'),
+  headers: z.record(z.string(), z.string()).default({}).describe('Extra request headers (e.g. Authorization for the receiver).'),
+  timeoutMs: z.number().int().positive().default(5000).describe('A delivery not answered in this time is a failure (and retried).'),
+  maxQueue: z.number().int().positive().default(10_000).describe('Records waiting for delivery; when full, the oldest is dropped (and counted).'),
+  maxAttempts: z.number().int().positive().default(5).describe('Deliveries tried per record before it is given up.'),
+  backoffMs: z.number().int().positive().default(1000).describe('Wait before the first retry; doubles each retry (with jitter).'),
+  maxBackoffMs: z.number().int().positive().default(60_000).describe('Longest wait between retries.'),
+});
+
 const user = z.strictObject({
   username: z.string().min(1).describe('Digest user name (the user part of the AOR).'),
   password: z.string().describe('Digest password.'),
@@ -169,20 +188,54 @@ export const configSchema = z.strictObject({
     }).prefault({}).describe('Authentication failures banned per (source address, user).'),
   }).prefault({}).describe('Authentication of browser clients.'),
   users: z.array(user).default([{ username: 'demo', password: 'demo' }]).describe('Static digest users.'),
+  node: z.string().default('').describe('Name of this gateway in metrics (the `node` label), call records and capture; empty = the host name.'),
+  admin: admin.describe('Admin HTTP listener: /healthz, /readyz, /metrics, the API under /api/v1 and the /admin page.'),
+  monitor: z.strictObject({
+    intervalMs: z.number().int().min(50).default(1000).describe('How often every call\'s media counters are sampled (metrics, one-way-audio detector, admin API).'),
+    oneWayAudioSeconds: z.number().positive().default(5)
+      .describe('An answered call, not on hold, whose media stops (or never starts) in a direction for this long is flagged as one-way audio.'),
+  }).prefault({}).describe('Per-call media health.'),
+  cdr: z.strictObject({
+    file: z.string().min(1).optional().describe('JSON-lines file a record of each call is appended to (reopened on SIGHUP).'),
+    webhook: webhook.optional().describe('HTTP endpoint each call record is POSTed to; never delays a call.'),
+  }).prefault({}).describe('Call detail records: one per call.'),
+  hep: z.strictObject({
+    address: z.string().min(1).describe('Homer collector (HEPv3 over UDP) address.'),
+    port: port.default(9060).describe('Homer collector port.'),
+    agentId: z.number().int().min(0).max(0xffffffff).default(2001).describe('Capture agent id sent with every packet.'),
+    password: z.string().optional().describe('Capture password (HEP auth key chunk), if the collector wants one.'),
+  }).optional().describe('SIP capture to Homer: every message in and out, both legs, secrets redacted; off when absent.'),
+  shutdown: z.strictObject({
+    drainSeconds: z.number().min(0).default(30)
+      .describe('On SIGTERM (or a drain), how long live calls may go on before what is left is ended; match it to Kubernetes\' terminationGracePeriodSeconds minus a margin.'),
+  }).prefault({}).describe('Graceful shutdown.'),
   logging: z.strictObject({
     level: z.enum(['error', 'warn', 'info', 'debug']).default('info').describe('Lowest level written (JSON lines on stderr).'),
   }).prefault({}).describe('Logs.'),
 }).superRefine((c, ctx) => {
-  const names = new Set(c.trunks.map((t) => t.name));
-  c.routes.forEach((r, i) => {
-    if (r.trunk !== undefined && !names.has(r.trunk)) {
-      ctx.addIssue({ code: 'custom', path: ['routes', i, 'trunk'], message: `no trunk named "${r.trunk}" (trunks: ${[...names].join(', ') || 'none'})` });
-    }
-    (r.trunks ?? []).forEach((name, j) => {
-      if (!names.has(name)) ctx.addIssue({ code: 'custom', path: ['routes', i, 'trunks', j], message: `no trunk named "${name}" (trunks: ${[...names].join(', ') || 'none'})` });
+  for (const issue of crossReferenceIssues(c)) ctx.addIssue({ code: 'custom', ...issue });
+});
+
+/**
+ * Checks between sections (a route naming a trunk that does not exist). Written for raw
+ * input too: the loader runs it when other errors stopped the schema's own run, so a
+ * file's every error is reported at once.
+ */
+export function crossReferenceIssues(c: unknown): { path: (string | number)[]; message: string }[] {
+  const o = (c ?? {}) as { trunks?: unknown; routes?: unknown };
+  const trunks = Array.isArray(o.trunks) ? o.trunks : [];
+  const names = new Set(trunks.map((t) => (t as { name?: unknown } | null)?.name).filter((n): n is string => typeof n === 'string'));
+  const out: { path: (string | number)[]; message: string }[] = [];
+  const missing = (name: string): string => `no trunk named "${name}" (trunks: ${[...names].join(', ') || 'none'})`;
+  (Array.isArray(o.routes) ? o.routes : []).forEach((r, i) => {
+    const route = (r ?? {}) as { trunk?: unknown; trunks?: unknown };
+    if (typeof route.trunk === 'string' && !names.has(route.trunk)) out.push({ path: ['routes', i, 'trunk'], message: missing(route.trunk) });
+    (Array.isArray(route.trunks) ? route.trunks : []).forEach((name: unknown, j) => {
+      if (typeof name === 'string' && !names.has(name)) out.push({ path: ['routes', i, 'trunks', j], message: missing(name) });
     });
   });
-});
+  return out;
+}
 
 export type GatewayConfig = z.infer<typeof configSchema>;
 export type TrunkConfig = GatewayConfig['trunks'][number];

@@ -98,6 +98,14 @@ export class BindingStore {
     return this.liveList(aor, this.now()).slice();
   }
 
+  /** Every live binding (the admin API's registrations). */
+  all(): Binding[] {
+    const now = this.now();
+    const out: Binding[] = [];
+    for (const aor of this.byAor.keys()) out.push(...this.liveList(aor, now));
+    return out;
+  }
+
   /** Removes the bindings that were registered over a connection that closed (RFC 5626 §5.3). */
   removeFlow(flowId: string): Binding[] {
     const removed: Binding[] = [];

@@ -1,0 +1,407 @@
+// The call monitor: everything metrics, call records, the one-way-audio detector and the
+// admin API know about a call, gathered without a hook in the call flows. It listens to
+// the call registry's typed events (started, state, ended), to the transport's message
+// tap (the INVITE's source, when the 18x and the 2xx left for the caller, the SDP of
+// every offer and answer, hence hold), and to the media engine: leg events (ICE, DTLS,
+// consent) and the legs' counters, sampled for all calls in one request per worker on
+// a coarse timer, plus a short fast timer only while an answered call waits for its
+// first packet (the 200 -> first media figure). Nothing here runs per packet.
+
+import { EventEmitter } from 'node:events';
+import { parseCSeq, type SipRequest, type TappedMessage, type TransportInfo, type TransportLayer } from '@trapezoid/sip';
+import type { BridgeCounters, LegEvent, LegStats, MediaEngine } from '@trapezoid/media';
+import type { Call, CallRegistry } from '../calls/call.js';
+import type { Logger } from '../logging.js';
+import { directionCounters, MEDIA_DIRECTIONS, type DirectionCounters, type MediaDirectionName, type MediaLegName } from './directions.js';
+import { OneWayAudioDetector, type MediaVerdict } from './one-way-audio.js';
+import { sdpFacts, sdpOf, type SdpFacts } from './sdp-facts.js';
+
+export type WebRtcFailureStage = 'ice' | 'dtls' | 'consent';
+
+/** A leg's identity as its INVITE carried it (tags left out). */
+export interface LegIdentity {
+  callId: string;
+  requestUri: string;
+  from: string;
+  to: string;
+}
+
+export interface ObservedCall {
+  readonly call: Call;
+  /** Where the caller's INVITE came from, and when it arrived (the INVITE that created the call). */
+  aSource?: TransportInfo;
+  inviteAt?: number;
+  aInvite?: LegIdentity;
+  /** Where the gateway's INVITE to the other side went. */
+  bTarget?: TransportInfo;
+  bInvite?: LegIdentity;
+  /** The trunk this call used (by configuration or by the INVITE's source address). */
+  trunk?: string;
+  /** The latest SDP seen on each leg (offer or answer, either way). */
+  sdp: { a?: SdpFacts; b?: SdpFacts };
+  ringSentAt?: number;
+  answerSentAt?: number;
+  bridgeId?: string;
+  /** Running totals per direction, as of the last sample. */
+  counters: Record<MediaDirectionName, DirectionCounters>;
+  /** Jitter in seconds of what each leg receives, as of the last sample. */
+  jitterSeconds: Record<MediaLegName, number>;
+  firstMediaAt: Partial<Record<MediaLegName, number>>;
+  webrtc: { iceConnectedAt?: number; dtlsConnectedAt?: number; srtpProfile?: string; failure?: WebRtcFailureStage };
+  verdict: MediaVerdict;
+  /** When the current one-way/no-media verdict was first reached. */
+  flaggedAt?: number;
+  /** The bridge reported its last counters (destroyed): no later sample counts. */
+  final: boolean;
+  readonly detector: OneWayAudioDetector;
+}
+
+export interface ObserverEvents {
+  /** A call started, its trunk resolved. */
+  attempted: [ob: ObservedCall];
+  /** The caller got the 2xx: seconds from its INVITE. */
+  answered: [ob: ObservedCall, setupSeconds: number];
+  /** The first packet from a leg after the answer (0 when it came with early media). */
+  firstMedia: [ob: ObservedCall, leg: MediaLegName, seconds: number];
+  /** Packets, bytes and loss moved since the previous sample. */
+  media: [ob: ObservedCall, delta: Record<MediaDirectionName, DirectionCounters>];
+  /** The detector's verdict changed. */
+  verdict: [ob: ObservedCall, verdict: MediaVerdict, previous: MediaVerdict];
+  webrtcFailure: [ob: ObservedCall, stage: WebRtcFailureStage];
+  /** The call is over and its record complete (final media counters included). */
+  ended: [ob: ObservedCall];
+}
+
+export interface CallObserverOptions {
+  calls: CallRegistry;
+  transport: TransportLayer;
+  log: Logger;
+  /** The trunk a request's source belongs to, for calls whose flow names none. */
+  trunkAt: (source: TransportInfo) => string | undefined;
+  /** How often the legs' counters are sampled. */
+  intervalMs: number;
+  /** A direction silent this long on an answered call that is not on hold is flagged. */
+  oneWayAudioMs: number;
+}
+
+/** How often an answered call waiting for its first packet is sampled, and for how long. */
+const FIRST_MEDIA_POLL_MS = 50;
+const FIRST_MEDIA_WAIT_MS = 10_000;
+/** An INVITE that never became a call is forgotten after this (64*T1). */
+const PENDING_INVITE_MS = 32_000;
+
+export class CallObserver extends EventEmitter<ObserverEvents> {
+  private readonly live = new Map<string, ObservedCall>();
+  private readonly byCallId = new Map<string, { ob: ObservedCall; leg: 'a' | 'b' }>();
+  private readonly byBridge = new Map<string, ObservedCall>();
+  private readonly pendingInvites = new Map<string, { transport: TransportInfo; at: number; identity: LegIdentity }>();
+  /** Call-IDs of calls ended lately, to their A-leg Call-ID: the last BYE's 200 still correlates. */
+  private readonly endedCallIds = new Map<string, { aCallId: string; at: number }>();
+  private engine: MediaEngine | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private fastTimer: NodeJS.Timeout | null = null;
+  private sampling = false;
+  private readonly untap: () => void;
+  private readonly onLegEvent = (ev: LegEvent): void => this.legEvent(ev);
+  private readonly onBridgeDestroyed = (c: BridgeCounters): void => {
+    const ob = this.bridgeOwner(c.id);
+    if (ob && !ob.final) {
+      this.absorb(ob, c.legs, Date.now());
+      ob.final = true;
+    }
+  };
+
+  constructor(private readonly opts: CallObserverOptions) {
+    super();
+    this.untap = opts.transport.addTap((m) => this.tapped(m));
+    opts.calls.on('started', (call) => this.started(call));
+    opts.calls.on('state', (call, state) => this.state(call, state));
+    opts.calls.on('ended', (call) => this.ended(call));
+  }
+
+  /** Starts sampling the engine's legs (the engine starts after the gateway is built). */
+  attachEngine(engine: MediaEngine): void {
+    this.engine = engine;
+    engine.on('legEvent', this.onLegEvent);
+    engine.on('bridgeDestroyed', this.onBridgeDestroyed);
+    this.timer = setInterval(() => void this.sample(false), this.opts.intervalMs);
+    this.timer.unref();
+  }
+
+  close(): void {
+    this.untap();
+    if (this.timer) clearInterval(this.timer);
+    if (this.fastTimer) clearInterval(this.fastTimer);
+    this.timer = this.fastTimer = null;
+    this.engine?.off('legEvent', this.onLegEvent);
+    this.engine?.off('bridgeDestroyed', this.onBridgeDestroyed);
+  }
+
+  get(callId: string): ObservedCall | undefined {
+    return this.live.get(callId);
+  }
+
+  list(): ObservedCall[] {
+    return [...this.live.values()];
+  }
+
+  /** The correlation id of a SIP message's Call-ID: its call's A-leg Call-ID, shared by both legs. */
+  correlationId(callId: string): string | undefined {
+    return this.byCallId.get(callId)?.ob.call.record.aCallId ?? this.endedCallIds.get(callId)?.aCallId;
+  }
+
+  /** Which side of the call faces the browser: the A leg for outbound calls. */
+  static browserSide(call: Call): 'a' | 'b' {
+    return call.record.direction === 'outbound' ? 'a' : 'b';
+  }
+
+  // ---- call registry ----
+
+  private started(call: Call): void {
+    const ob: ObservedCall = {
+      call, sdp: {}, counters: directionCounters([]), jitterSeconds: { browser: 0, trunk: 0 }, firstMediaAt: {}, webrtc: {},
+      verdict: { status: 'setup', silent: [] }, final: false, detector: new OneWayAudioDetector(this.opts.oneWayAudioMs),
+    };
+    this.live.set(call.id, ob);
+    this.byCallId.set(call.record.aCallId, { ob, leg: 'a' });
+    const invite = this.pendingInvites.get(call.record.aCallId);
+    if (invite) {
+      this.pendingInvites.delete(call.record.aCallId);
+      ob.aSource = invite.transport;
+      ob.inviteAt = invite.at;
+      ob.aInvite = invite.identity;
+    }
+    // The call flow names the trunk right after creating the call: read it once that ran.
+    queueMicrotask(() => {
+      const src = ob.aSource;
+      ob.trunk = call.record.trunk ?? (call.record.direction === 'inbound' && src ? this.opts.trunkAt(src) : undefined);
+      this.emit('attempted', ob);
+    });
+  }
+
+  private state(call: Call, state: string): void {
+    const ob = this.live.get(call.id);
+    if (!ob) return;
+    const b = call.record.bCallId;
+    if (b && !this.byCallId.has(b)) this.byCallId.set(b, { ob, leg: 'b' });
+    if (state === 'answered') {
+      const answeredAt = ob.answerSentAt ?? call.record.answeredAt ?? Date.now();
+      this.emit('answered', ob, Math.max(0, answeredAt - (ob.inviteAt ?? call.record.createdAt)) / 1000);
+      this.startFastSampling();
+    }
+  }
+
+  private ended(call: Call): void {
+    const ob = this.live.get(call.id);
+    if (!ob) return;
+    this.live.delete(call.id);
+    for (const id of [call.record.aCallId, call.record.bCallId]) {
+      if (!id || this.byCallId.get(id)?.ob !== ob) continue;
+      this.byCallId.delete(id);
+      this.endedCallIds.set(id, { aCallId: call.record.aCallId, at: Date.now() });
+    }
+    if (ob.bridgeId) this.byBridge.delete(ob.bridgeId);
+    if (call.record.answeredAt !== undefined && !ob.webrtc.failure) {
+      if (ob.webrtc.iceConnectedAt === undefined) this.fail(ob, 'ice');
+      else if (ob.webrtc.dtlsConnectedAt === undefined) this.fail(ob, 'dtls');
+    }
+    this.emit('ended', ob);
+  }
+
+  // ---- transport tap ----
+
+  private tapped(m: TappedMessage): void {
+    const msg = m.message;
+    if (!msg) return;
+    const callId = msg.callId;
+    const known = this.byCallId.get(callId);
+    if (!known) {
+      if (m.direction === 'received' && msg.isRequest && msg.method === 'INVITE' && !/;\s*tag=/i.test(msg.headers.get('to') ?? '')) {
+        if (this.pendingInvites.size >= 10_000) this.pendingInvites.delete(this.pendingInvites.keys().next().value!);
+        this.pendingInvites.set(callId, { transport: m.transport, at: m.at, identity: identityOf(msg) });
+      }
+      return;
+    }
+    const { ob, leg } = known;
+    if (leg === 'b' && m.direction === 'sent' && msg.isRequest && msg.method === 'INVITE' && !ob.bTarget) {
+      ob.bTarget = m.transport;
+      ob.bInvite = identityOf(msg);
+    }
+    if (leg === 'a' && m.direction === 'sent' && !msg.isRequest && parseCSeq(msg.headers.get('cseq') ?? '').method === 'INVITE') {
+      if (msg.status >= 180 && msg.status < 190) ob.ringSentAt ??= m.at;
+      else if (msg.status >= 200 && msg.status < 300) ob.answerSentAt ??= m.at;
+    }
+    const sdp = sdpOf(msg);
+    if (sdp !== undefined) {
+      const facts = sdpFacts(sdp);
+      if (facts) ob.sdp[leg] = facts;
+    }
+  }
+
+  // ---- media engine ----
+
+  private bridgeOwner(bridgeId: string): ObservedCall | undefined {
+    let ob = this.byBridge.get(bridgeId);
+    if (!ob) {
+      ob = [...this.live.values()].find((o) => o.call.media?.id === bridgeId);
+      if (ob) {
+        ob.bridgeId = bridgeId;
+        this.byBridge.set(bridgeId, ob);
+      }
+    }
+    return ob;
+  }
+
+  private legEvent(ev: LegEvent): void {
+    if (ev.leg !== 0) return;
+    const ob = this.bridgeOwner(ev.id);
+    if (!ob) return;
+    const now = Date.now();
+    if (ev.name === 'connected') ob.webrtc.iceConnectedAt ??= now;
+    else if (ev.name === 'dtlsConnected') {
+      ob.webrtc.dtlsConnectedAt ??= now;
+      if (typeof ev.detail === 'string') ob.webrtc.srtpProfile = ev.detail;
+    } else if (ev.name === 'error' && ob.webrtc.dtlsConnectedAt === undefined) this.fail(ob, 'dtls');
+    else if (ev.name === 'consentLost') this.fail(ob, 'consent');
+  }
+
+  private fail(ob: ObservedCall, stage: WebRtcFailureStage): void {
+    if (ob.webrtc.failure) return;
+    ob.webrtc.failure = stage;
+    this.emit('webrtcFailure', ob, stage);
+  }
+
+  private startFastSampling(): void {
+    if (this.fastTimer || !this.engine) return;
+    this.fastTimer = setInterval(() => void this.sample(true), FIRST_MEDIA_POLL_MS);
+    this.fastTimer.unref();
+  }
+
+  /** Answered calls still waiting for a leg's first packet (and not for too long). */
+  private awaitingFirstMedia(now: number): ObservedCall[] {
+    return [...this.live.values()].filter((ob) => {
+      const at = ob.call.record.answeredAt;
+      return at !== undefined && now - at < FIRST_MEDIA_WAIT_MS && (ob.firstMediaAt.browser === undefined || ob.firstMediaAt.trunk === undefined);
+    });
+  }
+
+  private async sample(fast: boolean): Promise<void> {
+    const engine = this.engine;
+    if (!engine || (this.sampling && !fast)) return;
+    const now = Date.now();
+    const obs = fast ? this.awaitingFirstMedia(now) : [...this.live.values()];
+    if (fast && obs.length === 0) {
+      if (this.fastTimer) clearInterval(this.fastTimer);
+      this.fastTimer = null;
+      return;
+    }
+    const ids: string[] = [];
+    for (const ob of obs) {
+      const id = ob.bridgeId ?? ob.call.media?.id;
+      if (id === undefined) continue;
+      if (ob.bridgeId === undefined) {
+        ob.bridgeId = id;
+        this.byBridge.set(id, ob);
+      }
+      ids.push(id);
+    }
+    if (!fast) this.sampling = true;
+    try {
+      const counters = ids.length > 0 ? await engine.statsMany(ids) : [];
+      const at = Date.now();
+      for (const c of counters) {
+        const ob = this.byBridge.get(c.id);
+        if (ob && !ob.final) this.absorb(ob, c.legs, at);
+      }
+      if (!fast) for (const ob of this.live.values()) this.judge(ob, at);
+    } finally {
+      if (!fast) this.sampling = false;
+      if (!fast) this.prunePendingInvites(now);
+    }
+  }
+
+  /** Takes a sample of the legs' counters: deltas, first media, jitter. */
+  private absorb(ob: ObservedCall, legs: LegStats[], at: number): void {
+    const next = directionCounters(legs);
+    const delta = {} as Record<MediaDirectionName, DirectionCounters>;
+    let moved = false;
+    for (const d of MEDIA_DIRECTIONS) {
+      const prev = ob.counters[d];
+      const n = next[d];
+      // A late sample can be older than the one before it (the final counters won the race).
+      delta[d] = {
+        packets: Math.max(0, n.packets - prev.packets), bytes: Math.max(0, n.bytes - prev.bytes),
+        lost: Math.max(0, n.lost - prev.lost), jitter: n.jitter,
+      };
+      if (delta[d].packets > 0 || delta[d].bytes > 0 || delta[d].lost > 0) moved = true;
+      ob.counters[d] = { packets: Math.max(prev.packets, n.packets), bytes: Math.max(prev.bytes, n.bytes), lost: Math.max(prev.lost, n.lost), jitter: n.jitter };
+    }
+    const browserSide = CallObserver.browserSide(ob.call);
+    const clock = (side: 'a' | 'b'): number => ob.sdp[side]?.clockRate ?? 8000;
+    ob.jitterSeconds.browser = next['browser->gateway'].jitter / clock(browserSide);
+    ob.jitterSeconds.trunk = next['trunk->gateway'].jitter / clock(browserSide === 'a' ? 'b' : 'a');
+    const answeredAt = ob.call.record.answeredAt;
+    if (answeredAt !== undefined) {
+      const since = (ob.answerSentAt ?? answeredAt);
+      for (const [leg, d] of [['browser', 'browser->gateway'], ['trunk', 'trunk->gateway']] as const) {
+        if (ob.firstMediaAt[leg] === undefined && next[d].packets > 0) {
+          // Packets counted before this sample came with early media: media was there at the
+          // answer. Else the last packet's arrival is the first's, to within one fast period.
+          const lastAt = legs[leg === 'browser' ? 0 : 1]?.lastPacketAt ?? at;
+          const first = next[d].packets > delta[d].packets ? since : Math.min(lastAt, at);
+          ob.firstMediaAt[leg] = first;
+          this.emit('firstMedia', ob, leg, Math.max(0, first - since) / 1000);
+        }
+      }
+    }
+    if (moved) this.emit('media', ob, delta);
+  }
+
+  /** The one-way-audio verdict of one call at a coarse sample. */
+  private judge(ob: ObservedCall, now: number): void {
+    const call = ob.call;
+    const live = call.record.state === 'answered' && call.media?.connected === true;
+    const held = isHeld(ob.sdp.a) || isHeld(ob.sdp.b);
+    const packets = {} as Record<MediaDirectionName, number>;
+    for (const d of MEDIA_DIRECTIONS) packets[d] = ob.counters[d].packets;
+    const verdict = ob.detector.sample(now, packets, live, held);
+    const previous = ob.verdict;
+    ob.verdict = verdict;
+    if (verdict.status === previous.status && sameSilence(verdict, previous)) return;
+    const flagged = verdict.status === 'one-way' || verdict.status === 'no-media';
+    if (flagged) {
+      ob.flaggedAt ??= now;
+      call.log.warn(verdict.status === 'one-way' ? 'one-way audio' : 'no media in either direction', {
+        event: 'one-way-audio', status: verdict.status,
+        silent: verdict.silent.map((s) => `${s.leg} leg: ${s.direction} silent ${Math.round(s.silentMs / 100) / 10} s`),
+        directions: verdict.silent.map((s) => s.direction), legs: verdict.silent.map((s) => s.leg),
+      });
+    } else if (previous.status === 'one-way' || previous.status === 'no-media') {
+      ob.flaggedAt = undefined;
+      call.log.info('media flowing again', { event: 'media-restored', status: verdict.status });
+    }
+    this.emit('verdict', ob, verdict, previous);
+  }
+
+  private prunePendingInvites(now: number): void {
+    for (const map of [this.pendingInvites, this.endedCallIds]) {
+      for (const [id, p] of map) {
+        if (now - p.at < PENDING_INVITE_MS) break;
+        map.delete(id);
+      }
+    }
+  }
+}
+
+function identityOf(msg: SipRequest): LegIdentity {
+  const untagged = (v: string | undefined): string => (v ?? '').replace(/;\s*tag=[^;>\s]*/i, '').trim();
+  return { callId: msg.callId, requestUri: msg.uri, from: untagged(msg.headers.get('from')), to: untagged(msg.headers.get('to')) };
+}
+
+function isHeld(facts: SdpFacts | undefined): boolean {
+  return facts !== undefined && facts.direction !== 'sendrecv';
+}
+
+function sameSilence(a: MediaVerdict, b: MediaVerdict): boolean {
+  return a.silent.length === b.silent.length && a.silent.every((s, i) => s.direction === b.silent[i]!.direction);
+}
