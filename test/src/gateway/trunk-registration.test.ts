@@ -1,0 +1,103 @@
+// Issue 9 items 5 and 6 acceptance, the trunk's side: the gateway registers with a
+// carrier (SIPp as registrar: digest verified by SIPp, the refresh before the
+// granted 3 s run out, CSeq counted up in one Call-ID), backs off when refused, and
+// answers a trunk INVITE that requires 100rel with a reliable 180 the trunk PRACKs
+// (JsSIP in Node as the agent). Teardown checks every call and port was released.
+
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { parseCSeq } from '@trapezoid/sip';
+import { freePort, startSipp, type SippRun } from '../sip/sipp.js';
+import { nextEvent } from '../sip/jssip-node.js';
+import { AGENT, AGENT_NUMBER, GATEWAY_SCENARIOS, assertReleasedAndStop, callEnd, sleep, udpPort, type TestGateway } from './harness.js';
+import { registerUser, startTrunkGateway, stopUser, type JsSipUA, type JsSipSession } from './trunk-harness.js';
+
+const PORTS = { min: 12600, max: 12699 };
+
+describe('trunk side: outbound registration, 100rel toward the trunk', { timeout: 300_000 }, () => {
+  const sipps: SippRun[] = [];
+  let gw: TestGateway | null = null;
+  let ua: JsSipUA | null = null;
+  after(async () => {
+    await stopUser(ua);
+    for (const s of sipps) await s.stop();
+    await gw?.stop();
+  });
+  async function run(body: () => Promise<void>): Promise<void> {
+    let passed = false;
+    try {
+      await body();
+      passed = true;
+    } finally {
+      await stopUser(ua);
+      ua = null;
+      const g = gw;
+      gw = null;
+      if (g) await assertReleasedAndStop(g, passed);
+      for (const s of sipps.splice(0)) await s.stop();
+    }
+  }
+
+  it('registers with digest, refreshes before the granted 3 s expire (same Call-ID, CSeq 1..4, valid digest each time)', { timeout: 60_000 }, () => run(async () => {
+    const registrar = await startSipp({ args: ['-sf', join(GATEWAY_SCENARIOS, 'uas-registrar.xml'), '-m', '1'], trace: true, timeoutSec: 30 });
+    sipps.push(registrar);
+    gw = await startTrunkGateway({
+      ports: PORTS,
+      trunks: [{ name: 'carrier', address: '127.0.0.1', port: registrar.port, domain: 'carrier.test', credentials: { username: 'trunkuser', password: 'trunkpass' }, register: { expires: 60 } }],
+    });
+    const r = await registrar.done;
+    assert.equal(r.code, 0, `SIPp verified both digests and got the refresh in time: ${r.stdout.slice(-1500)}`);
+    const registers = r.messages.filter((m) => m.direction === 'received' && m.startLine.startsWith('REGISTER '));
+    assert.equal(registers.length, 4);
+    const header = (text: string, name: string): string => new RegExp(`^${name}: (.*)$`, 'mi').exec(text)?.[1]?.trim() ?? '';
+    assert.deepEqual(registers.map((m) => parseCSeq(header(m.text, 'CSeq')).seq), [1, 2, 3, 4]);
+    assert.equal(new Set(registers.map((m) => header(m.text, 'Call-ID'))).size, 1, 'one Call-ID for the binding');
+    assert.equal(new Set(registers.map((m) => /tag=([^;\s]+)/.exec(header(m.text, 'From'))?.[1])).size, 1, 'one From tag');
+    assert.equal(header(registers[0]!.text, 'To'), '<sip:trunkuser@carrier.test>');
+    assert.match(registers[1]!.text, /^Authorization: Digest .*username="trunkuser"/mi);
+    const granted = r.messages.filter((m) => m.direction === 'sent' && m.startLine.startsWith('SIP/2.0 200'))[0]!;
+    const refreshAfter = registers[2]!.at - granted.at;
+    assert.ok(refreshAfter > 1_500 && refreshAfter < 3_000, `refresh ${refreshAfter} ms after the 3 s grant`);
+    const status = gw.trunks.status()[0]!;
+    assert.equal(status.registration?.lastStatus, 200, JSON.stringify(status));
+    assert.ok(gw.events.events.filter((e) => e.event === 'trunk-registered').length >= 2);
+  }));
+
+  it('a refused registration is retried with back-off; the state says retrying with the last status', { timeout: 60_000 }, () => run(async () => {
+    const registrar = await startSipp({ args: ['-sf', join(GATEWAY_SCENARIOS, 'uas-register-403.xml'), '-m', '1'], trace: true, timeoutSec: 30 });
+    sipps.push(registrar);
+    gw = await startTrunkGateway({
+      ports: PORTS,
+      trunks: [{ name: 'carrier', address: '127.0.0.1', port: registrar.port, register: { expires: 60, retryMin: 0.5, retryMax: 10 } }],
+    });
+    const r = await registrar.done;
+    assert.equal(r.code, 0, r.stdout.slice(-1000));
+    const registers = r.messages.filter((m) => m.direction === 'received' && m.startLine.startsWith('REGISTER '));
+    assert.ok(registers[1]!.at - registers[0]!.at >= 450, `first retry after retryMin: ${registers[1]!.at - registers[0]!.at} ms`);
+    const s = gw.trunks.status()[0]!.registration!;
+    assert.deepEqual([s.state, s.lastStatus, s.failures], ['retrying', 403, 2]);
+    assert.ok(s.nextAttemptAt! - Date.now() > 500, 'the second retry waits twice as long');
+  }));
+
+  it('a trunk INVITE requiring 100rel gets a reliable 180 (RSeq), PRACKed; the agent answers; the trunk hangs up', { timeout: 60_000 }, () => run(async () => {
+    const trunkPort = await freePort();
+    gw = await startTrunkGateway({ ports: PORTS, trunks: [{ name: 'pbx', address: '127.0.0.1', port: trunkPort }] });
+    ua = await registerUser(gw, AGENT);
+    const incoming = nextEvent<{ session: JsSipSession }>(ua, 'newRTCSession', undefined, 30_000);
+    // The trunk's source port is its identity: SIPp sends from the trunk's configured port.
+    const trunk = await startSipp({ port: trunkPort, args: ['-sf', join(GATEWAY_SCENARIOS, 'uac-require-100rel.xml'), '-s', AGENT_NUMBER, '-m', '1', `127.0.0.1:${udpPort(gw)}`], trace: true, timeoutSec: 30 });
+    sipps.push(trunk);
+    const { session } = await incoming;
+    await sleep(500); // ringing: the reliable 180 and its PRACK go first
+    const ended = nextEvent(session, 'ended', 'failed', 30_000);
+    session.answer({ mediaConstraints: { audio: false, video: false } });
+    await ended;
+    const r = await trunk.done;
+    assert.equal(r.code, 0, `SIPp's scenario passed (reliable 180, PRACK 200, 200, BYE): ${r.stdout.slice(-1500)}`);
+    const r180 = r.messages.find((m) => m.direction === 'received' && m.startLine.startsWith('SIP/2.0 180'))!;
+    assert.match(r180.text, /^Require: 100rel/mi);
+    assert.match(r180.text, /^RSeq: \d+/mi);
+    assert.equal((await callEnd(gw)).status, 200);
+  }));
+});
