@@ -128,6 +128,7 @@ export class Gateway {
         protocol: l.protocol,
         address: l.address,
         port: l.port,
+        ...(l.advertise !== undefined ? { advertise: l.advertise } : {}),
         ...(l.tls ? { tls: { cert: readFileSync(l.tls.cert), key: readFileSync(l.tls.key), ...(l.tls.ca ? { ca: readFileSync(l.tls.ca) } : {}) } } : {}),
         // A draining gateway takes no new connections (503); agents reconnect elsewhere.
         wsAdmit: (req) => (this.ops.draining ? 503 : origins.length === 0 || origins.includes(req.headers.origin ?? '')),

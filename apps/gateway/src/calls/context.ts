@@ -71,6 +71,7 @@ export async function bindCallMedia(ctx: CallContext, call: Call): Promise<CallM
   const media = await CallMedia.create({
     engine: ctx.engine,
     ...(m.publicAddress ? { advertisedAddress: m.publicAddress } : {}),
+    ...(m.interfaces ? { interfaces: m.interfaces } : {}),
     ...(trunk && trunk.mediaNetworks.length > 0 ? { mediaNetworks: trunk.mediaNetworks } : {}),
   }).catch((err: unknown) => {
     // Every port of the range taken: the gateway is full for now, not broken (RFC 3261 §21.5.4).

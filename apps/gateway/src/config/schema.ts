@@ -20,7 +20,8 @@ const listener = z.strictObject({
   protocol: z.enum(['udp', 'tcp', 'tls', 'ws', 'wss']).describe('SIP transport of this listening point (ws/wss: SIP over WebSocket, RFC 7118).'),
   address: host.default('127.0.0.1').describe('Bind address.'),
   port: port.describe('Bind port; 0 = any free port.'),
-  advertise: z.string().optional().describe('Host:port written in Via/Record-Route/Contact when it differs from the bind address (NAT).'),
+  advertise: z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:\d{1,5})?$/, 'host or host:port ([v6] in brackets)').optional()
+    .describe('Host or host:port written in Via sent-by and Contact for this listener when it differs from the bind address (NAT, 0.0.0.0); the port defaults to the bound one.'),
   tls: tlsFiles.optional().describe('Certificate and key; required for tls and wss.'),
   origins: z.array(z.string()).default([]).describe('Allowed Origin values for WebSocket upgrades; empty = any.'),
 }).refine((l) => !(l.protocol === 'tls' || l.protocol === 'wss') || l.tls !== undefined, {
@@ -66,6 +67,12 @@ const trunkSource = z.strictObject({
     .describe('Transports the trunk\'s requests arrive on; default the trunk\'s transport.'),
   tlsNames: z.array(z.string().min(1)).min(1).optional()
     .describe('Over TLS: names one of which the peer certificate (verified against the listener\'s tls.ca) must carry in subjectAltName DNS or CN.'),
+});
+
+/** A media interface: where a side's media sockets bind and what its SDP names. */
+const mediaInterface = z.strictObject({
+  address: host.describe('Bind address of this side\'s media sockets.'),
+  advertise: z.string().min(1).optional().describe('Address written into this side\'s SDP when it differs from the bind address (NAT).'),
 });
 
 const trunk = z.strictObject({
@@ -155,6 +162,10 @@ export const configSchema = z.strictObject({
   media: z.strictObject({
     address: host.default('127.0.0.1').describe('Bind address of media sockets.'),
     publicAddress: z.string().optional().describe('Address written into SDP when it differs from the bind address (NAT, floating IP).'),
+    interfaces: z.strictObject({
+      browser: mediaInterface.optional().describe('Interface of the WebRTC legs (the public side the browsers reach).'),
+      trunk: mediaInterface.optional().describe('Interface of the RTP legs (the private side toward trunks).'),
+    }).optional().describe('Separate media interfaces per side, like rtpengine\'s (each side defaults to address and publicAddress).'),
     portMin: port.default(20000).describe('Lowest media port (inclusive).'),
     portMax: port.default(29999).describe('Highest media port (inclusive).'),
     workers: z.number().int().min(0).default(0).describe('Media worker threads; 0 = one per core.'),

@@ -10,10 +10,22 @@ import { randomBytes } from 'node:crypto';
 import type { BridgeOptionsSpec, LegChange, LegEvent, LegStats, MediaEngine, RtpLegDescription, RtpRemoteChange, WebRtcLegDescription, WebRtcRemoteChange } from '@trapezoid/media';
 import type { IceDtlsParams, LocalStream, MediaEndpoint, PtMapping, RtpRemote, WebRtcRemote } from '@trapezoid/sdp';
 
+/** A bind address and the address SDP names for it (NAT, floating IP). */
+export interface MediaInterface {
+  address: string;
+  advertise?: string;
+}
+
 export interface CallMediaOptions {
   engine: MediaEngine;
   /** Address written into SDP (public or floating address); default the engine's bind address. */
   advertisedAddress?: string;
+  /**
+   * Separate media interfaces, like rtpengine's: the WebRTC leg binds and advertises
+   * `browser` (public side), the RTP leg `trunk` (private side). Each falls back to
+   * the engine's address and `advertisedAddress`.
+   */
+  interfaces?: { browser?: MediaInterface; trunk?: MediaInterface };
   /** The browser's offer (browser -> trunk calls); absent when we offer to the browser. */
   webrtcRemote?: WebRtcRemote;
   /** Networks the trunk's RTP may come from besides its SDP's address (trunk mediaNetworks). */
@@ -57,7 +69,8 @@ export class CallMedia {
     readonly id: string,
     private readonly webrtc: WebRtcLegDescription,
     private readonly rtp: RtpLegDescription,
-    private readonly advertised: string | undefined,
+    private readonly browserAdvertised: string | undefined,
+    private readonly trunkAdvertised: string | undefined,
   ) {
     legEventRoutes(engine).set(id, (ev) => {
       if (ev.leg === WEBRTC && ev.name === 'consentLost') this.consentLost?.();
@@ -66,17 +79,27 @@ export class CallMedia {
 
   /** Binds both legs on a media worker, not forwarding yet. */
   static async create(opts: CallMediaOptions): Promise<CallMedia> {
+    const browser = opts.interfaces?.browser;
+    const trunk = opts.interfaces?.trunk;
+    const trunkAdvertised = trunk ? trunk.advertise : opts.advertisedAddress;
+    const browserAdvertised = browser ? browser.advertise : opts.advertisedAddress;
     const d = await opts.engine.createBridge({
       legs: [
-        { kind: 'webrtc', ...(opts.webrtcRemote ? { remote: toLegRemote(opts.webrtcRemote) } : {}) },
-        { kind: 'rtp', ...(opts.advertisedAddress ? { advertisedAddress: opts.advertisedAddress } : {}), ...(opts.mediaNetworks ? { mediaNetworks: opts.mediaNetworks } : {}) },
+        {
+          kind: 'webrtc', ...(opts.webrtcRemote ? { remote: toLegRemote(opts.webrtcRemote) } : {}),
+          ...(browser ? { address: browser.address } : {}),
+        },
+        {
+          kind: 'rtp', ...(trunkAdvertised ? { advertisedAddress: trunkAdvertised } : {}), ...(opts.mediaNetworks ? { mediaNetworks: opts.mediaNetworks } : {}),
+          ...(trunk ? { address: trunk.address } : {}),
+        },
       ],
       bridge: null,
     });
     const webrtc = d.legs[WEBRTC];
     const rtp = d.legs[RTP];
     if (webrtc?.kind !== 'webrtc' || rtp?.kind !== 'rtp') throw new Error(`media worker bound ${webrtc?.kind}/${rtp?.kind} legs, not webrtc/rtp`);
-    return new CallMedia(opts.engine, d.id, webrtc, rtp, opts.advertisedAddress);
+    return new CallMedia(opts.engine, d.id, webrtc, rtp, browserAdvertised, trunkAdvertised);
   }
 
   /** Called once when the browser stops answering ICE consent checks (RFC 7675). */
@@ -94,11 +117,11 @@ export class CallMedia {
   }
 
   get webrtcEndpoint(): MediaEndpoint {
-    return { address: this.advertised ?? this.webrtc.address, port: this.webrtc.port };
+    return { address: this.browserAdvertised ?? this.webrtc.address, port: this.webrtc.port };
   }
 
   get rtpEndpoint(): MediaEndpoint {
-    return { address: this.advertised ?? this.rtp.address, port: this.rtp.port };
+    return { address: this.trunkAdvertised ?? this.rtp.address, port: this.rtp.port };
   }
 
   /** The trunk's address from its SDP (latching may move it later). */

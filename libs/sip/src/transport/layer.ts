@@ -120,6 +120,7 @@ export class TransportLayer extends EventEmitter implements FlowSink {
         break;
       }
     }
+    if (opts.advertise !== undefined) sp.point.sentBy = advertisedSentBy(opts.advertise, sp.point.port);
     this.points.push(sp);
     return { ...sp.point };
   }
@@ -415,4 +416,16 @@ export class TransportLayer extends EventEmitter implements FlowSink {
     const limit = Date.now() - this.idleTimeoutMs;
     for (const f of this.flows.values()) if (f.lastActivity < limit) f.end();
   }
+}
+
+/** "host", "host:port", "[v6]" or "[v6]:port" as a Via sent-by, the bound port filling in. */
+function advertisedSentBy(advertise: string, boundPort: number): string {
+  const v = advertise.trim();
+  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(v);
+  if (v6) return `[${v6[1]}]:${v6[2] ?? boundPort}`;
+  if (v.split(':').length > 2) return `[${v}]:${boundPort}`; // a bare IPv6 address
+  const i = v.lastIndexOf(':');
+  if (i < 0) return `${v}:${boundPort}`;
+  if (!/^\d{1,5}$/.test(v.slice(i + 1))) throw new TransportError(`advertise ${advertise}: not host[:port]`);
+  return v;
 }

@@ -31,12 +31,19 @@ export interface ListenOptions {
    * Return false (refused with 403) or an HTTP status to refuse; true admits.
    */
   wsAdmit?: (req: IncomingMessage) => boolean | number;
+  /**
+   * "host" or "host:port" written in Via sent-by and Contact instead of the bound
+   * address and port (NAT, a floating or public address). Default: the bound ones.
+   */
+  advertise?: string;
 }
 
 export interface ListeningPoint {
   protocol: TransportProtocol;
   address: string;
   port: number;
+  /** host:port for Via sent-by and Contact, when advertised differently from address:port. */
+  sentBy?: string;
 }
 
 export interface Destination {

@@ -186,7 +186,9 @@ export class UserAgent extends EventEmitter implements UaCore, TransactionUser {
   private sentBy(protocol: TransportProtocol): string {
     const lp = this.transport.localPoint(protocol);
     // RFC 7118 §5: a WebSocket client without a listening point uses an .invalid host.
-    return lp ? hostPort(this.advertisedAddress ?? lp.address, lp.port) : 'trapezoid.invalid';
+    if (!lp) return 'trapezoid.invalid';
+    // A listening point's own advertised host:port (listeners[].advertise) wins.
+    return lp.sentBy ?? hostPort(this.advertisedAddress ?? lp.address, lp.port);
   }
 
   via(protocol: TransportProtocol, branch: string): string {
