@@ -8,6 +8,9 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # RFC 3263 tests: a real DNS server on loopback (the binary only, no system service).
 command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] || need+=(dnsmasq-base)
+# Interop peers: Kamailio as an edge proxy, baresip as a trunk-side phone.
+command -v kamailio >/dev/null 2>&1 || [ -x /usr/sbin/kamailio ] || need+=(kamailio)
+command -v baresip >/dev/null 2>&1 || need+=(baresip)
 # The native media fast path (libs/media/native) is built by node-gyp: make, g++, python3.
 command -v make >/dev/null 2>&1 || need+=(make)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
@@ -20,4 +23,11 @@ if [ "$(id -u)" -ne 0 ]; then
 else SUDO=""; fi
 echo "install-test-deps: installing ${need[*]} from Debian" >&2
 $SUDO apt-get update -qq
+# Packages such as kamailio start a system service on install (one listening on :5060
+# would collide with the tests): forbid service starts for the install, as images do.
+policy_added=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null && $SUDO chmod +x /usr/sbin/policy-rc.d && policy_added=1
+fi
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+if [ -n "$policy_added" ]; then $SUDO rm -f /usr/sbin/policy-rc.d; fi
