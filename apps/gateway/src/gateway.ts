@@ -4,7 +4,7 @@
 // gateways can live in one process (tests do that): nothing here is global.
 
 import { readFileSync } from 'node:fs';
-import { TransportLayer, UserAgent, SipError, type IncomingRequest, type ListeningPoint } from '@trapezoid/sip';
+import { TransportLayer, UserAgent, SipError, type IncomingRequest, type ListeningPoint, type TransportInfo } from '@trapezoid/sip';
 import { availableParallelism } from 'node:os';
 import { MediaEngine, mediaPaths, type BridgesLost } from '@trapezoid/media';
 import type { GatewayConfig, TrunkConfig } from './config/index.js';
@@ -20,6 +20,7 @@ import { HttpServer } from './http/server.js';
 import { Trunks } from './trunks/index.js';
 import { RequestAuthenticator } from './auth/authenticator.js';
 import { Operations } from './admin/operations.js';
+import { echoRouted, exposureWarnings, isLoopback, mayServeDemoPassword } from './security/exposure.js';
 
 export interface GatewayCounters {
   liveCalls: number;
@@ -47,7 +48,8 @@ export class Gateway {
   readonly router: Router;
   /** Trunk runtime state (pings, registrations, location): `trunks.status()` for the admin API. */
   readonly trunks: Trunks;
-  private readonly echo: EchoService;
+  /** The built-in echo endpoint: only when a route uses it (issue 8, safe defaults). */
+  private readonly echo: EchoService | null;
   private echoTrunk: TrunkConfig | undefined;
   private http: HttpServer | null = null;
   private httpPoint: { address: string; port: number } | null = null;
@@ -66,7 +68,7 @@ export class Gateway {
     this.calls = new CallRegistry(this.log);
     this.router = new Router(config);
     this.trunks = new Trunks(this.ua, config, this.log);
-    this.echo = new EchoService(config.media.address, this.log);
+    this.echo = echoRouted(config) ? new EchoService(config.media.address, this.log, (source) => this.isOwnUdpSource(source)) : null;
     const engine = (): MediaEngine => {
       if (!this.mediaEngine) throw new SipError(503, 'Media engine not running');
       return this.mediaEngine;
@@ -84,6 +86,7 @@ export class Gateway {
       trunks: this.trunks,
       ...(opts.onDrained ? { onDrained: opts.onDrained } : {}),
     });
+    for (const w of exposureWarnings(config)) this.log.warn(w.message, w.meta);
   }
 
   static async start(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
@@ -136,11 +139,13 @@ export class Gateway {
       this.log.info('listening', { event: 'listening', protocol: lp.protocol, address: lp.address, port: lp.port });
     }
     this.trunks.start();
-    const echo = await this.echo.start();
-    this.echoTrunk = {
-      name: 'echo', address: echo.address, port: echo.port, transport: 'udp', domain: echo.address,
-      codecs: ['PCMU', 'PCMA', 'telephone-event/8000'], answerTimeout: 10, inviteTimeout: 32, mediaNetworks: [],
-    };
+    if (this.echo) {
+      const echo = await this.echo.start();
+      this.echoTrunk = {
+        name: 'echo', address: echo.address, port: echo.port, transport: 'udp', domain: echo.address,
+        codecs: ['PCMU', 'PCMA', 'telephone-event/8000'], answerTimeout: 10, inviteTimeout: 32, mediaNetworks: [],
+      };
+    }
     if (this.config.http.port >= 0) {
       this.http = new HttpServer({
         address: this.config.http.address,
@@ -185,13 +190,24 @@ export class Gateway {
     return {
       wsUrl: ws ? `${ws.protocol}://${ws.address.includes(':') ? `[${ws.address}]` : ws.address}:${ws.port}` : null,
       domain: this.config.domain,
-      ...(demoUser && this.config.http.demo ? { demoUser: demoUser.username, demoPassword: demoUser.password } : {}),
+      ...(demoUser && mayServeDemoPassword(this.config) ? { demoUser: demoUser.username, demoPassword: demoUser.password } : {}),
     };
   }
 
   /** Stops taking calls, keeps the live ones, finishes (onDrained) when none is left. */
   drain(): void {
     this.ops.drain();
+  }
+
+  /**
+   * A request sent by this gateway's own UDP socket (to the echo endpoint): one of our
+   * UDP listening ports, from its address (or, for a wildcard bind, from the echo's
+   * address or loopback, which the kernel picks as the source toward a local address).
+   */
+  private isOwnUdpSource(source: TransportInfo): boolean {
+    return source.protocol === 'udp' && this.transport.listeningPoints().some((p) => p.protocol === 'udp' && p.port === source.remotePort
+      && (p.address === source.remoteAddress || ((p.address === '0.0.0.0' || p.address === '::')
+        && (source.remoteAddress === this.config.media.address || isLoopback(source.remoteAddress)))));
   }
 
   private onInvite(req: IncomingRequest): Promise<void> {
@@ -209,7 +225,7 @@ export class Gateway {
     await this.calls.endAll('Gateway shutting down');
     await this.ops.stop();
     this.registrar.close();
-    await this.echo.close();
+    await this.echo?.close();
     await this.http?.close();
     this.http = null;
     await this.ua.close();

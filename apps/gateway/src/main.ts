@@ -46,7 +46,7 @@ async function start(args: CliArgs): Promise<void> {
   const admin = gw.ops.adminUrl;
   out(
     `trapezoid ${version()} is running${path ? ` with ${path}` : ' with the embedded demo configuration'}\n` +
-    (gw.url ? `  demo softphone: ${gw.url}  (user ${config.users[0]?.username ?? '-'}, call "echo")\n` : '') +
+    (gw.url && config.http.demo ? `  demo softphone: ${gw.url}  (user ${config.users[0]?.username ?? '-'}, call "echo")\n` : '') +
     (ws ? `  SIP over WebSocket: ${ws.protocol}://${ws.address}:${ws.port}\n` : '') +
     (admin ? `  admin API and /admin page: ${admin}/admin${gw.ops.generatedToken ? `  (token ${gw.ops.adminToken}: generated for this run; set admin.token to keep one)` : ''}` : ''),
   );

@@ -43,6 +43,8 @@ export interface TestGatewayOptions {
    * 33000-35999) and of the libs/media tests (42000+).
    */
   ports: { min: number; max: number };
+  /** Media worker threads (default one per core); each costs start-up time (a DTLS warm-up). */
+  workers?: number;
   /** Changes the raw configuration before it is validated (extra listeners, trunks, limits). */
   edit?: (raw: Record<string, unknown> & { trunks: Array<Record<string, unknown>>; listeners: Array<Record<string, unknown>> }) => void;
   /** Called when a drain finished (no live call left). */
@@ -81,9 +83,9 @@ export async function startGateway(opts: TestGatewayOptions): Promise<TestGatewa
       { protocol: 'ws', address: '127.0.0.1', port: 0 },
       { protocol: 'udp', address: '127.0.0.1', port: 0 },
     ],
-    http: { address: '127.0.0.1', port: 0 },
+    http: { address: '127.0.0.1', port: 0, demo: true },
     admin: { address: '127.0.0.1', port: 0, token: ADMIN_TOKEN } as Record<string, unknown>,
-    media: { address: '127.0.0.1', portMin: opts.ports.min, portMax: opts.ports.max, native: opts.native ?? true },
+    media: { address: '127.0.0.1', portMin: opts.ports.min, portMax: opts.ports.max, native: opts.native ?? true, workers: opts.workers ?? 0 },
     // Trunks are recognised by source address and port: SIPp calling in from 127.0.0.1:trunkPort is this trunk.
     trunks: [{
       name: 'sipp', address: '127.0.0.1', port: trunkPort, codecs: ['PCMU', 'PCMA', 'telephone-event/8000'], answerTimeout: opts.answerTimeout ?? 20,

@@ -84,3 +84,25 @@ export async function stopUa(ua: JsSipUA): Promise<void> {
   ua.stop();
   await gone.catch(() => undefined);
 }
+
+/** Calls `number` expecting a refusal; resolves with the final status and reason phrase JsSIP saw. */
+export async function callFails(ua: JsSipUA, number: string): Promise<{ status: number | undefined; reason: string | undefined }> {
+  const session = ua.call(`sip:${number}@${DOMAIN}`, {
+    mediaConstraints: { audio: false, video: false },
+    eventHandlers: {
+      icecandidate: (e: { ready(): void }) => e.ready(),
+      peerconnection: (e) => { (e.peerconnection as unknown as RTCPeerConnection).addTransceiver('audio', { direction: 'sendrecv' }); },
+    },
+  });
+  const failed = await nextEvent<{ message?: { status_code?: number; reason_phrase?: string } }>(session, 'failed', 'confirmed', 15_000);
+  return { status: failed.message?.status_code, reason: failed.message?.reason_phrase };
+}
+
+/** Sends audio until `want` packets came back (the far end echoes) or `max` went out. */
+export async function echoed(call: WeriftCall, want: number, max = want * 3): Promise<{ sent: number; received: number }> {
+  const start = call.received.length;
+  let sent = 0;
+  for (; sent < max && call.received.length - start < want; sent += 5) await call.sendAudio(5);
+  for (const until = Date.now() + 2_000; call.received.length - start < want && Date.now() < until;) await sleep(50);
+  return { sent, received: call.received.length - start };
+}

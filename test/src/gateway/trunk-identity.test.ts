@@ -38,7 +38,7 @@ describe('trunk identification', { timeout: 60_000 }, () => {
   it('UDP: SIPp at the trunk\'s address and port is the trunk; the same address at another port is challenged 407', async () => {
     let passed = false;
     try {
-      gw = await startGateway({ ports: PORTS });
+      gw = await startGateway({ ports: PORTS, workers: 1 });
       const to = `127.0.0.1:${udpPort(gw)}`;
       const stranger = await startSipp({ port: await freePort(), args: ['-sf', join(GATEWAY_SCENARIOS, 'uac-expect-407.xml'), '-s', AGENT_NUMBER, '-m', '1', to], trace: true });
       const s = await stranger.done;
@@ -66,7 +66,7 @@ describe('trunk identification', { timeout: 60_000 }, () => {
     const clients: TransportLayer[] = [];
     try {
       gw = await startGateway({
-        ports: PORTS,
+        ports: PORTS, workers: 1,
         edit: (raw) => {
           raw.listeners.push({ protocol: 'tls', address: '127.0.0.1', port: 0, tls: { cert: server.certFile, key: server.keyFile, ca: pki.ca.certFile } });
           raw.trunks.push({ name: 'carrier', address: '127.0.0.1', port: 5061, transport: 'tls', source: { tlsNames: ['sip.carrier.test'] } });

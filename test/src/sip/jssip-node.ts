@@ -7,6 +7,8 @@
 // - JsSIP builds `new RTCSessionDescription({ type, sdp })`; werift's class takes
 //   (sdp, type), and setRemoteDescription accepts the plain { type, sdp } object.
 // - werift gathers host candidates on every interface; tests stay on loopback.
+// - werift's ICE falls back to Google's STUN server when none is configured and waits
+//   5 s for its answer before the offer is ready: no STUN server is asked here.
 
 import { createRequire } from 'node:module';
 import { WebSocket } from 'ws';
@@ -22,12 +24,23 @@ class LoopbackPeerConnection extends WeriftPeerConnection {
     super({ iceServers: [], iceInterfaceAddresses: { udp4: LoopbackPeerConnection.address }, iceUseIpv6: false });
   }
 
-  override createOffer(opts?: Parameters<WeriftPeerConnection['createOffer']>[0] | null) {
-    return super.createOffer(opts ?? undefined);
+  override async createOffer(opts?: Parameters<WeriftPeerConnection['createOffer']>[0] | null) {
+    const offer = await super.createOffer(opts ?? undefined);
+    this.noStun();
+    return offer;
   }
 
-  override createAnswer() {
-    return super.createAnswer();
+  override async createAnswer() {
+    const answer = await super.createAnswer();
+    this.noStun();
+    return answer;
+  }
+
+  /** Before setLocalDescription() gathers: no server-reflexive candidate to wait for. */
+  private noStun(): void {
+    for (const t of this.iceTransports) {
+      (t as unknown as { iceGather: { connection: { stunServer?: unknown } } }).iceGather.connection.stunServer = undefined;
+    }
   }
 }
 

@@ -17,7 +17,22 @@ test('no file gives the embedded demo: a ws listener, the echo route and a demo 
   assert.equal(c.listeners[0]!.protocol, 'ws');
   assert.equal(c.routes[0]!.internal, 'echo');
   assert.equal(c.users[0]!.username, 'demo');
+  assert.equal(c.http.demo, true);
   assert.ok(c.media.portMin < c.media.portMax);
+});
+
+test('a configuration file starts from safe defaults: no demo page, no echo route, no demo user (issue 8)', () => {
+  withFile('domain: sip.example.com\n', (path) => {
+    const c = loadConfig({ path, env: {} });
+    assert.equal(c.http.demo, false);
+    assert.deepEqual(c.routes, []);
+    assert.deepEqual(c.users, []);
+  });
+  withFile('http: { demo: true }\nroutes: [{ match: "^echo$", internal: echo }]\n', (path) => {
+    const c = loadConfig({ path, env: {} });
+    assert.equal(c.http.demo, true, 'configured explicitly');
+    assert.equal(c.routes[0]!.internal, 'echo');
+  });
 });
 
 test('a wrong type names the key and the file', () => {

@@ -24,6 +24,17 @@ export interface ConfigSource {
 
 const ENV_PREFIX = 'TRAPEZOID_';
 
+/**
+ * What `npm start` runs with no configuration file: the demo page, the echo number and
+ * a demo user, on the schema's loopback listeners. A configuration file starts from
+ * the schema's defaults instead, where none of these exist unless configured.
+ */
+export const EMBEDDED_DEMO: Readonly<Record<string, unknown>> = {
+  http: { demo: true },
+  routes: [{ match: '^echo$', internal: 'echo' }],
+  users: [{ username: 'demo', password: 'demo' }],
+};
+
 /** `--config FILE` or `--config=FILE` from argv, else TRAPEZOID_CONFIG. */
 export function configPathFrom(argv: string[], env: NodeJS.ProcessEnv): string | undefined {
   for (let i = 0; i < argv.length; i++) {
@@ -37,7 +48,7 @@ export function configPathFrom(argv: string[], env: NodeJS.ProcessEnv): string |
 export function loadConfig(source: ConfigSource = {}): GatewayConfig {
   const env = source.env ?? process.env;
   const where = source.path ?? '(embedded default)';
-  let raw: unknown = {};
+  let raw: unknown = structuredClone(EMBEDDED_DEMO);
   if (source.path !== undefined) {
     let text: string;
     try {

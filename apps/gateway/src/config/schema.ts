@@ -1,6 +1,7 @@
 // The gateway's configuration: one YAML document validated by this schema. Every
-// key has a default that makes the embedded demo work on loopback, so an empty file
-// (or none) is a valid configuration.
+// key has a default and an empty file is a valid configuration: loopback listeners,
+// no demo page, no echo route, no users (issue 8: safe defaults). The embedded demo
+// (no file at all) adds those three on top (load.ts, EMBEDDED_DEMO).
 
 import { z } from 'zod';
 import { parseCidr, CidrError } from '@trapezoid/auth';
@@ -157,7 +158,7 @@ export const configSchema = z.strictObject({
   http: z.strictObject({
     address: host.default('127.0.0.1').describe('Bind address of the public HTTP listener (demo page, /health).'),
     port: port.default(8080).describe('Port of the public HTTP listener; 0 = any free port.'),
-    demo: z.boolean().default(true).describe('Serve the demo softphone at `/`.'),
+    demo: z.boolean().default(false).describe('Serve the demo softphone at `/` (on in the embedded demo only; a warning when listeners are not loopback).'),
   }).prefault({}).describe('Public HTTP listener.'),
   media: z.strictObject({
     address: host.default('127.0.0.1').describe('Bind address of media sockets.'),
@@ -177,7 +178,7 @@ export const configSchema = z.strictObject({
     servers: z.array(z.string().min(1)).default([])
       .describe('DNS servers for RFC 3263 lookups of trunk host names ("address" or "address:port"); empty = the system\'s.'),
   }).prefault({}).describe('Name resolution of trunks given by host name.'),
-  routes: z.array(route).default([{ match: '^echo$', internal: 'echo' }]).describe('Browser -> trunk routing, first match wins.'),
+  routes: z.array(route).default([]).describe('Browser -> trunk routing, first match wins (the embedded demo routes `echo`; the echo endpoint listens only when a route uses it).'),
   inbound: z.array(inbound).default([]).describe('Trunk -> browser agents: which agents a trunk\'s INVITE rings.'),
   auth: z.strictObject({
     realm: z.string().default('trapezoid').describe('Digest realm.'),
@@ -198,7 +199,7 @@ export const configSchema = z.strictObject({
       tableSize: z.number().int().min(100).default(10_000).describe('(address, user) pairs remembered, counting and banned each.'),
     }).prefault({}).describe('Authentication failures banned per (source address, user).'),
   }).prefault({}).describe('Authentication of browser clients.'),
-  users: z.array(user).default([{ username: 'demo', password: 'demo' }]).describe('Static digest users.'),
+  users: z.array(user).default([]).describe('Static digest users (the embedded demo has demo/demo).'),
   node: z.string().default('').describe('Name of this gateway in metrics (the `node` label), call records and capture; empty = the host name.'),
   admin: admin.describe('Admin HTTP listener: /healthz, /readyz, /metrics, the API under /api/v1 and the /admin page.'),
   monitor: z.strictObject({

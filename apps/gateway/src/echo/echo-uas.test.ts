@@ -1,6 +1,8 @@
 // The echo number without a browser: a libs/sip user agent on loopback UDP calls it
 // with the kind of RTP/AVP offer the gateway sends, gets an answer, and hears its RTP
-// come back; a BYE releases the echo's socket. An SRTP offer is refused with 488.
+// come back; a BYE releases the echo's socket. An SRTP offer is refused with 488. A
+// request from anyone but "the gateway" (here: the test's user agent) is refused 403,
+// and RTP from a stranger is not reflected (issue 8).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
@@ -9,14 +11,15 @@ import { TransportLayer, UserAgent } from '@trapezoid/sip';
 import { createLogger } from '../logging.js';
 import { EchoService } from './echo-uas.js';
 
-const echo = new EchoService('127.0.0.1', createLogger('error', true));
 const transport = new TransportLayer();
+let gatewayPort = -1;
+const echo = new EchoService('127.0.0.1', createLogger('error', true), (source) => source.remotePort === gatewayPort);
 const ua = new UserAgent({ transport, userAgentName: 'echo test' });
 const rtp = createSocket('udp4');
 let point: { address: string; port: number };
 before(async () => {
   point = await echo.start();
-  await transport.listen({ protocol: 'udp', address: '127.0.0.1', port: 0 });
+  gatewayPort = (await transport.listen({ protocol: 'udp', address: '127.0.0.1', port: 0 })).port;
   rtp.bind(0, '127.0.0.1');
   await once(rtp, 'listening');
 });
@@ -55,6 +58,16 @@ test('an RTP/AVP offer is answered with its codecs, and RTP sent to the answer c
   const [back] = await echoed as [Buffer];
   assert.deepEqual(back, packet);
 
+  // A stranger who finds the echo's media port gets nothing back.
+  const stranger = createSocket('udp4');
+  await new Promise<void>((resolve) => stranger.bind(0, '127.0.0.1', resolve));
+  let reflected = 0;
+  stranger.on('message', () => reflected++);
+  for (let i = 0; i < 5; i++) stranger.send(packet, Number(m[1]), '127.0.0.1');
+  await new Promise((r) => setTimeout(r, 200));
+  stranger.close();
+  assert.equal(reflected, 0, 'RTP from another source is not reflected');
+
   await req.dialog!.bye();
   const live = (): number => echo.activeCalls;
   for (const until = Date.now() + 2_000; live() !== 0 && Date.now() < until;) await new Promise((r) => setTimeout(r, 20));
@@ -66,4 +79,20 @@ test('an RTP/SAVP offer is refused with 488 and leaves no socket', { timeout: 10
   const { res } = await call(offer(rtp.address().port, 'RTP/SAVP', sdes));
   assert.equal(res.status, 488);
   assert.equal(echo.activeCalls, 0);
+});
+
+test('an INVITE from anyone but the gateway is refused 403 and binds nothing', { timeout: 10_000 }, async () => {
+  const other = new TransportLayer();
+  const otherUa = new UserAgent({ transport: other });
+  try {
+    await other.listen({ protocol: 'udp', address: '127.0.0.1', port: 0 });
+    const res = await otherUa.request('INVITE', `sip:echo@127.0.0.1:${point.port}`, {
+      destination: { protocol: 'udp', address: point.address, port: point.port }, body: offer(rtp.address().port), contentType: 'application/sdp',
+    }).final;
+    assert.deepEqual([res.status, res.reason], [403, 'Echo answers the gateway only']);
+    assert.equal(echo.activeCalls, 0);
+  } finally {
+    await otherUa.close();
+    await other.close();
+  }
 });

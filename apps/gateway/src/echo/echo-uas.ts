@@ -1,10 +1,12 @@
 // The built-in `echo` number: a SIP UAS inside the gateway process that answers
 // RTP/AVP offers and sends every RTP packet back where it came from. Calls to it go
 // through the same B2BUA path as calls to a real trunk (it is reached as a trunk on
-// a loopback UDP port), so the demo exercises the real code.
+// a loopback UDP port), so the demo exercises the real code. It answers the gateway
+// only (issue 8: not anyone who finds its port) and echoes RTP only to the address the
+// offer gave, never to whoever sends a packet to its media port.
 
 import { createSocket, type Socket } from 'node:dgram';
-import { TransportLayer, UserAgent, SipError, type IncomingRequest, type Dialog } from '@trapezoid/sip';
+import { TransportLayer, UserAgent, SipError, type IncomingRequest, type Dialog, type TransportInfo } from '@trapezoid/sip';
 import { answerRtpOffer, SdpError, type CodecPolicy } from '@trapezoid/sdp';
 import type { Logger } from '../logging.js';
 
@@ -17,7 +19,11 @@ export class EchoService {
   private readonly sockets = new Set<Socket>();
   private point: { address: string; port: number } | null = null;
 
-  constructor(private readonly address: string, private readonly log: Logger) {
+  /**
+   * `fromGateway` says whether a request came from the gateway itself (one of its own
+   * UDP listening points); anything else is refused 403.
+   */
+  constructor(private readonly address: string, private readonly log: Logger, private readonly fromGateway: (source: TransportInfo) => boolean) {
     this.ua = new UserAgent({ transport: this.transport, userAgentName: 'trapezoid-echo', contactUser: 'echo' });
     this.ua.onRequest('INVITE', (req) => this.onInvite(req));
   }
@@ -41,15 +47,31 @@ export class EchoService {
   }
 
   private async onInvite(req: IncomingRequest): Promise<void> {
+    const source = req.message.transport;
+    if (!source || !this.fromGateway(source)) {
+      this.log.warn('echo refused a request not from the gateway', {
+        event: 'echo-refused', callId: req.message.callId, source: source ? `${source.remoteAddress}:${source.remotePort}` : undefined,
+      });
+      throw new SipError(403, 'Echo answers the gateway only');
+    }
     const offer = req.message.body.toString('utf8');
     if (offer.length === 0) throw new SipError(488, 'Echo needs an SDP offer');
     const socket = createSocket(this.address.includes(':') ? 'udp6' : 'udp4');
-    socket.on('message', (msg, rinfo) => socket.send(msg, rinfo.port, rinfo.address));
     socket.on('error', () => socket.close());
     await new Promise<void>((resolve) => socket.bind(0, this.address, resolve));
     let answer: string;
     try {
-      answer = answerRtpOffer(offer, ECHO_CODECS, { address: this.address, port: socket.address().port }, { rtcpMux: true }).sdp;
+      const a = answerRtpOffer(offer, ECHO_CODECS, { address: this.address, port: socket.address().port }, { rtcpMux: true });
+      answer = a.sdp;
+      // Back to the offer's RTP (and RTCP) port only: a stranger's packet is not reflected.
+      // The gateway's RTP leg is bound on this same media address; its SDP may carry a
+      // public address instead (media.publicAddress).
+      const peer = a.remote;
+      const rtcpPort = peer.rtcpMux ? peer.port : peer.rtcpPort ?? peer.port + 1;
+      socket.on('message', (msg, rinfo) => {
+        const fromPeer = (rinfo.address === peer.address || rinfo.address === this.address) && (rinfo.port === peer.port || rinfo.port === rtcpPort);
+        if (fromPeer) socket.send(msg, rinfo.port, rinfo.address);
+      });
     } catch (err) {
       socket.close();
       if (err instanceof SdpError) throw new SipError(err.status, err.reason);

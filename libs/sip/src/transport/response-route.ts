@@ -1,5 +1,12 @@
 // Where a response goes when the request's connection is gone, or it came over UDP:
-// RFC 3261 §18.2.2 with the rport of RFC 3581 §4.
+// RFC 3261 §18.2.2 with the rport of RFC 3581 §4, with one deliberate deviation: the
+// response goes over the transport the request *arrived on*, not the one its Via
+// names. §18.2.2 would have a UDP request whose Via says TCP (or TLS) answered over a
+// new TCP connection to the sender: anyone can spoof such a datagram and make us open
+// connections toward a victim (a reflection vector; hardened proxies refuse it too). A
+// Via naming another transport changes nothing here; the address is always the
+// packet's real source (received, stamped on arrival by §18.2.1) and, over UDP, the
+// port is its source port (rport) or the Via's.
 
 import type { SipRequest, SipResponse } from '../message/index.js';
 import { parseVia } from '../parser/index.js';
@@ -7,6 +14,9 @@ import { TransportError, defaultPort, type Destination, type TransportProtocol }
 
 const VIA_TRANSPORTS: Readonly<Record<string, TransportProtocol>> = {
   UDP: 'udp', TCP: 'tcp', TLS: 'tls', WS: 'ws', WSS: 'wss',
+};
+const TRANSPORT_OF: Readonly<Record<string, TransportProtocol>> = {
+  udp: 'udp', tcp: 'tcp', tls: 'tls', ws: 'ws', wss: 'wss',
 };
 
 export function responseTarget(response: SipResponse, request: SipRequest): Destination {
@@ -18,8 +28,10 @@ export function responseTarget(response: SipResponse, request: SipRequest): Dest
   } catch (err) {
     throw new TransportError('top Via is malformed', { cause: err });
   }
-  const protocol = VIA_TRANSPORTS[via.protocol];
-  if (protocol === undefined) throw new TransportError(`unsupported Via transport ${via.protocol}`);
+  const viaProtocol = VIA_TRANSPORTS[via.protocol];
+  if (viaProtocol === undefined) throw new TransportError(`unsupported Via transport ${via.protocol}`);
+  const arrived = request.transport?.protocol;
+  const protocol = arrived !== undefined && Object.hasOwn(TRANSPORT_OF, arrived) ? TRANSPORT_OF[arrived]! : viaProtocol;
   // RFC 7118 §5: a WebSocket client cannot be connected to; its flow was the only way.
   if (protocol === 'ws' || protocol === 'wss') {
     throw new TransportError('the WebSocket connection the request came on is closed');
@@ -30,7 +42,7 @@ export function responseTarget(response: SipResponse, request: SipRequest): Dest
     const port = typeof via.rport === 'number' ? via.rport : via.port ?? defaultPort(protocol);
     return { protocol, address, port };
   }
-  // §18.2.2: the connection is gone: open one to received (or sent-by host) at the
-  // sent-by port.
+  // §18.2.2: the connection the request came on is gone: open one of the same
+  // transport to its source (received) at the sent-by port.
   return { protocol, address, port: via.port ?? defaultPort(protocol) };
 }

@@ -2,6 +2,7 @@
 
 import { strict as assert } from 'node:assert';
 import * as dgram from 'node:dgram';
+import * as net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { SipRequest, SipResponse } from '../message/index.js';
 import { parseVia } from '../parser/index.js';
@@ -95,6 +96,35 @@ for (const host of ['127.0.0.1', '::1']) {
       assert.match(vias[0]!, /;received=/);
       assert.equal(vias[1], 'SIP/2.0/UDP proxy.invalid;branch=z9hG4bKproxy');
       assert.equal(vias[2], 'SIP/2.0/TCP third.invalid;branch=z9hG4bKthird');
+    });
+
+    it('answers a UDP request whose Via says TCP or TLS over UDP, and opens no connection (issue 8, §18.2.2 deviation)', async () => {
+      // The test owns both a UDP socket and a listening TCP socket at the Via's address
+      // and port: the response must come to the first, and nothing may connect to the second.
+      const sock = dgram.createSocket(host === '::1' ? 'udp6' : 'udp4');
+      await new Promise<void>((resolve) => sock.bind(0, host, resolve));
+      const port = sock.address().port;
+      let connects = 0;
+      const tcp = net.createServer((c) => { connects++; c.destroy(); });
+      await new Promise<void>((resolve, reject) => { tcp.once('error', reject); tcp.listen(port, host, resolve); });
+      try {
+        for (const transport of ['TCP', 'TLS']) {
+          const req = optionsRequest(transport, host, port);
+          req.headers.set('via', req.headers.get('via')!.replace(';rport', ''));
+          const arrived = nextMessage<SipRequest>(uas, (m) => m.isRequest && m.callId === req.callId);
+          const back = new Promise<string>((resolve) => sock.once('message', (d) => resolve(d.toString('latin1'))));
+          sock.send(req.toBuffer(), uasPort, host);
+          const got = await arrived;
+          const info = await uas.sendResponse(responseTo(got, 200), got);
+          assert.equal(info.protocol, 'udp');
+          assert.match(await back, /^SIP\/2\.0 200 /);
+        }
+        await new Promise((r) => setTimeout(r, 200));
+        assert.equal(connects, 0, 'no TCP/TLS connection toward the Via');
+      } finally {
+        sock.close();
+        await new Promise<void>((resolve) => tcp.close(() => resolve()));
+      }
     });
 
     it('ignores a CRLF keepalive datagram', async () => {
