@@ -11,7 +11,7 @@ export { parseDirection, withDirection } from './hold.js';
 export type { WithDirectionResult } from './hold.js';
 export { answerDirection, reverseDirection } from './direction.js';
 export type { Direction } from './direction.js';
-export { nextOrigin } from './origin.js';
+export { nextOrigin, readOrigin } from './origin.js';
 export type { SdpOrigin } from './origin.js';
 export { parseCodecPolicy } from './policy.js';
 export { SdpError, MalformedSdpError, NotAcceptableSdpError, NoCommonCodecError, SdpUsageError } from './errors.js';

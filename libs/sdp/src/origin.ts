@@ -25,3 +25,16 @@ export function nextOrigin(previous: SdpOrigin | undefined, address: string): Sd
 export function ipVersion(address: string): 4 | 6 {
   return address.includes(':') ? 6 : 4;
 }
+
+const O_LINE = /^o=(\S+) (\d+) (\d+) IN IP[46] (\S+)\r?$/m;
+
+/**
+ * The o= of an SDP body, or undefined when it has none. RFC 3264 §8: an SDP whose session
+ * id and version equal those of the previous one from the same party is unchanged (a
+ * session refresh), so it needs no new offer/answer on the other leg.
+ */
+export function readOrigin(sdp: string): SdpOrigin | undefined {
+  const m = O_LINE.exec(sdp);
+  if (!m) return undefined;
+  return { username: m[1]!, sessionId: m[2]!, sessionVersion: Number(m[3]), address: m[4]! };
+}

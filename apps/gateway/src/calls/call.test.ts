@@ -7,11 +7,12 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import type { Dialog } from '@trapezoid/sip';
 import { createLogger } from '../logging.js';
-import { CallRegistry } from './call.js';
+import { CallRegistry, CallStateError, type CallEnd } from './call.js';
 
 class ScriptedDialog extends EventEmitter {
   terminated = false;
   byes = 0;
+  readonly state = { callId: 'x' };
   toState(): Record<string, unknown> {
     return { callId: 'x' };
   }
@@ -72,4 +73,50 @@ test('cleanups registered with onEnd run once, also when registered after the en
   call.onEnd(() => runs++);
   assert.equal(runs, 2);
   assert.equal(call.record.endStatus, 487);
+});
+
+test('state moves only along the table; an invalid move throws and changes nothing', async () => {
+  const calls = new CallRegistry(silent);
+  const call = calls.create({ direction: 'outbound', aCallId: 'a', from: 'u', to: 'n' });
+  const seen: string[] = [];
+  call.on('state', (c) => seen.push(`${c.from}>${c.to}`));
+  assert.throws(() => call.transition('answered'), CallStateError, 'routing cannot jump to answered');
+  assert.equal(call.state, 'routing');
+  call.transition('proceeding');
+  call.transition('early');
+  assert.throws(() => call.transition('early'), CallStateError, 'no move to the same state');
+  assert.throws(() => call.transition('proceeding'), CallStateError, 'no way back');
+  let answered = 0;
+  call.on('answered', () => answered++);
+  call.transition('answered');
+  const ended = new Promise<CallEnd>((resolve) => call.on('ended', resolve));
+  await call.end(200, 'bye', 'b');
+  const end = await ended;
+  assert.deepEqual([end.status, end.endedBy, end.cause], [200, 'b', 'hangup']);
+  assert.throws(() => call.transition('answered'), CallStateError, 'ended is terminal');
+  assert.deepEqual(seen, ['routing>proceeding', 'proceeding>early', 'early>answered', 'answered>ended']);
+  assert.equal(answered, 1);
+});
+
+test('a dialog set on a call that already ended is hung up at once', async () => {
+  const calls = new CallRegistry(silent);
+  const call = calls.create({ direction: 'inbound', aCallId: 'a', from: 'u', to: 'n' });
+  await call.end(487, 'canceled', 'a');
+  const late = new ScriptedDialog();
+  call.setDialog('b', asDialog(late));
+  assert.equal(late.byes, 1);
+  assert.equal(call.bDialog, null);
+});
+
+test('the snapshot is plain data: it survives JSON and carries both dialogs', () => {
+  const calls = new CallRegistry(silent);
+  const call = calls.create({ direction: 'outbound', aCallId: 'a', from: 'u', to: 'n' });
+  const updates: string[] = [];
+  call.on('updated', (w) => updates.push(w));
+  call.linkDialogs(asDialog(new ScriptedDialog()), asDialog(new ScriptedDialog()));
+  const snap = call.snapshot();
+  assert.deepEqual(JSON.parse(JSON.stringify(snap)), snap);
+  assert.equal(snap.version, 1);
+  assert.deepEqual(snap.legs.a.dialog, { callId: 'x' });
+  assert.deepEqual(updates, ['a-dialog', 'b-dialog']);
 });

@@ -1,16 +1,33 @@
-// A call: two legs (each a SIP dialog, or a pending transaction before answer) and
-// the media between them. The state machine is small on purpose: every end path,
-// whoever triggers it, goes through end(), which releases the media, hangs up the
-// leg that is still up and removes the call record.
+// A call: two legs (each a SIP dialog, or a pending INVITE before answer) and the
+// media between them. This is the one home of a call's lifecycle: its state moves only
+// through transition() (an invalid move throws), whatever happens to it is announced
+// as a typed event, and every end path, whoever triggers it, goes through end(), which
+// hangs up the legs still up, releases the media, drops the record and logs one line.
+// Leg 'a' is the party that sent the first INVITE (the browser on outbound calls, the
+// trunk on inbound ones), leg 'b' the party the gateway called.
 
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Dialog, DialogState } from '@trapezoid/sip';
 import type { Logger } from '../logging.js';
 import type { CallMedia } from '../media/call-media.js';
+import { checkMove, type CallState } from './call-state.js';
+import type { OfferAnswer, OfferAnswerSnapshot } from './offer-answer.js';
+
+export { CallStateError, type CallState } from './call-state.js';
 
 export type CallDirection = 'outbound' | 'inbound';
-export type CallState = 'routing' | 'proceeding' | 'early' | 'answered' | 'ended';
+export type LegSide = 'a' | 'b';
+/** Who ended the call: a leg's party, or the gateway itself (timer, error, shutdown). */
+export type EndedBy = LegSide | 'gateway';
+
+/**
+ * Why a call ended, for logs, CDRs and metrics. Modules that end calls for reasons of
+ * their own (lifetime watchdogs) pass their own string.
+ */
+export type EndCause =
+  | 'hangup' | 'canceled' | 'rejected' | 'no-answer' | 'setup-failed' | 'media-failed' | 'consent-lost'
+  | 'session-expired' | 'request-failed' | 'transferred' | 'shutdown' | (string & Record<never, never>);
 
 /** The replicable part of a call: plain data (see DESIGN.md, state and failover). */
 export interface CallRecord {
@@ -20,12 +37,12 @@ export interface CallRecord {
   /** Call-ID of the leg that started the call (browser for outbound, trunk for inbound). */
   aCallId: string;
   bCallId?: string;
+  /** First provisional (180/183) toward the caller. */
+  ringingAt?: number;
   from: string;
   to: string;
   trunk?: string;
   createdAt: number;
-  /** First provisional (180/183) toward the caller. */
-  ringingAt?: number;
   answeredAt?: number;
   endedAt?: number;
   /** SIP status the call ended with (200 for a normal hang-up after answer). */
@@ -37,20 +54,69 @@ export interface CallRecord {
   bDialog?: DialogState;
 }
 
-export class Call {
+export interface CallEnd {
+  status: number;
+  reason: string;
+  endedBy: EndedBy;
+  cause: EndCause;
+  /** From the answer to the end; 0 if never answered. */
+  durationMs: number;
+}
+
+/** An in-dialog request on one leg and what became of it. */
+export interface InDialogActivity {
+  side: LegSide;
+  method: string;
+  /** The final status the request was answered with (ours or the relayed one). */
+  status: number;
+  /** True when it was relayed to the other leg, false when the gateway answered it itself. */
+  relayed: boolean;
+  /** What it was for: 'hold', 'resume', 'offer', 'refresh', 'dtmf', 'transfer', 'options' ... */
+  purpose?: string;
+}
+
+/** Typed events of a Call (subscribe with call.on(name, fn)). */
+export interface CallEvents {
+  /** Every state change, in order. */
+  state: [change: { from: CallState; to: CallState }];
+  answered: [];
+  /** Once, after both legs were hung up and the media released. */
+  ended: [end: CallEnd];
+  /** An in-dialog request was handled (relayed or answered by the gateway). */
+  inDialog: [activity: InDialogActivity];
+  /** What snapshot() returns changed (answer, new dialog state, new SDP, new leg): time to store it. */
+  updated: [what: string];
+}
+
+/**
+ * Everything another node needs to carry the call on (DESIGN.md, state and failover),
+ * JSON-safe. The media worker's own state (SRTP contexts, rewrite offsets) is exported
+ * separately by MediaEngine.exportState(media.bridgeId). Version 1.
+ */
+export interface CallSnapshot {
+  version: 1;
+  record: CallRecord;
+  legs: Record<LegSide, { dialog: DialogState | null }>;
+  /** SDP of both legs: what each party last sent, what we last sent each, the o= counters and the PT mapping. */
+  sdp: OfferAnswerSnapshot | null;
+  media: { bridgeId: string; towardBrowser: { ssrc: number; cname: string } } | null;
+}
+
+export class Call extends EventEmitter<CallEvents> {
   readonly record: CallRecord;
   readonly log: Logger;
   media: CallMedia | null = null;
-  aDialog: Dialog | null = null;
-  bDialog: Dialog | null = null;
-  /** Cancels whatever is pending on the B side (client INVITE, ring timer ...). */
+  /** The offer/answer state of both legs, once the first offer was mapped. */
+  sdp: OfferAnswer | null = null;
+  private readonly dialogs: Record<LegSide, Dialog | null> = { a: null, b: null };
+  /** The listeners this call put on each dialog, removed when the dialog is replaced. */
+  private readonly watches = new Map<Dialog, { terminated: (reason: string) => void; updated: () => void }>();
+  /** Cancels whatever is pending (client INVITE, ring timer, session timers ...). */
   private cleanups: Array<() => void> = [];
   private endPromise: Promise<void> | null = null;
 
-  constructor(
-    init: Pick<CallRecord, 'direction' | 'aCallId' | 'from' | 'to'>, parentLog: Logger,
-    private readonly onEnded: (call: Call) => void, private readonly onState: (call: Call, state: CallState) => void = () => undefined,
-  ) {
+  constructor(init: Pick<CallRecord, 'direction' | 'aCallId' | 'from' | 'to'>, parentLog: Logger, private readonly onEnded: (call: Call) => void) {
+    super();
     this.record = { id: randomUUID(), state: 'routing', createdAt: Date.now(), ...init };
     this.log = parentLog.child({ callId: this.record.id, aLeg: init.aCallId, direction: init.direction });
   }
@@ -59,17 +125,46 @@ export class Call {
     return this.record.id;
   }
 
+  get state(): CallState {
+    return this.record.state;
+  }
+
   get ended(): boolean {
     return this.record.state === 'ended';
   }
 
-  setState(state: Exclude<CallState, 'ended'>, meta: Record<string, unknown> = {}): void {
-    if (this.ended || this.record.state === state) return;
-    this.record.state = state;
-    if (state === 'answered') this.record.answeredAt = Date.now();
-    if (state === 'early') this.record.ringingAt ??= Date.now();
-    this.log.info(`call ${state}`, { event: `call-${state}`, bLeg: this.record.bCallId, ...meta });
-    this.onState(this, state);
+  get aDialog(): Dialog | null {
+    return this.dialogs.a;
+  }
+
+  get bDialog(): Dialog | null {
+    return this.dialogs.b;
+  }
+
+  dialog(side: LegSide): Dialog | null {
+    return this.dialogs[side];
+  }
+
+  /** The leg toward the browser (WebRTC): the caller on outbound calls, the agent on inbound ones. */
+  get browserSide(): LegSide {
+    return this.record.direction === 'outbound' ? 'a' : 'b';
+  }
+
+  /**
+   * Moves the call to `to` (see call-state.ts for the legal moves); throws CallStateError
+   * on any other move. 'ended' is reached through end() only.
+   */
+  transition(to: Exclude<CallState, 'ended'>, meta: Record<string, unknown> = {}): void {
+    const from = this.record.state;
+    this.record.state = checkMove(from, to);
+    if (to === 'answered') this.record.answeredAt = Date.now();
+    if (to === 'early') this.record.ringingAt ??= Date.now();
+    this.log.info(`call ${to}`, { event: `call-${to}`, bLeg: this.record.bCallId, ...meta });
+    this.emit('state', { from, to });
+    if (to === 'answered') {
+      this.emit('answered');
+      this.emit('updated', 'answered');
+    }
   }
 
   /** Registers an action to run when the call ends (cancel a timer, a pending request). */
@@ -83,75 +178,129 @@ export class Call {
     this.media = media;
     media.onConsentLost(() => {
       this.log.info('browser consent lost (RFC 7675)', { event: 'consent-lost' });
-      void this.end(480, 'Browser media consent lost', 'a');
+      void this.end(480, 'Browser media consent lost', this.browserSide, 'consent-lost');
     });
   }
 
   /** Joins the two dialogs: a BYE on one is relayed as a BYE on the other. */
   linkDialogs(a: Dialog, b: Dialog): void {
-    this.aDialog = a;
-    this.bDialog = b;
-    this.record.aDialog = a.toState();
-    this.record.bDialog = b.toState();
-    // A leg may have ended before it could be linked: an ACK and a BYE read in one
-    // turn of the event loop, or a trunk BYE while the browser's ACK was awaited.
-    for (const [dialog, side] of [[a, 'a'], [b, 'b']] as const) {
-      const ended = (reason: string): void => void this.end(200, `${side.toUpperCase()} leg ended: ${reason}`, side);
-      if (dialog.terminated) ended('before the legs were linked');
-      else dialog.on('terminated', ended);
+    this.setDialog('a', a);
+    this.setDialog('b', b);
+  }
+
+  /**
+   * Puts `dialog` on one side (answer, or a transfer replacing a leg). A leg that ends
+   * ends the call; a dialog that ended before it could be set (an ACK and a BYE read in
+   * one turn of the event loop) ends it at once. A replaced dialog no longer does.
+   */
+  setDialog(side: LegSide, dialog: Dialog): void {
+    const old = this.dialogs[side];
+    if (old === dialog) return;
+    if (this.endPromise) {
+      // The call ended while this leg was being answered: it goes too.
+      if (!dialog.terminated) void dialog.bye().catch(() => undefined);
+      return;
     }
+    const w = old ? this.watches.get(old) : undefined;
+    if (old && w) {
+      old.off('terminated', w.terminated).off('updated', w.updated);
+      this.watches.delete(old);
+    }
+    this.dialogs[side] = dialog;
+    const key = side === 'a' ? 'aDialog' : 'bDialog';
+    this.record[key] = dialog.toState();
+    if (side === 'b') this.record.bCallId = dialog.state.callId;
+    const terminated = (reason: string): void => {
+      void this.end(200, `${side.toUpperCase()} leg ended: ${reason}`, side, reason === 'bye' ? 'hangup' : 'request-failed');
+    };
+    const updated = (): void => {
+      this.record[key] = dialog.toState();
+      this.emit('updated', `${side}-dialog`);
+    };
+    if (dialog.terminated) {
+      terminated('before the legs were linked');
+    } else {
+      this.watches.set(dialog, { terminated, updated });
+      dialog.on('terminated', terminated).on('updated', updated);
+    }
+    this.emit('updated', `${side}-dialog`);
+  }
+
+  /** Reports an in-dialog request's outcome (log line and 'inDialog' event). */
+  inDialog(activity: InDialogActivity): void {
+    const level = activity.status >= 300 ? 'warn' : 'info';
+    this.log[level](`${activity.method} on leg ${activity.side}: ${activity.status}`, { event: 'in-dialog', ...activity });
+    this.emit('inDialog', activity);
+  }
+
+  /** The plain state another node needs to carry the call on (see CallSnapshot). */
+  snapshot(): CallSnapshot {
+    const state = (side: LegSide): DialogState | null => this.dialogs[side]?.toState() ?? null;
+    return {
+      version: 1,
+      record: structuredClone(this.record),
+      legs: { a: { dialog: state('a') }, b: { dialog: state('b') } },
+      sdp: this.sdp?.snapshot() ?? null,
+      media: this.media ? { bridgeId: this.media.id, towardBrowser: { ...this.media.towardBrowser } } : null,
+    };
   }
 
   /**
    * Ends the call once: runs cleanups, hangs up whichever dialog is still up (the
    * side that ended it is not sent a BYE), releases the media and drops the record.
+   * Later calls return the end already under way.
    */
-  end(status: number, reason: string, endedBy?: 'a' | 'b'): Promise<void> {
+  end(status: number, reason: string, endedBy: EndedBy = 'gateway', cause?: EndCause): Promise<void> {
     if (this.endPromise) return this.endPromise;
+    const from = this.record.state;
     this.record.state = 'ended';
     this.record.endedAt = Date.now();
     this.record.endStatus = status;
     this.record.endReason = reason;
-    if (endedBy) this.record.endedBy = endedBy;
+    if (endedBy !== 'gateway') this.record.endedBy = endedBy;
+    const c: EndCause = cause ?? (from === 'answered' ? 'hangup' : status === 487 ? 'canceled' : 'rejected');
     // Released in a later microtask: hanging up a dialog emits 'terminated'
     // synchronously, which calls end() again and must find endPromise set.
-    this.endPromise = Promise.resolve().then(() => this.release(status, reason, endedBy));
+    this.endPromise = Promise.resolve().then(() => this.release(from, { status, reason, endedBy, cause: c, durationMs: 0 }));
     return this.endPromise;
   }
 
-  private async release(status: number, reason: string, endedBy: 'a' | 'b' | undefined): Promise<void> {
+  private async release(from: CallState, end: CallEnd): Promise<void> {
     for (const fn of this.cleanups.splice(0)) {
       try { fn(); } catch (err) { this.log.warn('cleanup failed', { event: 'call-cleanup-error', error: String(err) }); }
     }
     const hangups: Promise<unknown>[] = [];
-    if (this.aDialog && endedBy !== 'a' && !this.aDialog.terminated) hangups.push(this.aDialog.bye().catch(() => undefined));
-    if (this.bDialog && endedBy !== 'b' && !this.bDialog.terminated) hangups.push(this.bDialog.bye().catch(() => undefined));
+    for (const side of ['a', 'b'] as const) {
+      const d = this.dialogs[side];
+      if (d && end.endedBy !== side && !d.terminated) hangups.push(d.bye().catch(() => undefined));
+    }
     const media = this.media;
     this.media = null;
     if (media) hangups.push(media.close().catch((err) => this.log.warn('media close failed', { event: 'media-close-error', error: String(err) })));
     await Promise.allSettled(hangups);
-    this.log.info('call ended', {
-      event: 'call-ended', status, reason, endedBy,
-      durationMs: this.record.answeredAt ? this.record.endedAt! - this.record.answeredAt : 0,
-    });
+    end.durationMs = this.record.answeredAt ? this.record.endedAt! - this.record.answeredAt : 0;
+    this.log.info('call ended', { event: 'call-ended', ...end });
+    this.emit('state', { from, to: 'ended' });
+    this.emit('ended', end);
     this.onEnded(this);
   }
 }
 
 /**
  * What observers (metrics, call records, the media monitor, the admin API) hear about
- * calls, without reaching into call flows: 'started' once the call exists, 'state' on
- * each move (proceeding, early, answered), 'ended' once it is released (record complete:
- * end status, reason, who hung up, media closed).
+ * all calls, without reaching into call flows: 'started' once the call exists, 'state'
+ * on each move (proceeding, early, answered), 'ended' once it is released (record
+ * complete: end status, reason, who hung up, media closed). One call's own events are
+ * CallEvents.
  */
-export interface CallEvents {
+export interface CallRegistryEvents {
   started: [call: Call];
   state: [call: Call, state: Exclude<CallState, 'ended'>];
   ended: [call: Call];
 }
 
 /** Owns the live calls; tests and /health read its counters. */
-export class CallRegistry extends EventEmitter<CallEvents> {
+export class CallRegistry extends EventEmitter<CallRegistryEvents> {
   private readonly calls = new Map<string, Call>();
   /** Calls ever started and ended, for tests and metrics. */
   started = 0;
@@ -166,18 +315,15 @@ export class CallRegistry extends EventEmitter<CallEvents> {
       this.calls.delete(c.id);
       this.completed++;
       this.emit('ended', c);
-    }, (c, state) => {
-      if (state !== 'ended') this.emit('state', c, state);
+    });
+    call.on('state', ({ to }) => {
+      if (to !== 'ended') this.emit('state', call, to);
     });
     this.calls.set(call.id, call);
     this.started++;
     call.log.info('call started', { event: 'call-started', from: init.from, to: init.to });
     this.emit('started', call);
     return call;
-  }
-
-  get(id: string): Call | undefined {
-    return this.calls.get(id);
   }
 
   get live(): number {
@@ -188,8 +334,12 @@ export class CallRegistry extends EventEmitter<CallEvents> {
     return [...this.calls.values()];
   }
 
+  get(id: string): Call | undefined {
+    return this.calls.get(id);
+  }
+
   /** Ends every call (shutdown). */
   async endAll(reason: string): Promise<void> {
-    await Promise.allSettled(this.list().map((c) => c.end(503, reason)));
+    await Promise.allSettled(this.list().map((c) => c.end(503, reason, 'gateway', 'shutdown')));
   }
 }

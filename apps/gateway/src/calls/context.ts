@@ -39,16 +39,6 @@ export async function authenticate(ctx: CallContext, req: IncomingRequest): Prom
 }
 
 /**
- * The status a browser sees for a trunk's final failure: failures are relayed as they
- * come (486, 480, 404, 603, 5xx ...), except those that would mislead the browser:
- * an authentication challenge the gateway could not meet is the gateway's problem.
- */
-export function relayStatus(status: number): number {
-  if (status === 401 || status === 407) return 403;
-  return status;
-}
-
-/**
  * A call whose setup threw: the caller gets the error's status (SipError and SdpError
  * carry one; anything else is our fault, 500, and logged) and the call ends with it.
  */
@@ -58,14 +48,14 @@ export async function failSetup(call: Call, req: IncomingRequest, err: unknown):
   const reason = known ? err.reason : 'Server Internal Error';
   if (!known) call.log.error('call setup failed', { event: 'call-error', error: String(err) });
   if (!req.finalSent) req.reply(status, reason);
-  await call.end(status, reason);
+  await call.end(status, reason, 'gateway', 'setup-failed');
 }
 
 /**
  * Binds the call's media legs and hands them to the call. Null when the call ended
  * while the ports were being bound (end() ran without them, so they are released here).
  */
-export async function bindCallMedia(ctx: CallContext, call: Call): Promise<CallMedia | null> {
+export async function bindCallMedia(ctx: Pick<CallContext, 'engine' | 'config'>, call: Call): Promise<CallMedia | null> {
   const m = ctx.config.media;
   const trunk = ctx.config.trunks.find((t) => t.name === call.record.trunk);
   const media = await CallMedia.create({

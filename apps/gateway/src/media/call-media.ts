@@ -7,7 +7,7 @@
 // call got.
 
 import { randomBytes } from 'node:crypto';
-import type { BridgeOptionsSpec, LegChange, LegEvent, LegStats, MediaEngine, RtpLegDescription, RtpRemoteChange, WebRtcLegDescription, WebRtcRemoteChange } from '@trapezoid/media';
+import { generateIceCredentials, type IceCredentials, type BridgeOptionsSpec, type LegChange, type LegEvent, type LegStats, type MediaEngine, type RtpLegDescription, type RtpRemoteChange, type WebRtcLegDescription, type WebRtcRemoteChange } from '@trapezoid/media';
 import type { IceDtlsParams, LocalStream, MediaEndpoint, PtMapping, RtpRemote, WebRtcRemote } from '@trapezoid/sdp';
 
 /** A bind address and the address SDP names for it (NAT, floating IP). */
@@ -57,6 +57,13 @@ function legEventRoutes(engine: MediaEngine): Map<string, (ev: LegEvent) => void
 export class CallMedia {
   private bridged = false;
   private closed = false;
+  /** What the worker was last told: renegotiate() sends only what changed. */
+  private rtpRemote: RtpRemote | null = null;
+  private webrtcRemote: WebRtcRemote | null = null;
+  private mapping: PtMapping[] | null = null;
+  /** Our ICE credentials after an ICE restart (RFC 8839 §4.4.1.1.1); the leg's own before. */
+  private ice: IceCredentials | null = null;
+  private iceRestart = false;
   private consentLost: (() => void) | null = null;
   /**
    * The stream we send the browser, fixed before the bridge exists so the SDP can
@@ -113,7 +120,23 @@ export class CallMedia {
   /** Our ICE-lite/DTLS parameters, for the SDP we send the browser. */
   get iceDtls(): IceDtlsParams {
     const p = this.webrtc;
-    return { ufrag: p.ufrag, pwd: p.pwd, fingerprint: p.fingerprint, setup: p.setup === 'active' ? 'active' : p.setup === 'passive' ? 'passive' : 'actpass' };
+    const ice = this.ice ?? { ufrag: p.ufrag, pwd: p.pwd };
+    return { ufrag: ice.ufrag, pwd: ice.pwd, fingerprint: p.fingerprint, setup: p.setup === 'active' ? 'active' : p.setup === 'passive' ? 'passive' : 'actpass' };
+  }
+
+  /**
+   * Our ICE/DTLS parameters for the answer to the browser's re-offer `remote`: a new
+   * ufrag and pwd from the browser is an ICE restart (RFC 8839 §4.4.1.1.1), answered with
+   * new credentials of ours; the DTLS association and the SRTP contexts are kept (the
+   * fingerprint is unchanged). The worker gets them with the next renegotiate().
+   */
+  iceFor(remote: WebRtcRemote): IceDtlsParams {
+    const prev = this.webrtcRemote;
+    if (prev !== null && (prev.ufrag !== remote.ufrag || prev.pwd !== remote.pwd)) {
+      this.ice = generateIceCredentials();
+      this.iceRestart = true;
+    }
+    return this.iceDtls;
   }
 
   get webrtcEndpoint(): MediaEndpoint {
@@ -126,12 +149,52 @@ export class CallMedia {
 
   /** The trunk's address from its SDP (latching may move it later). */
   async setRtpRemote(remote: RtpRemote): Promise<void> {
+    if (isHoldAddress(remote.address)) return;
+    this.rtpRemote = remote;
     await this.update([null, rtpChange(remote)]);
   }
 
   /** The browser's ICE/DTLS parameters (its offer, or its answer to ours). */
   async setWebRtcRemote(remote: WebRtcRemote): Promise<void> {
+    this.webrtcRemote = remote;
     await this.update([{ remote: toLegRemote(remote) }, null]);
+  }
+
+  /**
+   * A later offer/answer (re-INVITE, UPDATE, a 200 after a 183, a forked early answer):
+   * tells the worker only what changed: the trunk's media address (an RFC 2543 hold
+   * address 0.0.0.0 keeps the last one: the trunk will not receive anyway), the
+   * browser's ICE/DTLS parameters (with our new ICE credentials after a restart), the
+   * payload-type mapping. Sequence numbers and timestamps sent on either leg continue.
+   */
+  async renegotiate(mapping: PtMapping[], remote: { rtp?: RtpRemote; webrtc?: WebRtcRemote }): Promise<void> {
+    if (this.closed) return;
+    if (!this.bridged) {
+      await this.connect(mapping, remote);
+      return;
+    }
+    let rtp: RtpRemoteChange | null = null;
+    let webrtc: WebRtcRemoteChange | null = null;
+    const r = remote.rtp;
+    if (r && !isHoldAddress(r.address) && !sameRtpRemote(this.rtpRemote, r)) {
+      this.rtpRemote = r;
+      rtp = rtpChange(r);
+    }
+    const w = remote.webrtc;
+    if (w && (this.iceRestart || !sameWebRtcRemote(this.webrtcRemote, w))) {
+      this.webrtcRemote = w;
+      webrtc = { remote: toLegRemote(w), ...(this.iceRestart && this.ice ? { ice: { ...this.ice } } : {}) };
+      this.iceRestart = false;
+    }
+    const remap = !sameMapping(this.mapping, mapping);
+    if (!rtp && !webrtc && !remap) return;
+    if (remap) this.mapping = mapping;
+    await this.engine.updateBridge(this.id, {
+      ...(rtp || webrtc ? { legs: [webrtc, rtp] } : {}),
+      ...(remap ? { mapping: bridgeMapping(mapping) } : {}),
+    }).catch((err: unknown) => {
+      if (!this.closed) throw err;
+    });
   }
 
   /**
@@ -142,13 +205,15 @@ export class CallMedia {
   async connect(mapping: PtMapping[], remote?: { rtp?: RtpRemote; webrtc?: WebRtcRemote }): Promise<void> {
     if (this.closed || this.bridged) return;
     this.bridged = true;
-    const clockRate = mapping.find((m) => !/^(telephone-event|cn)$/i.test(m.codec))?.clockRate ?? 8000;
+    this.mapping = mapping;
+    if (remote?.webrtc) this.webrtcRemote = remote.webrtc;
+    const rtp = remote?.rtp && !isHoldAddress(remote.rtp.address) ? remote.rtp : undefined;
+    if (rtp) this.rtpRemote = rtp;
     const legs: [LegChange | null, LegChange | null] | undefined = remote
-      ? [remote.webrtc ? { remote: toLegRemote(remote.webrtc) } : null, remote.rtp ? rtpChange(remote.rtp) : null]
+      ? [remote.webrtc ? { remote: toLegRemote(remote.webrtc) } : null, rtp ? rtpChange(rtp) : null]
       : undefined;
     await this.update(legs, {
-      payloadTypes: mapping.map((m) => [m.webrtcPt, m.trunkPt]),
-      clockRate,
+      ...bridgeMapping(mapping),
       ssrcToA: this.towardBrowser.ssrc,
       cname: this.towardBrowser.cname,
     });
@@ -185,6 +250,30 @@ export class CallMedia {
       if (!this.closed) throw err;
     }
   }
+}
+
+/** The bridge's payload-type pairs [browser PT, trunk PT] and the audio clock rate. */
+function bridgeMapping(mapping: PtMapping[]): { payloadTypes: Array<[number, number]>; clockRate: number } {
+  const clockRate = mapping.find((m) => !/^(telephone-event|cn)$/i.test(m.codec))?.clockRate ?? 8000;
+  return { payloadTypes: mapping.map((m) => [m.webrtcPt, m.trunkPt]), clockRate };
+}
+
+function sameMapping(a: PtMapping[] | null, b: PtMapping[]): boolean {
+  return a !== null && a.length === b.length && a.every((m, i) => m.webrtcPt === b[i]!.webrtcPt && m.trunkPt === b[i]!.trunkPt && m.clockRate === b[i]!.clockRate);
+}
+
+function sameRtpRemote(a: RtpRemote | null, b: RtpRemote): boolean {
+  return a !== null && a.address === b.address && a.port === b.port && a.rtcpPort === b.rtcpPort && a.rtcpMux === b.rtcpMux;
+}
+
+function sameWebRtcRemote(a: WebRtcRemote | null, b: WebRtcRemote): boolean {
+  return a !== null && a.ufrag === b.ufrag && a.pwd === b.pwd && a.setup === b.setup
+    && a.fingerprint.algorithm === b.fingerprint.algorithm && a.fingerprint.value === b.fingerprint.value;
+}
+
+/** RFC 2543 hold (c=0.0.0.0, or :: for IPv6): an address nothing can be sent to. */
+function isHoldAddress(address: string): boolean {
+  return address === '0.0.0.0' || address === '::';
 }
 
 function toLegRemote(r: WebRtcRemote): WebRtcRemoteChange['remote'] {

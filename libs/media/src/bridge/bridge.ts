@@ -69,8 +69,8 @@ export class Bridge {
   private readonly scratchToB = Buffer.alloc(SCRATCH);
   private readonly scratchToA = Buffer.alloc(SCRATCH);
   private readonly rtcpBuf = Buffer.alloc(512);
-  private readonly payloadTypes: Array<[number, number]> | null;
-  private readonly clockRate: number;
+  private payloadTypes: Array<[number, number]> | null;
+  private clockRate: number;
   private readonly rtcpIntervalMs: number;
   private readonly cname: string;
   private rtcpTimer: NodeJS.Timeout | null = null;
@@ -94,15 +94,8 @@ export class Bridge {
     this.toA = new HeaderRewriter(opts.ssrcToA, this.clockRate);
     this.ownFromA = this.fromA = new RtpReceiveStats(this.clockRate);
     this.ownFromB = this.fromB = new RtpReceiveStats(this.clockRate);
-    this.payloadTypes = opts.payloadTypes ? opts.payloadTypes.map(([a, b]) => [a, b] as [number, number]) : null;
-    if (this.payloadTypes) {
-      this.toB.ptMap.fill(-1);
-      this.toA.ptMap.fill(-1);
-      for (const [a, b] of this.payloadTypes) {
-        this.toB.ptMap[a & 0x7f] = b & 0x7f;
-        this.toA.ptMap[b & 0x7f] = a & 0x7f;
-      }
-    }
+    this.payloadTypes = null;
+    if (opts.payloadTypes) this.fillPtMaps(opts.payloadTypes);
     const binding = opts.native === false ? null : loadNativeBinding();
     this.routeToB = binding === null ? null : new FastRoute(binding, () => this.legA, () => this.legB, this.toB);
     this.routeToA = binding === null ? null : new FastRoute(binding, () => this.legB, () => this.legA, this.toA);
@@ -111,6 +104,29 @@ export class Bridge {
     this.attach('a', this.legA);
     this.attach('b', this.legB);
     this.scheduleRtcp();
+  }
+
+  private fillPtMaps(pairs: ReadonlyArray<readonly [number, number]>): void {
+    this.payloadTypes = pairs.map(([a, b]) => [a, b] as [number, number]);
+    this.toB.ptMap.fill(-1);
+    this.toA.ptMap.fill(-1);
+    for (const [a, b] of this.payloadTypes) {
+      this.toB.ptMap[a & 0x7f] = b & 0x7f;
+      this.toA.ptMap[b & 0x7f] = a & 0x7f;
+    }
+  }
+
+  /**
+   * New payload-type pairs and clock rate on a live bridge (a re-INVITE changed codecs).
+   * The native routes hand their state back first; they are installed again by the next
+   * packet JS forwards. The rewrite offsets stay, so sequence numbers and timestamps go on.
+   */
+  setMapping(pairs: ReadonlyArray<readonly [number, number]>, clockRate: number): void {
+    this.suspendRoutes();
+    this.fillPtMaps(pairs);
+    this.clockRate = clockRate;
+    this.toB.clockRate = clockRate;
+    this.toA.clockRate = clockRate;
   }
 
   /** A leg's view of the routes: `inbound` is the direction that receives on it. */

@@ -38,7 +38,7 @@ export class HeaderRewriter {
   /** Incoming PT -> outgoing PT, -1 = drop. */
   readonly ptMap = new Int16Array(128);
 
-  constructor(ssrc?: number, readonly clockRate = 8000) {
+  constructor(ssrc?: number, public clockRate = 8000) {
     this.ssrc = ssrc ?? randomInt(1, 0xffffffff);
     for (let i = 0; i < 128; i++) this.ptMap[i] = i;
   }

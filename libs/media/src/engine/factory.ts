@@ -18,6 +18,7 @@ export interface BridgeHandle {
   close(): Promise<void>;
   replaceLeg(side: 'a' | 'b', leg: MediaLeg): MediaLeg;
   silence(on: boolean): void;
+  setMapping(payloadTypes: ReadonlyArray<readonly [number, number]>, clockRate: number): void;
 }
 
 /** Leg events a worker forwards to the main thread (signalling reacts to them). */
@@ -139,6 +140,7 @@ export class LegFactory {
     if (!('remote' in change)) return;
     const remote = change.remote;
     if (leg instanceof WebRtcLeg) {
+      if ('ice' in change && change.ice) leg.restartIce(change.ice);
       if ('ufrag' in remote) leg.setRemoteParameters(remote);
     } else if (leg instanceof RtpLeg) {
       if ('address' in remote) leg.setRemote(remote);
@@ -177,5 +179,6 @@ function wrap(bridge: Bridge): BridgeHandle {
     close: () => bridge.close(),
     replaceLeg: (side, leg) => bridge.replaceLeg(side, leg),
     silence: (on) => bridge.silence(on),
+    setMapping: (payloadTypes, clockRate) => bridge.setMapping(payloadTypes, clockRate),
   };
 }

@@ -11,6 +11,7 @@ import type { LegState, LegStats } from '../leg.js';
 import type { RtpLegOptions, TransportAddress } from '../rtp/rtp-leg.js';
 import type { SrtpProfile } from '../srtp/profile.js';
 import type { WebRtcLegOptions, WebRtcLocalParameters, WebRtcRemoteParameters } from '../webrtc/parameters.js';
+import type { IceCredentials } from '../webrtc/ice-lite.js';
 
 export type { TransportAddress };
 
@@ -66,6 +67,8 @@ export interface RtpRemoteChange {
 /** The peer's new ICE/DTLS parameters for a WebRTC leg (its answer, a re-offer). */
 export interface WebRtcRemoteChange {
   remote: WebRtcRemoteParameters;
+  /** Our new ICE credentials: an ICE restart (RFC 8839 §4.4.1.1.1); DTLS and SRTP stay. */
+  ice?: IceCredentials;
 }
 
 /** A fresh leg in place of the old one (new transport or keys), seq/timestamp continuity kept. */
@@ -88,6 +91,12 @@ export interface BridgeUpdate {
    * that may have lost its calls to another stays silent until it knows (self-fencing).
    */
   silenced?: boolean;
+  /**
+   * New payload-type pairs [leg 0 PT, leg 1 PT] and audio clock rate for a bridge that
+   * already forwards (a re-INVITE that changed codecs). Sequence numbers and timestamps
+   * continue.
+   */
+  mapping?: { payloadTypes: Array<[number, number]>; clockRate: number };
 }
 
 export interface RtpLegDescription {

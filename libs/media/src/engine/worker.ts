@@ -124,6 +124,10 @@ async function update(id: string, u: BridgeUpdate): Promise<BridgeDescription> {
   if (u.silenced !== undefined) e.silenced = u.silenced;
   if (e.bridge) e.bridge.silence(e.silenced);
   else for (const l of e.legs) l.silenced = e.silenced;
+  if (u.mapping) {
+    if (!e.bridge) throw Object.assign(new Error('no live bridge to re-map'), { status: 500 });
+    e.bridge.setMapping(u.mapping.payloadTypes, u.mapping.clockRate);
+  }
   return describe(e);
 }
 

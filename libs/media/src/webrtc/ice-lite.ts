@@ -51,7 +51,7 @@ export const CheckResult = {
 export type CheckResult = (typeof CheckResult)[keyof typeof CheckResult];
 
 export class IceLiteAgent {
-  readonly local: IceCredentials;
+  local: IceCredentials;
   remoteUfrag: string | null;
   readonly consentTimeoutMs: number;
   /** The pair the browser nominated: where media goes. Null until USE-CANDIDATE. */
@@ -63,13 +63,24 @@ export class IceLiteAgent {
   /** The response to send for the last handled datagram (valid until the next call). */
   response: Buffer | null = null;
   private readonly writer = new StunWriter();
-  private readonly prefix: string;
+  private prefix: string;
 
   constructor(local: IceCredentials, opts: IceLiteOptions = {}) {
     this.local = local;
     this.remoteUfrag = opts.remoteUfrag ?? null;
     this.consentTimeoutMs = opts.consentTimeoutMs ?? 30_000;
     this.prefix = local.ufrag + ':';
+  }
+
+  /**
+   * ICE restart (RFC 8445 §9, RFC 8839 §4.4.1.1.1): new local credentials after the
+   * peer's re-offer with new ones. The selected pair and its consent stay until the peer
+   * nominates again, so media keeps flowing meanwhile.
+   */
+  restart(local: IceCredentials, remoteUfrag: string | null): void {
+    this.local = { ...local };
+    this.prefix = local.ufrag + ':';
+    this.remoteUfrag = remoteUfrag;
   }
 
   /**

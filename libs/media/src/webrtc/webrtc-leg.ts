@@ -10,7 +10,7 @@ import type { SrtpProfile } from '../srtp/profile.js';
 import type { DtlsSetup, WebRtcLegMarks, WebRtcLegOptions, WebRtcLegState, WebRtcLocalParameters, WebRtcRemoteParameters } from './parameters.js';
 import { getCertificate, type DtlsCertificate } from './certificate.js';
 import { createDtlsSession, dtlsImplementation, warmUpDtls, type DtlsImplementation, type DtlsResult, type DtlsRole, type DtlsSession } from './dtls.js';
-import { CheckResult, IceLiteAgent, generateIceCredentials, type SelectedPair } from './ice-lite.js';
+import { CheckResult, IceLiteAgent, generateIceCredentials, type IceCredentials, type SelectedPair } from './ice-lite.js';
 import type { PortAllocator } from '../ports/allocator.js';
 import { RtpReceiveStats } from '../rtp/stats.js';
 
@@ -177,6 +177,14 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
   /** The nominated pair, or null. */
   get remoteAddress(): SelectedPair | null {
     return this.ice.selected;
+  }
+
+  /**
+   * ICE restart: our new credentials for the peer's re-offer with new ones (its
+   * parameters follow through setRemoteParameters). DTLS and SRTP are untouched.
+   */
+  restartIce(local: IceCredentials): void {
+    this.ice.restart(local, this.ice.remoteUfrag);
   }
 
   /** The peer's answer to our offer (or a re-offer's new fingerprints). */

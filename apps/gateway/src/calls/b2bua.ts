@@ -1,0 +1,276 @@
+// The B2BUA primitive, used by both call directions (in the spirit of drachtio-srf's
+// createB2BUA): the A leg's INVITE is carried to the B leg (one trunk, or an agent's
+// registered contacts rung in parallel), provisional responses are passed back (early
+// media mapped through libs/sdp and the media bridge), failures are passed back with the
+// status that does not mislead the caller, the first 2xx is answered to A with the
+// mapped SDP, and the two dialogs are joined in the Call, which from then on owns every
+// in-dialog request and every way the call can end.
+//
+//   A (caller) --INVITE--> gateway --INVITE--> B (one or more branches)
+//             <--18x/SDP--        <--18x/SDP--   (each mapped; the latest early answer wins)
+//             <--200/SDP--        <--200/SDP--   (first 2xx wins; later ones are hung up)
+//             ---ACK------>        ---ACK----->  linked: the Call carries on (in-dialog.ts)
+
+import {
+  SipError, tagOf,
+  type Dialog, type HeaderValues, type IncomingRequest, type SipResponse,
+} from '@trapezoid/sip';
+import { SdpError, type CodecPolicy } from '@trapezoid/sdp';
+import type { Call } from './call.js';
+import { bindCallMedia, failSetup, type CallContext } from './context.js';
+import { OfferAnswer, type LegProfile } from './offer-answer.js';
+
+/**
+ * One B leg INVITE as the primitive sees it: a libs/sip ClientRequest, or anything that
+ * behaves like one (the trunk failover's TrunkLeg, which tries trunk after trunk).
+ */
+export interface BranchRequest {
+  /** The final response (rejects only when nothing could be sent: a SipError with its status). */
+  readonly final: Promise<SipResponse>;
+  /** The confirmed dialog once a 2xx arrived. */
+  readonly dialog: Dialog | undefined;
+  cancel(): void;
+  on(event: 'provisional', listener: (res: SipResponse) => void): unknown;
+}
+
+export interface B2buaOptions {
+  call: Call;
+  /** The A leg's INVITE. Its CANCEL ends the call with 487. */
+  req: IncomingRequest;
+  /** The SDP profile of each leg ('webrtc' for the browser, 'rtp' for the trunk). */
+  profiles: Record<'a' | 'b', LegProfile>;
+  /** The trunk's codec policy. */
+  policy: CodecPolicy;
+  /** Write RFC 2543 hold (c=0.0.0.0) toward the trunk (old equipment). */
+  legacyHold?: boolean;
+  /**
+   * Sends the B leg INVITE(s) with our offer `sdp` and `headers`: one (a trunk) or
+   * several rung at once (an agent's contacts; first 2xx wins, RFC 3261 §16.7 style).
+   */
+  send: (sdp: string, headers: HeaderValues) => BranchRequest[];
+  /** Seconds before branches still ringing are cancelled; A then gets 480. */
+  timeoutSeconds: number;
+  /** Log event and message when that happens. */
+  timeoutEvent: string;
+  /** Extra headers for the provisional and final responses to A. */
+  answerHeaders?: (bFinal: SipResponse | null) => HeaderValues;
+}
+
+/** What the primitive needs of the gateway. */
+export type B2buaContext = Pick<CallContext, 'engine' | 'config'>;
+
+/**
+ * Sets up the call: binds its media, maps A's offer, sends the B INVITE(s) and relays
+ * until A is answered (or the call fails, which ends it through call.end()). Resolves
+ * when the call is answered or over; never rejects (a failure becomes A's response).
+ */
+export async function connectB2bua(ctx: B2buaContext, o: B2buaOptions): Promise<void> {
+  const { call, req } = o;
+  void req.cancellation.then(() => call.end(487, 'Canceled by the caller', 'a', 'canceled'));
+  try {
+    await setUp(ctx, o);
+  } catch (err) {
+    await failSetup(call, req, err);
+  }
+}
+
+async function setUp(ctx: B2buaContext, o: B2buaOptions): Promise<void> {
+  const { call, req } = o;
+  const media = await bindCallMedia(ctx, call);
+  if (!media) return;
+  const sdp = new OfferAnswer({ media, profiles: o.profiles, policy: o.policy, legacyHold: o.legacyHold ?? false });
+  call.sdp = sdp;
+  const offer = sdp.offer('a', req.message.body.toString('utf8'));
+  if (call.ended) return;
+  const branches = o.send(offer, {});
+  call.transition('proceeding', { branches: branches.length });
+  const cancelAll = (except?: BranchRequest): void => {
+    for (const b of branches) if (b !== except) b.cancel();
+  };
+  call.onEnd(() => cancelAll());
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    call.log.info('no answer in time', { event: o.timeoutEvent, seconds: o.timeoutSeconds });
+    cancelAll();
+  }, o.timeoutSeconds * 1000);
+  call.onEnd(() => clearTimeout(timer));
+
+  const early = new EarlyRelay(o, sdp);
+  for (const b of branches) b.on('provisional', (res: SipResponse) => early.push(res));
+
+  const { winner, finals } = await firstAnswer(call, branches, cancelAll);
+  clearTimeout(timer);
+  await early.drained();
+  if (!winner) {
+    if (call.ended) return;
+    const f = failureToCaller(finals, req.canceled, timedOut);
+    if (!req.finalSent) req.reply(f.status, f.reason);
+    await call.end(f.status, f.log, 'b', timedOut ? 'no-answer' : 'rejected');
+    return;
+  }
+  await answerCaller(o, sdp, winner, early);
+}
+
+/**
+ * Relays B's provisional responses to A in order (an early answer's mapping waits for
+ * the media worker; a 180 must not overtake the 183 before it).
+ */
+class EarlyRelay {
+  private queue: Promise<void> = Promise.resolve();
+  /** Early SDP by B dialog (To tag): a 2xx without SDP answers with it (reliable 183). */
+  readonly sdpByTag = new Map<string, string>();
+  /** A got early media: later 180s are relayed without touching it. */
+  earlyMedia = false;
+  private lastPlain = 0;
+
+  constructor(private readonly o: B2buaOptions, private readonly sdp: OfferAnswer) {}
+
+  push(res: SipResponse): void {
+    this.queue = this.queue.then(() => this.relay(res)).catch((err: unknown) => {
+      this.o.call.log.warn('provisional not relayed', { event: 'provisional-error', error: String(err) });
+    });
+  }
+
+  drained(): Promise<void> {
+    return this.queue;
+  }
+
+  private async relay(res: SipResponse): Promise<void> {
+    const { call, req } = this.o;
+    if (call.ended || req.finalSent || res.status === 100) return;
+    if (call.state === 'proceeding') call.transition('early', { status: res.status });
+    const headers = this.o.answerHeaders?.(null) ?? {};
+    if (hasSdp(res)) {
+      const body = res.body.toString('utf8');
+      this.sdpByTag.set(tagOf(res.headers.get('to') ?? '') ?? '', body);
+      try {
+        // Several forked B dialogs may each send early media: the latest one wins.
+        const answer = await this.sdp.answer('b', body);
+        if (call.ended || req.finalSent) return;
+        req.progress(183, 'Session Progress', { body: answer, contentType: 'application/sdp', headers });
+        this.earlyMedia = true;
+        this.lastPlain = 0;
+        return;
+      } catch (err) {
+        call.log.warn('early media SDP not usable', { event: 'early-media-error', error: String(err) });
+        if (call.ended || req.finalSent) return;
+      }
+    }
+    // A 180 after early media is passed on as it is: the media keeps flowing.
+    const status = res.status === 183 ? 183 : 180;
+    if (status === this.lastPlain) return;
+    this.lastPlain = status;
+    req.progress(status, undefined, { headers });
+  }
+}
+
+/** A final status, received or made locally. */
+export interface Final {
+  status: number;
+  reason: string;
+}
+
+interface Winner {
+  branch: BranchRequest;
+  response: SipResponse;
+}
+
+/** Waits for the first 2xx among the branches (the others are cancelled) or for all to fail. */
+function firstAnswer(call: Call, branches: BranchRequest[], cancelAll: (except?: BranchRequest) => void): Promise<{ winner: Winner | null; finals: Final[] }> {
+  return new Promise((resolve) => {
+    const finals: Final[] = [];
+    let pending = branches.length;
+    let won: BranchRequest | null = null;
+    if (pending === 0) resolve({ winner: null, finals });
+    for (const b of branches) {
+      void b.final.then((res): SipResponse | Final => res, (err: unknown) => ({
+        status: err instanceof SipError ? err.status : 500, reason: err instanceof SipError ? err.reason : 'Server Internal Error',
+      })).then((res) => {
+        finals.push({ status: res.status, reason: res.reason });
+        if (res.status >= 200 && res.status < 300) {
+          if (won === null && !call.ended) {
+            won = b;
+            cancelAll(b);
+            resolve({ winner: { branch: b, response: res as SipResponse }, finals });
+          } else {
+            // A 2xx after the winner (a CANCEL crossed it): that dialog is hung up.
+            void b.dialog?.bye().catch(() => undefined);
+          }
+        }
+        if (--pending === 0 && won === null) resolve({ winner: null, finals });
+      });
+    }
+  });
+}
+
+/** B answered: A gets the mapped answer; once A's ACK is in, the call is answered. */
+async function answerCaller(o: B2buaOptions, sdp: OfferAnswer, winner: Winner, early: EarlyRelay): Promise<void> {
+  const { call, req } = o;
+  const final = winner.response;
+  const bDialog = winner.branch.dialog;
+  if (!bDialog) throw new SipError(502, 'B leg answered without a dialog');
+  call.setDialog('b', bDialog);
+  if (call.ended || req.finalSent) return;
+  // Without SDP in the 2xx the answer was in a reliable provisional of the same dialog.
+  const body = hasSdp(final) ? final.body.toString('utf8') : early.sdpByTag.get(tagOf(final.headers.get('to') ?? '') ?? '') ?? '';
+  let answer: string;
+  try {
+    answer = await sdp.answer('b', body);
+    sdp.settle();
+  } catch (err) {
+    sdp.fail();
+    const known = err instanceof SdpError;
+    const status = known ? err.status : 500;
+    call.log.warn('B leg answer not usable', { event: 'answer-sdp-error', error: String(err) });
+    if (!req.finalSent) req.reply(status, known ? err.reason : 'Server Internal Error');
+    await call.end(status, 'B leg SDP not usable', 'gateway', 'setup-failed');
+    return;
+  }
+  if (call.ended || req.finalSent) return;
+  sdp.mediaStarted.catch((err: unknown) => {
+    call.log.error('media setup failed', { event: 'media-error', error: String(err) });
+    void call.end(500, 'media setup failed', 'gateway', 'media-failed');
+  });
+  const headers = o.answerHeaders?.(final) ?? {};
+  const aDialog = await req.answer({ body: answer, contentType: 'application/sdp', headers }).catch((err: unknown) => {
+    call.log.warn('no ACK from the caller', { event: 'ack-timeout', error: String(err) });
+    return null;
+  });
+  if (!aDialog) {
+    await call.end(408, 'No ACK from the caller', 'a', 'setup-failed');
+    return;
+  }
+  call.setDialog('a', aDialog);
+  if (!call.ended) call.transition('answered');
+}
+
+/**
+ * The response A gets when no branch answered. One branch: its status (a timeout of
+ * ours is 480 No answer). Several (after RFC 3261 §16.7 step 6): a 6xx wins, then busy
+ * (486), then the lowest other status; all cancelled or timed out is 480. A challenge
+ * the gateway could not meet (401/407) is its own problem: 403.
+ */
+export function failureToCaller(finals: Final[], canceledByCaller: boolean, timedOut: boolean): { status: number; reason?: string; log: string } {
+  const seen = finals.map((f) => f.status).join(', ');
+  if (canceledByCaller) return { status: 487, log: 'canceled by the caller' };
+  let chosen: Final | undefined;
+  if (finals.length === 1) {
+    chosen = finals[0];
+    if (chosen && chosen.status === 487 && timedOut) chosen = undefined;
+  } else {
+    chosen = finals.find((f) => f.status >= 600) ?? finals.find((f) => f.status === 486);
+    if (!chosen) {
+      const real = finals.filter((f) => f.status !== 487 && f.status !== 408).sort((x, y) => x.status - y.status);
+      chosen = real[0];
+    }
+  }
+  if (!chosen) return { status: 480, reason: 'No answer', log: `no answer (${seen || 'nothing'})` };
+  const log = `B leg answered ${chosen.status} ${chosen.reason}` + (finals.length > 1 ? ` (branches: ${seen})` : '');
+  if (chosen.status === 401 || chosen.status === 407) return { status: 403, log };
+  return { status: chosen.status, reason: chosen.reason, log };
+}
+
+export function hasSdp(msg: { body: Buffer; headers: { get(name: string): string | undefined } }): boolean {
+  return msg.body.length > 0 && /^\s*application\/sdp\s*(;|$)/i.test(msg.headers.get('content-type') ?? '');
+}

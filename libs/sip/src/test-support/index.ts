@@ -1,0 +1,7 @@
+// Test support for code built on this stack (`@trapezoid/sip/test-support`): an in-memory
+// network of transports so UAs can be driven without sockets, and the mock-clock helpers.
+// Tests only; not part of the lib's public surface (index.ts).
+export { LoopbackNetwork, LoopbackTransport, settle } from './loopback-transport.js';
+export type { LoopbackEndpointOptions, SentRecord } from './loopback-transport.js';
+export { uaPair, tick, isReq, isRes } from './pair.js';
+export type { UaPair } from './pair.js';
