@@ -21,6 +21,7 @@ import { Trunks } from './trunks/index.js';
 import { RequestAuthenticator } from './auth/authenticator.js';
 import { Operations } from './admin/operations.js';
 import { echoRouted, exposureWarnings, isLoopback, mayServeDemoPassword } from './security/exposure.js';
+import { GatewayWsAdmission } from './auth/ws-admission.js';
 
 export interface GatewayCounters {
   liveCalls: number;
@@ -30,6 +31,8 @@ export interface GatewayCounters {
   registrations: number;
   transactions: number;
   dialogs: number;
+  /** Open SIP WebSocket connections (ws and wss). */
+  wsConnections: number;
 }
 
 export interface GatewayOptions {
@@ -44,6 +47,8 @@ export class Gateway {
   readonly ua: UserAgent;
   readonly registrar: Registrar;
   readonly auth: RequestAuthenticator;
+  /** Admission of SIP WebSocket connections (limits, Origin, Host, credentials at the upgrade). */
+  readonly wsAdmission: GatewayWsAdmission;
   readonly calls: CallRegistry;
   readonly router: Router;
   /** Trunk runtime state (pings, registrations, location): `trunks.status()` for the admin API. */
@@ -60,10 +65,11 @@ export class Gateway {
 
   private constructor(readonly config: GatewayConfig, opts: GatewayOptions) {
     this.log = opts.log ?? createLogger(config.logging.level);
-    this.transport = new TransportLayer();
+    this.transport = new TransportLayer({ keepaliveIntervalMs: config.websocket.pingInterval * 1000 });
     // 100rel: reliable provisionals are PRACKed (libs/sip) and sent to INVITEs that require them.
     this.ua = new UserAgent({ transport: this.transport, userAgentName: 'trapezoid', contactUser: 'trapezoid', supported: ['100rel'] });
-    this.auth = new RequestAuthenticator({ config, log: this.log });
+    this.auth = new RequestAuthenticator({ config, log: this.log, transport: this.transport });
+    this.wsAdmission = new GatewayWsAdmission({ config, log: this.log, transport: this.transport });
     this.registrar = new Registrar({ ua: this.ua, transport: this.transport, auth: this.auth, log: this.log });
     this.calls = new CallRegistry(this.log);
     this.router = new Router(config);
@@ -126,15 +132,13 @@ export class Gateway {
       for (const id of e.ids) void this.calls.list().find((c) => c.media?.id === id)?.end(500, 'Media worker lost');
     });
     for (const l of this.config.listeners) {
-      const origins = l.origins;
       const lp = await this.transport.listen({
         protocol: l.protocol,
         address: l.address,
         port: l.port,
         ...(l.advertise !== undefined ? { advertise: l.advertise } : {}),
         ...(l.tls ? { tls: { cert: readFileSync(l.tls.cert), key: readFileSync(l.tls.key), ...(l.tls.ca ? { ca: readFileSync(l.tls.ca) } : {}) } } : {}),
-        // A draining gateway takes no new connections (503); agents reconnect elsewhere.
-        wsAdmit: (req) => (this.ops.draining ? 503 : origins.length === 0 || origins.includes(req.headers.origin ?? '')),
+        ...(l.protocol === 'ws' || l.protocol === 'wss' ? this.wsAdmission.listenOptions(l, () => this.ops.draining) : {}),
       });
       this.log.info('listening', { event: 'listening', protocol: lp.protocol, address: lp.address, port: lp.port });
     }
@@ -180,6 +184,7 @@ export class Gateway {
       portsInUse: this.mediaEngine?.portsInUse ?? 0,
       registrations: this.registrar.bindings.size,
       transactions: ua.transactions,
+      wsConnections: this.transport.connectionCount('ws') + this.transport.connectionCount('wss'),
       dialogs: ua.dialogs,
     };
   }
@@ -225,6 +230,7 @@ export class Gateway {
     await this.calls.endAll('Gateway shutting down');
     await this.ops.stop();
     this.registrar.close();
+    this.wsAdmission.close();
     await this.echo?.close();
     await this.http?.close();
     this.http = null;

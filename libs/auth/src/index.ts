@@ -7,3 +7,7 @@ export { identityExpired } from './identity.js';
 export type { BanTableOptions, FailureVerdict } from './ban-table.js';
 export { BanTable } from './ban-table.js';
 export { redactUrl } from './redact.js';
+export type {
+  UpgradeRequest, UpgradeCredentials, WsAdmissionOptions, AdmissionVerdict, ConnectionLimitsOptions,
+} from './ws-admission.js';
+export { WsAdmissionPolicy, ConnectionLimits, hostName } from './ws-admission.js';

@@ -12,7 +12,9 @@
 // client proved who it is: an identity asking for what it may not have (another
 // user's AOR or From, an expired credential).
 
-import { DigestServer, MemoryNonceUseStore, parseCredentials, type IncomingRequest, type NonceUseStore, type TransportInfo } from '@trapezoid/sip';
+import {
+  DigestServer, MemoryNonceUseStore, parseCredentials, type IncomingRequest, type NonceUseStore, type TransportInfo, type TransportLayer,
+} from '@trapezoid/sip';
 import { BanTable, type ConnectionIdentity } from '@trapezoid/auth';
 import type { GatewayConfig } from '../config/index.js';
 import type { Logger } from '../logging.js';
@@ -20,6 +22,8 @@ import type { Logger } from '../logging.js';
 export interface AuthenticatorOptions {
   config: GatewayConfig;
   log: Logger;
+  /** Told which WebSocket flows authenticated (their admission deadline is lifted). */
+  transport: TransportLayer;
   /** Where accepted nonce-counts are kept; a cluster shares one (issue 10). Default: in memory. */
   nonceUses?: NonceUseStore;
 }
@@ -37,10 +41,12 @@ export class RequestAuthenticator {
   /** Authentication failures per (source address, user). */
   readonly bans: BanTable;
   private readonly log: Logger;
+  private readonly transport: TransportLayer;
 
   constructor(opts: AuthenticatorOptions) {
     const a = opts.config.auth;
     this.log = opts.log;
+    this.transport = opts.transport;
     const users = new Map(opts.config.users.map((u) => [u.username, u.password]));
     this.digest = a.required ? new DigestServer({
       realm: a.realm,
@@ -91,6 +97,8 @@ export class RequestAuthenticator {
     const result = await digest.verify({ method: msg.method, uri: msg.uri, authorization });
     if (result.ok) {
       this.bans.success(key);
+      const flowId = msg.transport?.flowId;
+      if (flowId !== undefined) this.transport.markAuthenticated(flowId);
       return { user: result.username, method: 'digest' };
     }
     if (result.stale) {

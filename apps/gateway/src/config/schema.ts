@@ -24,7 +24,10 @@ const listener = z.strictObject({
   advertise: z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:\d{1,5})?$/, 'host or host:port ([v6] in brackets)').optional()
     .describe('Host or host:port written in Via sent-by and Contact for this listener when it differs from the bind address (NAT, 0.0.0.0); the port defaults to the bound one.'),
   tls: tlsFiles.optional().describe('Certificate and key; required for tls and wss.'),
-  origins: z.array(z.string()).default([]).describe('Allowed Origin values for WebSocket upgrades; empty = any.'),
+  origins: z.array(z.string()).default([])
+    .describe('ws/wss: allowed Origin values (scheme://host[:port]) of WebSocket upgrades; `*` = any; empty = no Origin (non-browser clients) or a page under the name the client connected to.'),
+  hosts: z.array(z.string().min(1)).default([])
+    .describe('ws/wss: Host names the upgrade may ask for (421 otherwise); empty = any, except that a loopback-bound listener serves loopback names only (DNS rebinding).'),
 }).refine((l) => !(l.protocol === 'tls' || l.protocol === 'wss') || l.tls !== undefined, {
   message: 'tls and wss listeners need tls.cert and tls.key',
   path: ['tls'],
@@ -152,8 +155,8 @@ const user = z.strictObject({
 export const configSchema = z.strictObject({
   domain: z.string().default('trapezoid.invalid').describe('SIP domain of browser users (the host part of their AOR).'),
   listeners: z.array(listener).min(1).default([
-    { protocol: 'ws', address: '127.0.0.1', port: 8088, origins: [] },
-    { protocol: 'udp', address: '127.0.0.1', port: 5060, origins: [] },
+    { protocol: 'ws', address: '127.0.0.1', port: 8088, origins: [], hosts: [] },
+    { protocol: 'udp', address: '127.0.0.1', port: 5060, origins: [], hosts: [] },
   ]).describe('SIP listening points.'),
   http: z.strictObject({
     address: host.default('127.0.0.1').describe('Bind address of the public HTTP listener (demo page, /health).'),
@@ -221,6 +224,15 @@ export const configSchema = z.strictObject({
     drainSeconds: z.number().min(0).default(30)
       .describe('On SIGTERM (or a drain), how long live calls may go on before what is left is ended; match it to Kubernetes\' terminationGracePeriodSeconds minus a margin.'),
   }).prefault({}).describe('Graceful shutdown.'),
+  websocket: z.strictObject({
+    maxConnections: z.number().int().min(1).default(10_000).describe('Open WebSocket connections allowed in total (503 beyond).'),
+    maxPerAddress: z.number().int().min(1).default(32).describe('Open WebSocket connections allowed from one address (429 beyond), exempt addresses aside.'),
+    exempt: z.array(cidr).default([]).describe('Addresses or CIDR blocks not held to maxPerAddress: a call centre\'s agents behind one NAT address.'),
+    authTimeout: z.number().positive().default(15)
+      .describe('Seconds a connection may stay open without authenticating (a request that passed authentication, or credentials at the upgrade); then it is closed with 1008. Pings do not count.'),
+    pingInterval: z.number().positive().default(30)
+      .describe('Seconds between WebSocket pings; a connection that misses a pong is dropped.'),
+  }).prefault({}).describe('Admission of SIP WebSocket connections before any SIP is read (each listener adds its origins and hosts).'),
   logging: z.strictObject({
     level: z.enum(['error', 'warn', 'info', 'debug']).default('info').describe('Lowest level written (JSON lines on stderr).'),
   }).prefault({}).describe('Logs.'),

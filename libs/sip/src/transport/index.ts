@@ -10,4 +10,6 @@ export type {
   Destination,
   TlsListenOptions,
   TlsClientOptions,
+  WsVerdict,
+  WsRefusal,
 } from './types.js';

@@ -25,6 +25,8 @@ import {
   type ListeningPoint,
   type TlsClientOptions,
   type TransportProtocol,
+  type WsRefusal,
+  type WsVerdict,
 } from './types.js';
 
 export interface TransportLayerOptions {
@@ -58,6 +60,9 @@ function isCrlfOnly(buf: Buffer): boolean {
  * - 'parseError' (err: SipParseError, info: TransportInfo) — after the stateless error
  *   response, if one could be addressed.
  * - 'flowClosed' (flowId, info) — a TCP/TLS/WS/WSS connection is gone (RFC 5626).
+ * - 'wsRefused' (refusal: WsRefusal) — a WebSocket upgrade refused (HTTP status), or a
+ *   connection closed by policy after it (close code 1008: no authentication in time,
+ *   closeFlow() with 1008).
  * Never 'error': per-peer failures become the events above.
  */
 export class TransportLayer extends EventEmitter implements FlowSink {
@@ -113,9 +118,13 @@ export class TransportLayer extends EventEmitter implements FlowSink {
       case 'ws':
       case 'wss': {
         const protocol = opts.protocol;
-        const ws: WsServer = await startWsServer({ ...opts, address }, this.maxMessageBytes, (socket, req) =>
-          this.acceptWs(protocol, socket, req),
-        );
+        const ws: WsServer = await startWsServer({ ...opts, address }, this.maxMessageBytes, {
+          connection: (socket, req, verdict) => this.acceptWs(protocol, socket, req, verdict, opts.wsAuthTimeoutMs),
+          refused: (req, status, reason, detail) => this.emit('wsRefused', {
+            protocol, remoteAddress: normalizeAddress(req.socket.remoteAddress ?? ''), remotePort: req.socket.remotePort ?? 0, status, reason,
+            ...(detail !== undefined ? { detail } : {}),
+          } satisfies WsRefusal),
+        });
         sp = { point: { protocol, address, port: ws.port }, close: () => ws.close() };
         break;
       }
@@ -148,8 +157,11 @@ export class TransportLayer extends EventEmitter implements FlowSink {
   closeFlow(flowId: string, code = 1000, reason = ''): boolean {
     const flow = this.flows.get(flowId);
     if (!flow) return false;
-    if (flow instanceof WsFlow) flow.closeWith(code, reason);
-    else flow.end();
+    if (flow instanceof WsFlow) {
+      // RFC 6455 §7.4.1: 1008 is a policy violation, which the application hears of.
+      if (code === 1008) this.reportClosedByPolicy(flow, reason);
+      flow.closeWith(code, reason);
+    } else flow.end();
     return true;
   }
 
@@ -166,6 +178,29 @@ export class TransportLayer extends EventEmitter implements FlowSink {
   /** Whether a flow (connection) is still open. */
   hasFlow(flowId: string): boolean {
     return this.flows.get(flowId) !== undefined;
+  }
+
+  /** Open connections of one protocol (e.g. 'ws'), or of every connection-oriented one. */
+  connectionCount(protocol?: TransportProtocol): number {
+    if (protocol === undefined) return this.flows.size;
+    let n = 0;
+    for (const f of this.flows.values()) if (f.protocol === protocol) n++;
+    return n;
+  }
+
+  /** What the admission of a WebSocket flow's upgrade attached to it (WsVerdict.context). */
+  flowContext(flowId: string): unknown {
+    const f = this.flows.get(flowId);
+    return f instanceof WsFlow ? f.context : undefined;
+  }
+
+  /**
+   * Records that a request on this flow passed authentication: a WebSocket flow's
+   * authentication deadline (ListenOptions.wsAuthTimeoutMs) no longer applies.
+   */
+  markAuthenticated(flowId: string): void {
+    const f = this.flows.get(flowId);
+    if (f instanceof WsFlow) f.markAuthenticated();
   }
 
   /**
@@ -385,12 +420,29 @@ export class TransportLayer extends EventEmitter implements FlowSink {
     return flow;
   }
 
-  private acceptWs(protocol: 'ws' | 'wss', ws: WebSocket, req: IncomingMessage): void {
+  private acceptWs(
+    protocol: 'ws' | 'wss', ws: WebSocket, req: IncomingMessage, verdict: Extract<WsVerdict, { admit: true }>, authTimeoutMs: number | undefined,
+  ): void {
     if (this.closing) {
       ws.terminate();
       return;
     }
-    this.adoptWs(protocol, ws, req.socket);
+    const flow = this.adoptWs(protocol, ws, req.socket);
+    flow.context = verdict.context;
+    if (verdict.authenticated) flow.markAuthenticated();
+    else if (authTimeoutMs !== undefined) {
+      flow.authenticateWithin(authTimeoutMs, () => {
+        const reason = 'Not authenticated in time';
+        this.reportClosedByPolicy(flow, reason);
+        flow.closeWith(1008, reason);
+      });
+    }
+  }
+
+  private reportClosedByPolicy(flow: WsFlow, reason: string): void {
+    this.emit('wsRefused', {
+      protocol: flow.protocol, remoteAddress: flow.info.remoteAddress, remotePort: flow.info.remotePort, code: 1008, reason, flowId: flow.id,
+    } satisfies WsRefusal);
   }
 
   private adoptWs(protocol: 'ws' | 'wss', ws: WebSocket, socket: net.Socket): WsFlow {

@@ -27,15 +27,60 @@ export interface ListenOptions {
   /** ws/wss only: the HTTP path of the WebSocket endpoint (default: any path). */
   wsPath?: string;
   /**
-   * ws/wss only: admission check on the HTTP upgrade request (Origin, credentials ...).
-   * Return false (refused with 403) or an HTTP status to refuse; true admits.
+   * ws/wss only: admission of the HTTP upgrade request (Origin, Host, connection
+   * limits, credentials), before any SIP is read. `true` admits, `false` refuses with
+   * 403, a number refuses with that status; a WsVerdict says more (see there).
    */
-  wsAdmit?: (req: IncomingMessage) => boolean | number;
+  wsAdmit?: (req: IncomingMessage) => boolean | number | WsVerdict | Promise<boolean | number | WsVerdict>;
+  /**
+   * ws/wss only: a connection not marked authenticated (TransportLayer.markAuthenticated)
+   * within this many milliseconds of its upgrade is closed with 1008. WebSocket pings
+   * and pongs do not count. Default: no deadline.
+   */
+  wsAuthTimeoutMs?: number;
   /**
    * "host" or "host:port" written in Via sent-by and Contact instead of the bound
    * address and port (NAT, a floating or public address). Default: the bound ones.
    */
   advertise?: string;
+}
+
+/** An admission decision on a WebSocket upgrade (ListenOptions.wsAdmit). */
+export type WsVerdict =
+  | {
+    admit: true;
+    /** Kept with the flow for the application (TransportLayer.flowContext), e.g. who it proved to be. */
+    context?: unknown;
+    /** Proven at the upgrade already: the connection has no authentication deadline. */
+    authenticated?: boolean;
+    /** Called exactly once when the connection is gone (or the upgrade failed): give back what admit counted. */
+    release?: () => void;
+  }
+  | {
+    admit: false;
+    status: number;
+    /** The HTTP reason phrase. */
+    reason: string;
+    /** More for the application's log (which rule, which value); never sent. */
+    detail?: string;
+  };
+
+/**
+ * A WebSocket refused, at the upgrade (HTTP `status`) or after it (close `code`),
+ * as the TransportLayer's 'wsRefused' event reports it. Carries no URL: the query may
+ * hold credentials.
+ */
+export interface WsRefusal {
+  protocol: 'ws' | 'wss';
+  remoteAddress: string;
+  remotePort: number;
+  status?: number;
+  code?: number;
+  reason: string;
+  /** WsVerdict.detail of an upgrade refused by the application. */
+  detail?: string;
+  /** The flow, when the refusal came after the upgrade. */
+  flowId?: string;
 }
 
 export interface ListeningPoint {

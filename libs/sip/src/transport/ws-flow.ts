@@ -20,6 +20,12 @@ export class WsFlow implements Flow {
   readonly info: TransportInfo;
   lastActivity = Date.now();
   readonly whenClosed: Promise<void>;
+  /** What the admission of the upgrade said about this connection (ListenOptions.wsAdmit). */
+  context: unknown;
+  /** A request on it passed authentication, or credentials at the upgrade did. */
+  authenticated = false;
+  /** Closes the connection unless it authenticates in time (cleared when it does or closes). */
+  private authDeadline: NodeJS.Timeout | undefined;
   /** Cleared when a ping goes out, set again by the pong (liveness check). */
   private alive = true;
   private _closed = false;
@@ -85,6 +91,25 @@ export class WsFlow implements Flow {
     }
   }
 
+  /**
+   * Arms the authentication deadline: `onExpired` runs if the connection has not
+   * authenticated `ms` after now. WebSocket pongs do not count, only markAuthenticated().
+   */
+  authenticateWithin(ms: number, onExpired: () => void): void {
+    if (this.authenticated || this._closed) return;
+    this.authDeadline = setTimeout(() => {
+      this.authDeadline = undefined;
+      if (!this.authenticated && !this._closed) onExpired();
+    }, ms);
+    this.authDeadline.unref();
+  }
+
+  markAuthenticated(): void {
+    this.authenticated = true;
+    if (this.authDeadline !== undefined) clearTimeout(this.authDeadline);
+    this.authDeadline = undefined;
+  }
+
   end(): void {
     this.closeWith(1000, '');
   }
@@ -104,6 +129,7 @@ export class WsFlow implements Flow {
   private onClose(): void {
     if (this._closed) return;
     this._closed = true;
+    if (this.authDeadline !== undefined) clearTimeout(this.authDeadline);
     this.sink.flowClosed(this);
     this.resolveClosed();
   }
