@@ -8,10 +8,10 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RtpHeader, RtpPacket, type MediaStreamTrack, type RTCPeerConnection, type RtpPacket as Rtp } from 'werift';
 import { freePort } from '../sip/sipp.js';
-import { startBaresip, muLawDecode, toneFrames, type Baresip } from '../sip/baresip.js';
+import { startBaresip, muLawDecode, toneFrames } from '../sip/baresip.js';
 import { nextEvent } from '../sip/jssip-node.js';
-import { AGENT, AGENT_NUMBER, CALLER, DOMAIN, assertReleasedAndStop, callEnd, sleep, udpPort, type TestGateway } from './harness.js';
-import { registerUser, startTrunkGateway, stopUser, type JsSipSession, type JsSipUA } from './trunk-harness.js';
+import { AGENT, AGENT_NUMBER, CALLER, DOMAIN, callEnd, sleep, udpPort } from './harness.js';
+import { TestRig, type JsSipSession } from './trunk-harness.js';
 
 const PORTS = { min: 12850, max: 12899 };
 const BARESIP_RTP = { min: 12900, max: 12949 };
@@ -49,35 +49,15 @@ function audioProbe(): { attach(pc: RTCPeerConnection): void; rms(): number; sen
 }
 
 describe('baresip on the trunk side', { timeout: 150_000 }, () => {
-  let gw: TestGateway | null = null;
-  let ua: JsSipUA | null = null;
-  let pbx: Baresip | null = null;
-  after(async () => {
-    await stopUser(ua);
-    await pbx?.stop();
-    await gw?.stop();
-  });
-  async function run(body: () => Promise<void>): Promise<void> {
-    let passed = false;
-    try {
-      await body();
-      passed = true;
-    } finally {
-      await stopUser(ua);
-      ua = null;
-      const g = gw;
-      gw = null;
-      if (g) await assertReleasedAndStop(g, passed);
-      await pbx?.stop();
-      pbx = null;
-    }
-  }
+  const rig = new TestRig();
+  after(() => rig.tearDown());
+  const run = (body: () => Promise<void>): Promise<void> => rig.run(body);
 
   it('browser -> baresip: answered, each side hears the other\'s tone, the browser\'s BYE ends baresip\'s call', { timeout: 60_000 }, () => run(async () => {
     const sipPort = await freePort();
-    pbx = await startBaresip({ address: PBX, port: sipPort, user: '1000', rtpPorts: BARESIP_RTP });
-    gw = await startTrunkGateway({ ports: PORTS, trunks: [{ name: 'pbx', address: PBX, port: sipPort, codecs: ['PCMU', 'telephone-event/8000'] }] });
-    ua = await registerUser(gw, CALLER);
+    const pbx = rig.own(await startBaresip({ address: PBX, port: sipPort, user: '1000', rtpPorts: BARESIP_RTP }));
+    const gw = await rig.gateway({ ports: PORTS, trunks: [{ name: 'pbx', address: PBX, port: sipPort, codecs: ['PCMU', 'telephone-event/8000'] }] });
+    const ua = await rig.register(gw, CALLER);
     const probe = audioProbe();
     const session = ua.call(`sip:1000@${DOMAIN}`, {
       mediaConstraints: { audio: false, video: false },
@@ -103,10 +83,10 @@ describe('baresip on the trunk side', { timeout: 150_000 }, () => {
 
   it('baresip -> agent: the agent answers, each side hears the other\'s tone, the agent hangs up', { timeout: 60_000 }, () => run(async () => {
     const sipPort = await freePort();
-    gw = await startTrunkGateway({ ports: PORTS, trunks: [{ name: 'pbx', address: PBX, port: sipPort, codecs: ['PCMU', 'telephone-event/8000'] }] });
-    ua = await registerUser(gw, AGENT);
+    const gw = await rig.gateway({ ports: PORTS, trunks: [{ name: 'pbx', address: PBX, port: sipPort, codecs: ['PCMU', 'telephone-event/8000'] }] });
+    const ua = await rig.register(gw, AGENT);
     const incoming = nextEvent<{ session: JsSipSession }>(ua, 'newRTCSession', undefined, 20_000);
-    pbx = await startBaresip({ address: PBX, port: sipPort, user: 'pbx', rtpPorts: BARESIP_RTP, dial: `sip:${AGENT_NUMBER}@127.0.0.1:${udpPort(gw)}` });
+    const pbx = rig.own(await startBaresip({ address: PBX, port: sipPort, user: 'pbx', rtpPorts: BARESIP_RTP, dial: `sip:${AGENT_NUMBER}@127.0.0.1:${udpPort(gw)}` }));
     const { session } = await incoming;
     const probe = audioProbe();
     session.on('peerconnection', (e: { peerconnection: unknown }) => {

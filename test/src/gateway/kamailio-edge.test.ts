@@ -8,61 +8,42 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { freePort, startSipp, type SippRun } from '../sip/sipp.js';
-import { edgeProxyConfig, startKamailio, type Kamailio } from '../sip/kamailio.js';
-import { AGENT_NUMBER, CALLER, GATEWAY_SCENARIOS, assertReleasedAndStop, udpPort, type TestGateway } from './harness.js';
-import { startTrunkGateway } from './trunk-harness.js';
+import { freePort, startSipp } from '../sip/sipp.js';
+import { edgeProxyConfig, startKamailio } from '../sip/kamailio.js';
+import { AGENT_NUMBER, CALLER, GATEWAY_SCENARIOS, udpPort } from './harness.js';
+import { TestRig } from './trunk-harness.js';
 
 const PORTS = { min: 12800, max: 12849 };
 const TRUNK_HOST = '127.0.20.40';
 const CLIENT_HOST = '127.0.20.41';
 
 describe('Kamailio as an edge proxy on a trunk\'s host', { timeout: 120_000 }, () => {
-  const sipps: SippRun[] = [];
-  let gw: TestGateway | null = null;
-  let kamailio: Kamailio | null = null;
-  after(async () => {
-    for (const s of sipps) await s.stop();
-    await kamailio?.stop();
-    await gw?.stop();
-  });
+  const rig = new TestRig();
+  after(() => rig.tearDown());
 
-  it('the trunk\'s INVITE is routed inbound; a client through the edge (same IP, other port) is challenged, then authenticated', { timeout: 90_000 }, async () => {
-    let passed = false;
-    try {
-      const trunkPort = await freePort();
-      const edgePort = await freePort();
-      gw = await startTrunkGateway({ ports: PORTS, trunks: [{ name: 'carrier', address: TRUNK_HOST, port: trunkPort }] });
-      const gwUdp = udpPort(gw);
-      kamailio = await startKamailio(edgeProxyConfig(TRUNK_HOST, edgePort, `127.0.0.1:${gwUdp}`), TRUNK_HOST, edgePort);
+  it('the trunk\'s INVITE is routed inbound; a client through the edge (same IP, other port) is challenged, then authenticated', { timeout: 90_000 }, () => rig.run(async () => {
+    const trunkPort = await freePort();
+    const edgePort = await freePort();
+    const gw = await rig.gateway({ ports: PORTS, trunks: [{ name: 'carrier', address: TRUNK_HOST, port: trunkPort }] });
+    const gwUdp = udpPort(gw);
+    const kamailio = rig.own(await startKamailio(edgeProxyConfig(TRUNK_HOST, edgePort, `127.0.0.1:${gwUdp}`), TRUNK_HOST, edgePort));
 
-      // The trunk calls the agent number: nobody is registered, so the inbound path says 480.
-      const trunk = await startSipp({ address: TRUNK_HOST, port: trunkPort, args: ['-sf', join(GATEWAY_SCENARIOS, 'uac-expect-480.xml'), '-s', AGENT_NUMBER, '-m', '1', `127.0.0.1:${gwUdp}`], trace: true, timeoutSec: 20 });
-      sipps.push(trunk);
-      const tr = await trunk.done;
-      assert.equal(tr.code, 0, `the trunk got 480 (routed inbound, not challenged): ${tr.stdout.slice(-1200)}`);
+    // The trunk calls the agent number: nobody is registered, so the inbound path says 480.
+    const trunk = rig.own(await startSipp({ address: TRUNK_HOST, port: trunkPort, args: ['-sf', join(GATEWAY_SCENARIOS, 'uac-expect-480.xml'), '-s', AGENT_NUMBER, '-m', '1', `127.0.0.1:${gwUdp}`], trace: true, timeoutSec: 20 }));
+    const tr = await trunk.done;
+    assert.equal(tr.code, 0, `the trunk got 480 (routed inbound, not challenged): ${tr.stdout.slice(-1200)}`);
 
-      // A client through the edge: the gateway sees 127.0.20.40:edgePort, which is not the trunk.
-      const client = await startSipp({
-        address: CLIENT_HOST,
-        args: ['-sf', join(GATEWAY_SCENARIOS, 'uac-auth-407.xml'), '-s', '1000', '-au', CALLER.username, '-ap', CALLER.password, '-auth_uri', `1000@${TRUNK_HOST}:${edgePort}`, '-m', '1', `${TRUNK_HOST}:${edgePort}`],
-        trace: true, timeoutSec: 20,
-      });
-      sipps.push(client);
-      const cr = await client.done;
-      assert.equal(cr.code, 0, `the client was challenged (407) and its authenticated retry got past auth (488): ${cr.stdout.slice(-1500)}`);
-      const challenge = cr.messages.find((m) => m.direction === 'received' && m.startLine.startsWith('SIP/2.0 407'))!;
-      assert.match(challenge.text, /^Proxy-Authenticate: Digest /mi);
-      assert.match(challenge.text, new RegExp(`^Via: SIP/2\\.0/UDP ${CLIENT_HOST.replace(/\./g, '\\.')}`, 'mi'), 'relayed back through Kamailio to the client');
-      assert.match(kamailio.output(), new RegExp(`edge: INVITE from ${CLIENT_HOST.replace(/\./g, '\\.')}`), 'the client\'s INVITEs went through Kamailio');
-      passed = true;
-    } finally {
-      const g = gw;
-      gw = null;
-      if (g) await assertReleasedAndStop(g, passed);
-      for (const s of sipps.splice(0)) await s.stop();
-      await kamailio?.stop();
-      kamailio = null;
-    }
-  });
+    // A client through the edge: the gateway sees 127.0.20.40:edgePort, which is not the trunk.
+    const client = rig.own(await startSipp({
+      address: CLIENT_HOST,
+      args: ['-sf', join(GATEWAY_SCENARIOS, 'uac-auth-407.xml'), '-s', '1000', '-au', CALLER.username, '-ap', CALLER.password, '-auth_uri', `1000@${TRUNK_HOST}:${edgePort}`, '-m', '1', `${TRUNK_HOST}:${edgePort}`],
+      trace: true, timeoutSec: 20,
+    }));
+    const cr = await client.done;
+    assert.equal(cr.code, 0, `the client was challenged (407) and its authenticated retry got past auth (488): ${cr.stdout.slice(-1500)}`);
+    const challenge = cr.messages.find((m) => m.direction === 'received' && m.startLine.startsWith('SIP/2.0 407'))!;
+    assert.match(challenge.text, /^Proxy-Authenticate: Digest /mi);
+    assert.match(challenge.text, new RegExp(`^Via: SIP/2\\.0/UDP ${CLIENT_HOST.replace(/\./g, '\\.')}`, 'mi'), 'relayed back through Kamailio to the client');
+    assert.match(kamailio.output(), new RegExp(`edge: INVITE from ${CLIENT_HOST.replace(/\./g, '\\.')}`), 'the client\'s INVITEs went through Kamailio');
+  }));
 });

@@ -9,52 +9,27 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { computeHA1, computeResponse, parseCredentials, type DigestAlgorithm } from '@trapezoid/sip';
 import { freePort, startSipp, type SippResult, type SippRun } from '../sip/sipp.js';
-import { DNS_SERVER, startDnsmasq, type Dnsmasq } from '../sip/dnsmasq.js';
-import { CALLER, GATEWAY_SCENARIOS, assertReleasedAndStop, callEnd, sleep, type TestGateway } from './harness.js';
-import { callNumber, hangUp, registerUser, startTrunkGateway, stopUser, type JsSipUA } from './trunk-harness.js';
+import { startDnsmasq } from '../sip/dnsmasq.js';
+import { CALLER, GATEWAY_SCENARIOS, callEnd, sleep } from './harness.js';
+import { TestRig, callNumber, hangUp } from './trunk-harness.js';
 
 const PORTS = { min: 12500, max: 12599 };
 const scenario = (name: string): string[] => ['-sf', join(GATEWAY_SCENARIOS, name)];
 
 describe('browser -> trunks: 100rel, SHA-256 digest, failover, pings, DNS', { timeout: 400_000 }, () => {
-  const sipps: SippRun[] = [];
-  let gw: TestGateway | null = null;
-  let ua: JsSipUA | null = null;
-  let dns: Dnsmasq | null = null;
-  after(async () => {
-    await stopUser(ua);
-    for (const s of sipps) await s.stop();
-    await gw?.stop();
-    await dns?.stop();
-  });
+  const rig = new TestRig();
+  after(() => rig.tearDown());
+  const run = (body: () => Promise<void>): Promise<void> => rig.run(body);
 
-  async function sipp(args: string[], address = '127.0.0.1', calls = 1): Promise<SippRun & { port: number }> {
-    const s = await startSipp({ address, args: [...args, '-m', String(calls)], trace: true, timeoutSec: 30 });
-    sipps.push(s);
-    return s;
-  }
-  async function run(body: () => Promise<void>): Promise<void> {
-    let passed = false;
-    try {
-      await body();
-      passed = true;
-    } finally {
-      await stopUser(ua);
-      ua = null;
-      const g = gw;
-      gw = null;
-      if (g) await assertReleasedAndStop(g, passed);
-      for (const s of sipps.splice(0)) await s.stop();
-      await dns?.stop();
-      dns = null;
-    }
+  async function sipp(args: string[], address = '127.0.0.1'): Promise<SippRun & { port: number }> {
+    return rig.own(await startSipp({ address, args: [...args, '-m', '1'], trace: true, timeoutSec: 30 }));
   }
   const invites = (r: SippResult): number => r.messages.filter((m) => m.direction === 'received' && m.startLine.startsWith('INVITE ')).length;
 
   it('a trunk\'s reliable 183 with SDP is PRACKed (RAck), its retransmissions absorbed; the call is answered', { timeout: 60_000 }, () => run(async () => {
     const trunk = await sipp(scenario('uas-100rel-183.xml'));
-    gw = await startTrunkGateway({ ports: PORTS, trunks: [{ name: 't1', address: '127.0.0.1', port: trunk.port }] });
-    ua = await registerUser(gw, CALLER);
+    const gw = await rig.gateway({ ports: PORTS, trunks: [{ name: 't1', address: '127.0.0.1', port: trunk.port }] });
+    const ua = await rig.register(gw, CALLER);
     const { session, outcome } = await callNumber(ua, '1000');
     assert.equal(outcome.confirmed, true, JSON.stringify(outcome));
     assert.ok(outcome.progress.includes(183), 'the browser saw the early media 183');
@@ -69,8 +44,8 @@ describe('browser -> trunks: 100rel, SHA-256 digest, failover, pings, DNS', { ti
   for (const [file, label] of [['uas-digest-sha256.xml', 'a SHA-256 challenge'], ['uas-digest-md5-sha256.xml', 'MD5 and SHA-256 challenges']] as const) {
     it(`401 with ${label}: the retry answers SHA-256 with a digest that verifies`, { timeout: 60_000 }, () => run(async () => {
       const trunk = await sipp(scenario(file));
-      gw = await startTrunkGateway({ ports: PORTS, trunks: [{ name: 't1', address: '127.0.0.1', port: trunk.port, credentials: { username: 'trunkuser', password: 'trunkpass' } }] });
-      ua = await registerUser(gw, CALLER);
+      const gw = await rig.gateway({ ports: PORTS, trunks: [{ name: 't1', address: '127.0.0.1', port: trunk.port, credentials: { username: 'trunkuser', password: 'trunkpass' } }] });
+      const ua = await rig.register(gw, CALLER);
       const { session, outcome } = await callNumber(ua, '1000');
       assert.equal(outcome.confirmed, true, JSON.stringify(outcome));
       await hangUp(session);
@@ -95,12 +70,12 @@ describe('browser -> trunks: 100rel, SHA-256 digest, failover, pings, DNS', { ti
   it('503 from the first trunk: the second answers; the first saw one INVITE', { timeout: 60_000 }, () => run(async () => {
     const busy = await sipp(scenario('uas-503.xml'));
     const good = await sipp(['-sn', 'uas']);
-    gw = await startTrunkGateway({
+    const gw = await rig.gateway({
       ports: PORTS,
       trunks: [{ name: 't1', address: '127.0.0.1', port: busy.port }, { name: 't2', address: '127.0.0.1', port: good.port }],
       routes: [{ match: '^\\d+$', trunks: ['t1', 't2'] }],
     });
-    ua = await registerUser(gw, CALLER);
+    const ua = await rig.register(gw, CALLER);
     const { session, outcome } = await callNumber(ua, '1000');
     assert.equal(outcome.confirmed, true, JSON.stringify(outcome));
     assert.equal(gw.calls.list()[0]?.record.trunk, 't2');
@@ -113,12 +88,12 @@ describe('browser -> trunks: 100rel, SHA-256 digest, failover, pings, DNS', { ti
   it('no response at all from the first trunk (UDP to nothing): 408 after its inviteTimeout, the second answers', { timeout: 60_000 }, () => run(async () => {
     const good = await sipp(['-sn', 'uas']);
     const dead = await freePort();
-    gw = await startTrunkGateway({
+    const gw = await rig.gateway({
       ports: PORTS,
       trunks: [{ name: 't1', address: '127.0.0.1', port: dead, inviteTimeout: 1 }, { name: 't2', address: '127.0.0.1', port: good.port }],
       routes: [{ match: '^\\d+$', trunks: ['t1', 't2'] }],
     });
-    ua = await registerUser(gw, CALLER);
+    const ua = await rig.register(gw, CALLER);
     const started = Date.now();
     const { session, outcome } = await callNumber(ua, '1000');
     assert.equal(outcome.confirmed, true, JSON.stringify(outcome));
@@ -131,12 +106,12 @@ describe('browser -> trunks: 100rel, SHA-256 digest, failover, pings, DNS', { ti
   it('a trunk that rang (180 relayed) then failed 503: no failover, the browser gets 503', { timeout: 60_000 }, () => run(async () => {
     const ringing = await sipp(scenario('uas-180-then-503.xml'));
     const second = await sipp(['-sn', 'uas']);
-    gw = await startTrunkGateway({
+    const gw = await rig.gateway({
       ports: PORTS,
       trunks: [{ name: 't1', address: '127.0.0.1', port: ringing.port }, { name: 't2', address: '127.0.0.1', port: second.port }],
       routes: [{ match: '^\\d+$', trunks: ['t1', 't2'] }],
     });
-    ua = await registerUser(gw, CALLER);
+    const ua = await rig.register(gw, CALLER);
     const { outcome } = await callNumber(ua, '1000');
     assert.deepEqual([outcome.confirmed, outcome.status], [false, 503]);
     assert.ok(outcome.progress.includes(180));
@@ -148,7 +123,7 @@ describe('browser -> trunks: 100rel, SHA-256 digest, failover, pings, DNS', { ti
   it('OPTIONS pings mark a silent trunk down; routing skips it and calls the next at once', { timeout: 60_000 }, () => run(async () => {
     const good = await sipp(['-sn', 'uas']);
     const dead = await freePort();
-    gw = await startTrunkGateway({
+    const gw = await rig.gateway({
       ports: PORTS,
       trunks: [
         // Were it tried, the call would wait its 30 s inviteTimeout and fail over (an event).
@@ -162,7 +137,7 @@ describe('browser -> trunks: 100rel, SHA-256 digest, failover, pings, DNS', { ti
     assert.equal(t1.usable, false, JSON.stringify(t1));
     assert.equal(t1.ping?.reachability, 'down');
     assert.equal(t1.ping?.lastStatus, 408);
-    ua = await registerUser(gw, CALLER);
+    const ua = await rig.register(gw, CALLER);
     const { session, outcome } = await callNumber(ua, '1000');
     assert.equal(outcome.confirmed, true, JSON.stringify(outcome));
     assert.equal(gw.calls.list()[0]?.record.trunk, 't2');
@@ -175,17 +150,18 @@ describe('browser -> trunks: 100rel, SHA-256 digest, failover, pings, DNS', { ti
   it('a trunk given by name: DNS SRV (dnsmasq) orders two hosts; 503 from the first, the second answers', { timeout: 60_000 }, () => run(async () => {
     const first = await sipp(scenario('uas-503.xml'), '127.0.20.11');
     const second = await sipp(['-sn', 'uas'], '127.0.20.12');
-    dns = await startDnsmasq({
+    // Not dns-rfc3263.test's 127.0.20.53: the two files may run at once.
+    const dns = rig.own(await startDnsmasq({
       hosts: { 'a.carrier.test': '127.0.20.11', 'b.carrier.test': '127.0.20.12' },
       srv: [['_sip._udp.carrier.test', 'b.carrier.test', second.port, 20, 10], ['_sip._udp.carrier.test', 'a.carrier.test', first.port, 10, 10]],
       naptr: [['carrier.test', 10, 10, 'S', 'SIP+D2U', '', '_sip._udp.carrier.test']],
-    });
-    gw = await startTrunkGateway({
+    }, '127.0.20.55'));
+    const gw = await rig.gateway({
       ports: PORTS,
       trunks: [{ name: 'carrier', address: 'carrier.test' }],
-      extra: { dns: { servers: [DNS_SERVER] } },
+      extra: { dns: { servers: [dns.server] } },
     });
-    ua = await registerUser(gw, CALLER);
+    const ua = await rig.register(gw, CALLER);
     const { session, outcome } = await callNumber(ua, '1000');
     assert.equal(outcome.confirmed, true, JSON.stringify(outcome));
     assert.ok(gw.events.events.some((e) => e.event === 'trunk-failover' && e.destination === `udp:127.0.20.11:${first.port}`));

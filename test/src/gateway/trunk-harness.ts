@@ -6,7 +6,7 @@
 import { Gateway, configSchema, createLogger } from '@trapezoid/gateway';
 import type { RTCPeerConnection } from 'werift';
 import { loadJsSIP, nextEvent } from '../sip/jssip-node.js';
-import { AGENT, AGENT_NUMBER, CALLER, DOMAIN, EventLog, type TestGateway } from './harness.js';
+import { ADMIN_TOKEN, AGENT, AGENT_NUMBER, CALLER, DOMAIN, EventLog, assertReleasedAndStop, type TestGateway } from './harness.js';
 
 const JsSIP = loadJsSIP();
 export type JsSipUA = InstanceType<typeof JsSIP.UA>;
@@ -29,6 +29,7 @@ export async function startTrunkGateway(o: TrunkGatewayOptions): Promise<TestGat
       { protocol: 'udp', address: '127.0.0.1', port: 0 },
     ],
     http: { address: '127.0.0.1', port: 0, demo: false },
+    admin: { address: '127.0.0.1', port: 0, token: ADMIN_TOKEN },
     media: { address: '127.0.0.1', portMin: o.ports.min, portMax: o.ports.max, workers: 1 },
     trunks: o.trunks,
     routes: o.routes ?? [{ match: '^\\d+$', trunk: o.trunks[0]!.name }],
@@ -90,3 +91,57 @@ export async function hangUp(session: JsSipSession): Promise<void> {
 }
 
 export { JsSIP };
+
+/**
+ * One test's peers and its end: the gateway, the JsSIP UA and every process the test
+ * started (SIPp, Kamailio, baresip, dnsmasq) are stopped after the body, and when the
+ * body passed the gateway must first have released every call and port.
+ */
+export class TestRig {
+  gw: TestGateway | null = null;
+  ua: JsSipUA | null = null;
+  private readonly owned: Array<{ stop(): Promise<void> }> = [];
+
+  /** Starts the test's gateway (checked and stopped at the end). */
+  async gateway(o: TrunkGatewayOptions): Promise<TestGateway> {
+    const gw = await startTrunkGateway(o);
+    this.gw = gw;
+    return gw;
+  }
+
+  /** Registers the test's JsSIP UA (stopped at the end). */
+  async register(gw: Gateway, user: { username: string; password: string }): Promise<JsSipUA> {
+    const ua = await registerUser(gw, user);
+    this.ua = ua;
+    return ua;
+  }
+
+  /** Hands a started peer to the rig: it is stopped at the end of the test. */
+  own<T extends { stop(): Promise<void> }>(peer: T): T {
+    this.owned.push(peer);
+    return peer;
+  }
+
+  async run(body: () => Promise<void>): Promise<void> {
+    let passed = false;
+    try {
+      await body();
+      passed = true;
+    } finally {
+      await this.tearDown(passed);
+    }
+  }
+
+  /** `check` false (the test failed, or after()) only stops, so the first failure is the one reported. */
+  async tearDown(check = false): Promise<void> {
+    await stopUser(this.ua);
+    this.ua = null;
+    const g = this.gw;
+    this.gw = null;
+    try {
+      if (g) await assertReleasedAndStop(g, check);
+    } finally {
+      for (const p of this.owned.splice(0)) await p.stop();
+    }
+  }
+}

@@ -8,41 +8,21 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { parseCSeq } from '@trapezoid/sip';
-import { freePort, startSipp, type SippRun } from '../sip/sipp.js';
+import { freePort, startSipp } from '../sip/sipp.js';
 import { nextEvent } from '../sip/jssip-node.js';
-import { AGENT, AGENT_NUMBER, GATEWAY_SCENARIOS, assertReleasedAndStop, callEnd, sleep, udpPort, type TestGateway } from './harness.js';
-import { registerUser, startTrunkGateway, stopUser, type JsSipUA, type JsSipSession } from './trunk-harness.js';
+import { AGENT, AGENT_NUMBER, GATEWAY_SCENARIOS, callEnd, sleep, udpPort } from './harness.js';
+import { TestRig, type JsSipSession } from './trunk-harness.js';
 
 const PORTS = { min: 12600, max: 12699 };
 
 describe('trunk side: outbound registration, 100rel toward the trunk', { timeout: 300_000 }, () => {
-  const sipps: SippRun[] = [];
-  let gw: TestGateway | null = null;
-  let ua: JsSipUA | null = null;
-  after(async () => {
-    await stopUser(ua);
-    for (const s of sipps) await s.stop();
-    await gw?.stop();
-  });
-  async function run(body: () => Promise<void>): Promise<void> {
-    let passed = false;
-    try {
-      await body();
-      passed = true;
-    } finally {
-      await stopUser(ua);
-      ua = null;
-      const g = gw;
-      gw = null;
-      if (g) await assertReleasedAndStop(g, passed);
-      for (const s of sipps.splice(0)) await s.stop();
-    }
-  }
+  const rig = new TestRig();
+  after(() => rig.tearDown());
+  const run = (body: () => Promise<void>): Promise<void> => rig.run(body);
 
   it('registers with digest, refreshes before the granted 3 s expire (same Call-ID, CSeq 1..4, valid digest each time)', { timeout: 60_000 }, () => run(async () => {
-    const registrar = await startSipp({ args: ['-sf', join(GATEWAY_SCENARIOS, 'uas-registrar.xml'), '-m', '1'], trace: true, timeoutSec: 30 });
-    sipps.push(registrar);
-    gw = await startTrunkGateway({
+    const registrar = rig.own(await startSipp({ args: ['-sf', join(GATEWAY_SCENARIOS, 'uas-registrar.xml'), '-m', '1'], trace: true, timeoutSec: 30 }));
+    const gw = await rig.gateway({
       ports: PORTS,
       trunks: [{ name: 'carrier', address: '127.0.0.1', port: registrar.port, domain: 'carrier.test', credentials: { username: 'trunkuser', password: 'trunkpass' }, register: { expires: 60 } }],
     });
@@ -65,9 +45,8 @@ describe('trunk side: outbound registration, 100rel toward the trunk', { timeout
   }));
 
   it('a refused registration is retried with back-off; the state says retrying with the last status', { timeout: 60_000 }, () => run(async () => {
-    const registrar = await startSipp({ args: ['-sf', join(GATEWAY_SCENARIOS, 'uas-register-403.xml'), '-m', '1'], trace: true, timeoutSec: 30 });
-    sipps.push(registrar);
-    gw = await startTrunkGateway({
+    const registrar = rig.own(await startSipp({ args: ['-sf', join(GATEWAY_SCENARIOS, 'uas-register-403.xml'), '-m', '1'], trace: true, timeoutSec: 30 }));
+    const gw = await rig.gateway({
       ports: PORTS,
       trunks: [{ name: 'carrier', address: '127.0.0.1', port: registrar.port, register: { expires: 60, retryMin: 0.5, retryMax: 10 } }],
     });
@@ -82,12 +61,11 @@ describe('trunk side: outbound registration, 100rel toward the trunk', { timeout
 
   it('a trunk INVITE requiring 100rel gets a reliable 180 (RSeq), PRACKed; the agent answers; the trunk hangs up', { timeout: 60_000 }, () => run(async () => {
     const trunkPort = await freePort();
-    gw = await startTrunkGateway({ ports: PORTS, trunks: [{ name: 'pbx', address: '127.0.0.1', port: trunkPort }] });
-    ua = await registerUser(gw, AGENT);
+    const gw = await rig.gateway({ ports: PORTS, trunks: [{ name: 'pbx', address: '127.0.0.1', port: trunkPort }] });
+    const ua = await rig.register(gw, AGENT);
     const incoming = nextEvent<{ session: JsSipSession }>(ua, 'newRTCSession', undefined, 30_000);
     // The trunk's source port is its identity: SIPp sends from the trunk's configured port.
-    const trunk = await startSipp({ port: trunkPort, args: ['-sf', join(GATEWAY_SCENARIOS, 'uac-require-100rel.xml'), '-s', AGENT_NUMBER, '-m', '1', `127.0.0.1:${udpPort(gw)}`], trace: true, timeoutSec: 30 });
-    sipps.push(trunk);
+    const trunk = rig.own(await startSipp({ port: trunkPort, args: ['-sf', join(GATEWAY_SCENARIOS, 'uac-require-100rel.xml'), '-s', AGENT_NUMBER, '-m', '1', `127.0.0.1:${udpPort(gw)}`], trace: true, timeoutSec: 30 }));
     const { session } = await incoming;
     await sleep(500); // ringing: the reliable 180 and its PRACK go first
     const ended = nextEvent(session, 'ended', 'failed', 30_000);

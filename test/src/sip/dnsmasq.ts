@@ -20,11 +20,17 @@ export interface DnsRecords {
   ttl?: number;
 }
 
-export interface Dnsmasq { stop(): Promise<void>; output(): string }
+export interface Dnsmasq {
+  /** "address:port" for a resolver's server list. */
+  server: string;
+  stop(): Promise<void>;
+  output(): string;
+}
 
-export async function startDnsmasq(records: DnsRecords): Promise<Dnsmasq> {
+/** `address`: another loopback address when two test files may run a server at once. */
+export async function startDnsmasq(records: DnsRecords, address = DNS_ADDRESS): Promise<Dnsmasq> {
   const args = [
-    '--no-daemon', '-C', '/dev/null', `--port=${DNS_PORT}`, `--listen-address=${DNS_ADDRESS}`, '--bind-interfaces',
+    '--no-daemon', '-C', '/dev/null', `--port=${DNS_PORT}`, `--listen-address=${address}`, '--bind-interfaces',
     '--no-resolv', '--no-hosts', '--local=/test/', '--pid-file=', '--log-facility=-', `--local-ttl=${records.ttl ?? 60}`,
     ...Object.entries(records.hosts ?? {}).map(([name, addr]) => `--host-record=${name},${addr}`),
     ...(records.srv ?? []).map((r) => `--srv-host=${r.join(',')}`),
@@ -38,10 +44,11 @@ export async function startDnsmasq(records: DnsRecords): Promise<Dnsmasq> {
   // Ready once it answers a query (any answer will do).
   for (let i = 0; i < 50; i++) {
     if (proc.exitCode !== null) throw new Error(`dnsmasq exited: ${out}`);
-    if (await answers()) break;
+    if (await answers(address)) break;
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
+    server: `${address}:${DNS_PORT}`,
     output: () => out,
     async stop() {
       if (proc.exitCode === null) proc.kill('SIGTERM');
@@ -50,13 +57,13 @@ export async function startDnsmasq(records: DnsRecords): Promise<Dnsmasq> {
   };
 }
 
-function answers(): Promise<boolean> {
+function answers(address: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createSocket('udp4');
     const t = setTimeout(() => { s.close(); resolve(false); }, 100);
     s.on('message', () => { clearTimeout(t); s.close(); resolve(true); });
     s.on('error', () => { clearTimeout(t); s.close(); resolve(false); });
     // A query for "." type A, id 1.
-    s.send(Buffer.from([0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1]), DNS_PORT, DNS_ADDRESS);
+    s.send(Buffer.from([0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1]), DNS_PORT, address);
   });
 }

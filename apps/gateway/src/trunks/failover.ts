@@ -43,6 +43,8 @@ export class TrunkLeg extends EventEmitter<TrunkLegEvents> {
   constructor(private readonly o: TrunkLegOptions) {
     super();
     this.final = this.run();
+    // Awaited by the call; never an unhandled rejection if the call ended before that.
+    this.final.catch(() => undefined);
   }
 
   get dialog(): Dialog | undefined {
