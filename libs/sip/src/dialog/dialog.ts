@@ -95,9 +95,11 @@ export class Dialog extends EventEmitter {
   buildRequest(method: string, seq: number, branch: string, opts?: MessageOptions): { req: SipRequest; dest: Destination } {
     const s = this.s;
     const target = requestTarget(s.remoteTarget, s.routeSet);
-    const dest = this.core.destinationFor(target.nextHop, s.flow);
+    const next = this.core.destinationFor(target.nextHop, s.flow);
+    // Requests leave from the address the dialog lives on (its service address).
+    const dest = s.localAddress !== undefined && next.localAddress === undefined && next.flowId === undefined ? { ...next, localAddress: s.localAddress } : next;
     const h = new Headers();
-    h.append('via', this.core.via(dest.protocol, branch));
+    h.append('via', this.core.via(dest.protocol, branch, dest.localAddress));
     h.append('max-forwards', '70');
     for (const r of target.routes) h.append('route', r);
     h.append('from', withTag(s.localUri, s.localTag));

@@ -33,9 +33,13 @@ export interface DialogState {
   protocol: TransportProtocol;
   /**
    * The flow the peer is reachable on (RFC 5626): set when the dialog was set up over
-   * a connection; a peer behind a WebSocket can only be reached this way.
+   * a connection; a peer behind a WebSocket can only be reached this way. Without a
+   * flowId: the peer's own address, pinned (a takeover: the old connection died with
+   * its node), where requests go instead of the remote target.
    */
   flow?: Destination;
+  /** The local address the dialog was set up on: its requests leave from there. */
+  localAddress?: string;
 }
 
 export function dialogId(callId: string, localTag: string, remoteTag: string): string {
@@ -97,6 +101,7 @@ export function uasState(req: SipRequest, localTag: string, localContact: string
   };
   const flow = flowOf(req);
   if (flow) s.flow = flow;
+  if (req.transport?.localAddress) s.localAddress = req.transport.localAddress;
   return s;
 }
 
@@ -122,6 +127,7 @@ export function uacState(req: SipRequest, res: SipResponse, localContact: string
   };
   const f = flowOf(res) ?? flow;
   if (f) s.flow = f;
+  if (res.transport?.localAddress) s.localAddress = res.transport.localAddress;
   return s;
 }
 

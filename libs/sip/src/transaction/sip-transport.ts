@@ -9,7 +9,8 @@ export interface SipTransport {
   send(message: SipMessage, dest: Destination): Promise<TransportInfo>;
   /** Sends a response where RFC 3261 §18.2.2 / RFC 3581 say it goes. */
   sendResponse(response: SipResponse, request: SipRequest): Promise<TransportInfo>;
-  localPoint(protocol: TransportProtocol): ListeningPoint | undefined;
+  /** The listening point Via and Contact name for `protocol` (the one bound to `address`, if given and there is one). */
+  localPoint(protocol: TransportProtocol, address?: string): ListeningPoint | undefined;
   on(event: 'message', listener: (message: SipMessage) => void): unknown;
   on(event: 'flowClosed', listener: (flowId: string) => void): unknown;
   off(event: 'message', listener: (message: SipMessage) => void): unknown;

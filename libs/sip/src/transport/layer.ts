@@ -39,6 +39,12 @@ export interface TransportLayerOptions {
   connectTimeoutMs?: number;
   /** Trust and identity for outbound tls/wss connections. */
   tlsClient?: TlsClientOptions;
+  /**
+   * Asked when a message must go over a ws/wss flow that is gone (RFC 5626: the UA
+   * behind it may reconnect and register the same instance over a new flow): resolves
+   * to a destination over the new flow, or undefined to fail the send. May wait, bounded.
+   */
+  replaceFlow?: (dest: Destination) => Promise<Destination | undefined>;
 }
 
 interface ServerPoint {
@@ -72,6 +78,7 @@ export class TransportLayer extends EventEmitter implements FlowSink {
   private readonly connectTimeoutMs: number;
   private readonly maxMessageBytes: number;
   private readonly tlsClient: TlsClientOptions | undefined;
+  private readonly replaceFlow: TransportLayerOptions['replaceFlow'];
   private readonly points: ServerPoint[] = [];
   private readonly udp: UdpPoint[] = [];
   private readonly flows = new FlowTable();
@@ -91,6 +98,7 @@ export class TransportLayer extends EventEmitter implements FlowSink {
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
     this.maxMessageBytes = opts.limits?.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.tlsClient = opts.tlsClient;
+    this.replaceFlow = opts.replaceFlow;
     this.pingTimer = setInterval(() => this.pingWsFlows(), this.keepaliveIntervalMs).unref();
     const sweep = Math.max(50, Math.min(this.idleTimeoutMs / 2, 60_000));
     this.idleTimer = setInterval(() => this.closeIdleFlows(), sweep).unref();
@@ -169,10 +177,22 @@ export class TransportLayer extends EventEmitter implements FlowSink {
     return this.points.map((p) => ({ ...p.point }));
   }
 
-  /** The Via sent-by / Contact host:port to advertise for a protocol. */
-  localPoint(protocol: TransportProtocol): ListeningPoint | undefined {
-    const p = this.points.find((sp) => sp.point.protocol === protocol);
+  /** The Via sent-by / Contact host:port to advertise for a protocol (bound to `address` when given and one is). */
+  localPoint(protocol: TransportProtocol, address?: string): ListeningPoint | undefined {
+    const local = address === undefined ? undefined : normalizeAddress(unbracket(address));
+    const p = (local !== undefined ? this.points.find((sp) => sp.point.protocol === protocol && sp.point.address === local) : undefined)
+      ?? this.points.find((sp) => sp.point.protocol === protocol);
     return p ? { ...p.point } : undefined;
+  }
+
+  /** Stops one listening point (a taken-over service address handed back). */
+  async unlisten(point: ListeningPoint): Promise<void> {
+    const i = this.points.findIndex((sp) => sp.point.protocol === point.protocol && sp.point.address === point.address && sp.point.port === point.port);
+    if (i < 0) return;
+    const [sp] = this.points.splice(i, 1);
+    const u = this.udp.indexOf(sp as UdpPoint);
+    if (u >= 0) this.udp.splice(u, 1);
+    await sp!.close();
   }
 
   /** Whether a flow (connection) is still open. */
@@ -216,18 +236,21 @@ export class TransportLayer extends EventEmitter implements FlowSink {
       const flow = this.flows.get(dest.flowId);
       if (flow) return this.writeFlow(flow, data, message);
       // A browser behind its WebSocket (RFC 7118 §5: Via host "*.invalid") can only be
-      // reached over the connection it opened.
+      // reached over the connection it opened, or over the one it opens next.
       if (dest.protocol === 'ws' || dest.protocol === 'wss') {
+        const next = this.replaceFlow ? await this.replaceFlow(dest).catch(() => undefined) : undefined;
+        if (next?.flowId !== undefined && next.flowId !== dest.flowId && this.flows.get(next.flowId)) return this.send(message, next);
         throw new TransportError(`flow ${dest.flowId} is closed`);
       }
     }
     const address = normalizeAddress(unbracket(dest.address));
-    if (dest.protocol === 'udp') return this.sendUdp(data, address, dest.port, undefined, message);
+    const local = dest.localAddress === undefined ? undefined : normalizeAddress(unbracket(dest.localAddress));
+    if (dest.protocol === 'udp') return this.sendUdp(data, address, dest.port, local === undefined ? undefined : this.udp.find((u) => u.point.address === local), message);
     if (!PROTOCOLS.has(dest.protocol)) throw new TransportError(`unknown transport ${String(dest.protocol)}`);
     if (address.toLowerCase().endsWith('.invalid')) {
       throw new TransportError(`${address} is reachable only over its own flow, which is gone`);
     }
-    const flow = this.flows.findByRemote(dest.protocol, address, dest.port) ?? (await this.connect(dest, address));
+    const flow = this.flows.findByRemote(dest.protocol, address, dest.port) ?? (await this.connect(dest, address, local));
     return this.writeFlow(flow, data, message);
   }
 
@@ -367,21 +390,23 @@ export class TransportLayer extends EventEmitter implements FlowSink {
     return info;
   }
 
-  private connect(dest: Destination, address: string): Promise<Flow> {
-    const key = dest.protocol + '|' + address + '|' + dest.port + '|' + (dest.tlsServerName ?? '');
+  private connect(dest: Destination, address: string, local: string | undefined): Promise<Flow> {
+    // Connect from the local address only if it is one we listen on (it is ours).
+    const from = local !== undefined && this.points.some((sp) => sp.point.address === local) ? local : undefined;
+    const key = dest.protocol + '|' + address + '|' + dest.port + '|' + (dest.tlsServerName ?? '') + '|' + (from ?? '');
     let p = this.connecting.get(key);
     if (!p) {
-      p = this.openFlow(dest, address).finally(() => this.connecting.delete(key));
+      p = this.openFlow(dest, address, from).finally(() => this.connecting.delete(key));
       this.connecting.set(key, p);
     }
     return p;
   }
 
-  private async openFlow(dest: Destination, address: string): Promise<Flow> {
+  private async openFlow(dest: Destination, address: string, from: string | undefined): Promise<Flow> {
     const protocol = dest.protocol;
     if (protocol === 'tcp' || protocol === 'tls') {
       const socket = await connectStream(
-        protocol, address, dest.port, this.connectTimeoutMs, this.tlsClient, dest.tlsServerName, this.pendingSockets,
+        protocol, address, dest.port, this.connectTimeoutMs, this.tlsClient, dest.tlsServerName, this.pendingSockets, from,
       );
       if (this.closing) {
         socket.destroy();

@@ -175,6 +175,7 @@ export function connectStream(
   tlsOptions: TlsClientOptions | undefined,
   serverName: string | undefined,
   track: Set<net.Socket>,
+  localAddress?: string,
 ): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     let socket: net.Socket;
@@ -183,6 +184,7 @@ export function connectStream(
       socket = tls.connect({
         host: address,
         port,
+        ...(localAddress !== undefined ? { localAddress } : {}),
         // SNI must be a name, never an IP literal (RFC 6066 §3).
         servername: serverName && net.isIP(serverName) === 0 ? serverName : undefined,
         ca: tlsOptions?.ca,
@@ -193,7 +195,7 @@ export function connectStream(
         ...(serverName ? { checkServerIdentity: (_host: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(serverName, cert) } : {}),
       });
     } else {
-      socket = net.connect({ host: address, port });
+      socket = net.connect({ host: address, port, ...(localAddress !== undefined ? { localAddress } : {}) });
     }
     track.add(socket);
     let settled = false;

@@ -101,6 +101,13 @@ export interface Destination {
   tlsServerName?: string;
   /** ws/wss client side: the HTTP path to connect to (default "/"). */
   wsPath?: string;
+  /**
+   * Send from this local address: the UDP listening point bound to it, or a new
+   * connection opened from it (a dialog's service address, which may have moved to this
+   * node with the call: carriers filter by source address). Ignored when no listening
+   * point has it.
+   */
+  localAddress?: string;
 }
 
 /** Client-side TLS settings for outbound tls/wss connections. */

@@ -236,7 +236,7 @@ export class ClientRequest extends EventEmitter implements ClientTransactionUser
     const req = this.message.clone();
     req.transport = undefined;
     const branch = newBranch();
-    req.headers.set('via', this.core.via(this.tx.destination.protocol, branch));
+    req.headers.set('via', this.core.via(this.tx.destination.protocol, branch, this.tx.destination.localAddress));
     const seq = this.inDialog ? this.inDialog.nextSeq() : parseCSeq(req.headers.get('cseq') ?? '').seq + 1;
     req.headers.set('cseq', seq + ' ' + req.method);
     req.headers.set(header, value);

@@ -37,13 +37,13 @@ export interface UaCore {
   readonly userAgentName: string | undefined;
   /** Option tags this UA handles (Supported; a Require naming others gets 420). */
   readonly supported: ReadonlySet<string>;
-  /** A Via value for a request leaving over `protocol` with `branch`. */
-  via(protocol: TransportProtocol, branch: string): string;
-  /** This UA's Contact value for `protocol`. */
-  contact(protocol: TransportProtocol): string;
+  /** A Via value for a request leaving over `protocol` with `branch` (from `localAddress`, when it is one of ours). */
+  via(protocol: TransportProtocol, branch: string, localAddress?: string): string;
+  /** This UA's Contact value for `protocol` (on `localAddress`, when it is one of ours). */
+  contact(protocol: TransportProtocol, localAddress?: string): string;
   addDialog(d: Dialog): void;
   removeDialog(d: Dialog): void;
-  /** Dialogs keep the flow they were set up on; fall back to the URI otherwise. */
+  /** Dialogs keep the flow they were set up on (or were pinned to); fall back to the URI otherwise. */
   destinationFor(nextHop: string, flow: Destination | undefined): Destination;
   sendStateless(req: SipRequest, dest: Destination): void;
 }

@@ -229,7 +229,7 @@ export class IncomingRequest extends EventEmitter implements ServerTransactionOw
   /** §12.1.1: dialog-creating responses copy Record-Route and carry a Contact. */
   private addDialogHeaders(res: SipResponse, opts: ReplyOptions | undefined): void {
     for (const rr of this.message.headers.getAll('record-route')) res.headers.append('record-route', rr);
-    if (!res.headers.has('contact')) res.headers.set('contact', opts?.contact ?? this.core.contact(this.protocol()));
+    if (!res.headers.has('contact')) res.headers.set('contact', opts?.contact ?? this.core.contact(this.protocol(), this.message.transport?.localAddress));
     if (!res.headers.has('supported') && this.core.supported.size > 0) res.headers.set('supported', [...this.core.supported].join(', '));
   }
 

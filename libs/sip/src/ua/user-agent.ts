@@ -19,7 +19,7 @@ import { ClientRequest } from './client-request.js';
 import { applyMessageOptions, type SendOptions, type UaCore } from './core.js';
 import { newBranch, newCallId, newTag } from './ids.js';
 import { IncomingRequest } from './incoming-request.js';
-import { destinationOfUri, isUnroutableHost } from './resolve.js';
+import { destinationOfUri } from './resolve.js';
 
 export interface UserAgentOptions {
   transport: SipTransport;
@@ -139,9 +139,9 @@ export class UserAgent extends EventEmitter implements UaCore, TransactionUser {
     // §8.1.2: a preloaded Route set sends the request to its first entry.
     const dest = opts.destination ?? destinationOfUri(firstRoute ? parseNameAddr(splitList(firstRoute)[0]!).uri : uri);
     const branch = newBranch();
-    const contact = opts.contact ?? this.contact(dest.protocol);
+    const contact = opts.contact ?? this.contact(dest.protocol, dest.localAddress);
     const h = new Headers();
-    h.append('via', this.via(dest.protocol, branch));
+    h.append('via', this.via(dest.protocol, branch, dest.localAddress));
     h.append('max-forwards', '70');
     const from = nameAddr(opts.from ?? contact);
     // A From that already carries a tag keeps it (a REGISTER refresh, a test replaying a request).
@@ -183,21 +183,21 @@ export class UserAgent extends EventEmitter implements UaCore, TransactionUser {
 
   // ---- UaCore
 
-  private sentBy(protocol: TransportProtocol): string {
-    const lp = this.transport.localPoint(protocol);
+  private sentBy(protocol: TransportProtocol, localAddress?: string): string {
+    const lp = this.transport.localPoint(protocol, localAddress);
     // RFC 7118 §5: a WebSocket client without a listening point uses an .invalid host.
     if (!lp) return 'trapezoid.invalid';
     // A listening point's own advertised host:port (listeners[].advertise) wins.
     return lp.sentBy ?? hostPort(this.advertisedAddress ?? lp.address, lp.port);
   }
 
-  via(protocol: TransportProtocol, branch: string): string {
-    const host = this.sentBy(protocol);
+  via(protocol: TransportProtocol, branch: string, localAddress?: string): string {
+    const host = this.sentBy(protocol, localAddress);
     return 'SIP/2.0/' + viaTransport(protocol) + ' ' + host + ';branch=' + branch + ';rport';
   }
 
-  contact(protocol: TransportProtocol): string {
-    const host = this.sentBy(protocol);
+  contact(protocol: TransportProtocol, localAddress?: string): string {
+    const host = this.sentBy(protocol, localAddress);
     return '<sip:' + this.contactUser + '@' + host + (protocol === 'udp' ? '' : ';transport=' + protocol) + '>';
   }
 
@@ -211,7 +211,9 @@ export class UserAgent extends EventEmitter implements UaCore, TransactionUser {
   }
 
   destinationFor(nextHop: string, flow: Destination | undefined): Destination {
-    if (flow?.flowId !== undefined || (flow && isUnroutableHost(nextHop))) return flow!;
+    // A flow without a flowId is a peer pinned to its configured address (a dialog that
+    // was on a connection of a node that died): reconnect there, not to the URI.
+    if (flow !== undefined) return flow;
     return destinationOfUri(nextHop);
   }
 
