@@ -36,6 +36,8 @@ export type { PortRange } from './ports/allocator.js';
 export { MediaEngine, EngineError } from './engine/engine.js';
 export type { MediaEngineOptions, BridgesLost } from './engine/engine.js';
 export { BRIDGE_STATE_VERSION, MediaStateError, decodeBridgeState } from './engine/protocol.js';
+export { MAX_SEND_JUMP, advanceSendState, sendJump } from './engine/takeover-jump.js';
+export type { SendJump, SendJumpOptions } from './engine/takeover-jump.js';
 export type {
   BridgeCore, BridgeCounters, BridgeDescription, BridgeOptionsSpec, BridgeSpec, BridgeState as EngineBridgeState, BridgeStats, BridgeUpdate,
   CertificatePem, LegChange, LegDescription, LegEvent, LegEventName, LegReplacement, LegSpec, RtpLegDescription, RtpLegSpec,

@@ -21,6 +21,8 @@ export interface DirectionState {
   /** Packets / payload octets sent (for SR sender info). */
   packets: number;
   octets: number;
+  /** The next packet re-anchors after lastSeq/lastTs, whatever its source (set by a takeover). */
+  resync?: boolean;
 }
 
 export class HeaderRewriter {
@@ -125,5 +127,6 @@ export class HeaderRewriter {
     this.lastAt = s.lastAt;
     this.packets = s.packets;
     this.octets = s.octets;
+    this.resync = s.resync === true;
   }
 }
