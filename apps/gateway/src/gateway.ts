@@ -17,6 +17,7 @@ import { handleInboundInvite } from './calls/inbound.js';
 import type { CallContext } from './calls/context.js';
 import { EchoService } from './echo/echo-uas.js';
 import { HttpServer } from './http/server.js';
+import { ClusterNode } from './cluster/node.js';
 import { Trunks } from './trunks/index.js';
 import { RequestAuthenticator } from './auth/authenticator.js';
 import { Operations } from './admin/operations.js';
@@ -62,12 +63,26 @@ export class Gateway {
   private mediaEngine: MediaEngine | null = null;
   /** Monitor, metrics, call records, capture, admin API and drain (apps/gateway/src/admin/operations.ts). */
   readonly ops: Operations;
+  /** Replication and takeover (issue 10; a memory store without cluster.redis). */
+  cluster: ClusterNode | null = null;
 
   private constructor(readonly config: GatewayConfig, opts: GatewayOptions) {
     this.log = opts.log ?? createLogger(config.logging.level);
-    this.transport = new TransportLayer({ keepaliveIntervalMs: config.websocket.pingInterval * 1000 });
+    // A browser's WebSocket that died (with a node taken over here) is found again through
+    // its re-registration (cluster/browser-flows.ts).
+    this.transport = new TransportLayer({
+      keepaliveIntervalMs: config.websocket.pingInterval * 1000,
+      replaceFlow: (dest) => this.cluster?.flows.replace(dest) ?? Promise.resolve(undefined),
+    });
     // 100rel: reliable provisionals are PRACKed (libs/sip) and sent to INVITEs that require them.
-    this.ua = new UserAgent({ transport: this.transport, userAgentName: 'trapezoid', contactUser: 'trapezoid', supported: ['100rel'] });
+    this.ua = new UserAgent({
+      transport: this.transport, userAgentName: 'trapezoid', contactUser: 'trapezoid', supported: ['100rel'],
+      // An in-dialog request for a call being taken over waits for the takeover to finish.
+      dialogLookup: async () => {
+        await this.cluster?.settled();
+        return undefined;
+      },
+    });
     this.auth = new RequestAuthenticator({ config, log: this.log, transport: this.transport });
     this.wsAdmission = new GatewayWsAdmission({ config, log: this.log, transport: this.transport });
     this.registrar = new Registrar({ ua: this.ua, transport: this.transport, auth: this.auth, log: this.log });
@@ -107,9 +122,15 @@ export class Gateway {
   }
 
   private async listen(): Promise<void> {
-    // Each media worker makes its DTLS certificate and warms a handshake before it is ready.
+    // The store first: it holds the cluster's DTLS certificate, which every media worker uses.
+    this.cluster = await ClusterNode.open(this.config, {
+      ua: this.ua, transport: this.transport, calls: this.calls, bindings: this.registrar.bindings, log: this.log,
+      trunk: (name) => this.config.trunks.find((t) => t.name === name),
+    });
+    // Each media worker warms a DTLS handshake before it is ready.
     const m = this.config.media;
     this.mediaEngine = await MediaEngine.start({
+      certificate: this.cluster.certificate,
       workers: m.workers > 0 ? m.workers : availableParallelism(),
       portMin: m.portMin,
       portMax: m.portMax,
@@ -142,6 +163,7 @@ export class Gateway {
       });
       this.log.info('listening', { event: 'listening', protocol: lp.protocol, address: lp.address, port: lp.port });
     }
+    await this.cluster.join(this.transport.listeningPoints(), this.mediaEngine);
     this.trunks.start();
     if (this.echo) {
       const echo = await this.echo.start();
@@ -228,6 +250,8 @@ export class Gateway {
   async stop(): Promise<void> {
     this.trunks.stop();
     await this.calls.endAll('Gateway shutting down');
+    await this.cluster?.stop();
+    this.cluster = null;
     await this.ops.stop();
     this.registrar.close();
     this.wsAdmission.close();

@@ -115,7 +115,12 @@ export class Call extends EventEmitter<CallEvents> {
   private cleanups: Array<() => void> = [];
   private endPromise: Promise<void> | null = null;
 
-  constructor(init: Pick<CallRecord, 'direction' | 'aCallId' | 'from' | 'to'>, parentLog: Logger, private readonly onEnded: (call: Call) => void) {
+  /** Set while this node may have lost the call to another (self-fencing, cluster/node.ts): it acts on nothing. */
+  suspended = false;
+  /** True once handOver() let the call go (it was not ended here). */
+  handedOver = false;
+
+  constructor(init: Pick<CallRecord, 'direction' | 'aCallId' | 'from' | 'to'> & { id?: string }, parentLog: Logger, private readonly onEnded: (call: Call) => void) {
     super();
     this.record = { id: randomUUID(), state: 'routing', createdAt: Date.now(), ...init };
     this.log = parentLog.child({ callId: this.record.id, aLeg: init.aCallId, direction: init.direction });
@@ -265,6 +270,31 @@ export class Call extends EventEmitter<CallEvents> {
     return this.endPromise;
   }
 
+  /**
+   * The call belongs to another node now (a takeover fenced this one off): let it go here
+   * without a word to either side (no BYE, no 'ended', no CDR: the new owner ends it),
+   * releasing the ports and forgetting the dialogs.
+   */
+  handOver(reason: string): Promise<void> {
+    if (this.endPromise) return this.endPromise;
+    this.record.state = 'ended';
+    this.handedOver = true;
+    this.endPromise = Promise.resolve().then(async () => {
+      for (const fn of this.cleanups.splice(0)) {
+        try { fn(); } catch { /* the call is gone from here either way */ }
+      }
+      for (const [d, w] of this.watches) d.off('terminated', w.terminated).off('updated', w.updated);
+      this.watches.clear();
+      for (const d of [this.dialogs.a, this.dialogs.b]) if (d && !d.terminated) d.terminate('closed');
+      const media = this.media;
+      this.media = null;
+      await media?.close().catch(() => undefined);
+      this.log.warn('call handed over to another node', { event: 'call-handed-over', reason });
+      this.onEnded(this);
+    });
+    return this.endPromise;
+  }
+
   private async release(from: CallState, end: CallEnd): Promise<void> {
     for (const fn of this.cleanups.splice(0)) {
       try { fn(); } catch (err) { this.log.warn('cleanup failed', { event: 'call-cleanup-error', error: String(err) }); }
@@ -297,6 +327,10 @@ export interface CallRegistryEvents {
   started: [call: Call];
   state: [call: Call, state: Exclude<CallState, 'ended'>];
   ended: [call: Call];
+  /** Taken over from a dead node and carried on here ('started' was another node's). */
+  adopted: [call: Call];
+  /** Let go because another node owns it now (no 'ended' here: the new owner ends it). */
+  handedOver: [call: Call];
 }
 
 /** Owns the live calls; tests and /health read its counters. */
@@ -311,8 +345,28 @@ export class CallRegistry extends EventEmitter<CallRegistryEvents> {
   }
 
   create(init: Pick<CallRecord, 'direction' | 'aCallId' | 'from' | 'to'>): Call {
+    const call = this.make(init);
+    this.started++;
+    call.log.info('call started', { event: 'call-started', from: init.from, to: init.to });
+    this.emit('started', call);
+    return call;
+  }
+
+  /** A call another node started, carried on here (takeover): same id, not counted as started. */
+  adopt(init: Pick<CallRecord, 'id' | 'direction' | 'aCallId' | 'from' | 'to'>): Call {
+    const call = this.make(init);
+    call.log.info('call taken over', { event: 'call-taken-over', from: init.from, to: init.to });
+    this.emit('adopted', call);
+    return call;
+  }
+
+  private make(init: Pick<CallRecord, 'direction' | 'aCallId' | 'from' | 'to'> & { id?: string }): Call {
     const call = new Call(init, this.log, (c) => {
       this.calls.delete(c.id);
+      if (c.handedOver) {
+        this.emit('handedOver', c);
+        return;
+      }
       this.completed++;
       this.emit('ended', c);
     });
@@ -320,9 +374,6 @@ export class CallRegistry extends EventEmitter<CallRegistryEvents> {
       if (to !== 'ended') this.emit('state', call, to);
     });
     this.calls.set(call.id, call);
-    this.started++;
-    call.log.info('call started', { event: 'call-started', from: init.from, to: init.to });
-    this.emit('started', call);
     return call;
   }
 

@@ -152,6 +152,41 @@ const user = z.strictObject({
   password: z.string().describe('Digest password.'),
 });
 
+const seconds = z.number().positive();
+
+/** Replication and takeover (issue 10); without `redis` the node keeps its state in memory. */
+const cluster = z.strictObject({
+  node: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . and -').optional()
+    .describe('This node\'s name in logs and the store; default the host name. Each start adds its own incarnation.'),
+  serviceAddress: host.optional()
+    .describe('The address this node\'s calls live on (its SIP listeners and media): what a survivor binds to carry them on (a floating address moved by VRRP or a cloud API). Default media.address.'),
+  redis: z.strictObject({
+    url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').describe('Redis server (rediss:// for TLS).'),
+    username: z.string().optional().describe('ACL user name.'),
+    password: z.string().optional().describe('Password (records hold SRTP keys: set one).'),
+    tls: z.strictObject({
+      ca: z.string().min(1).optional().describe('Path to PEM trust anchors for the Redis server certificate.'),
+      cert: z.string().min(1).optional().describe('Path to a PEM client certificate.'),
+      key: z.string().min(1).optional().describe('Path to its PEM private key.'),
+    }).optional().describe('TLS to Redis (implied by rediss://).'),
+    prefix: z.string().default('trapezoid:').describe('Key prefix, so several clusters can share one Redis.'),
+    connectTimeout: seconds.default(5).describe('Seconds to wait for Redis at start before giving up.'),
+    commandTimeout: seconds.default(1).describe('Seconds one Redis command may take before it counts as failed.'),
+  }).optional().describe('Join a cluster through this Redis; absent: one node, state in memory.'),
+  lease: z.strictObject({
+    ttl: seconds.default(3).describe('Seconds a node\'s lease lives without renewal: how soon a dead node\'s calls are taken over.'),
+    renew: seconds.default(1).describe('Seconds between lease renewals (and between checks for dead nodes).'),
+  }).prefault({}).describe('Node liveness.').refine((l) => l.renew < l.ttl, { message: 'renew must be shorter than ttl', path: ['renew'] }),
+  checkpointInterval: seconds.default(5).describe('Seconds between checkpoints of each answered call\'s send counters (never per packet).'),
+  endedTtl: seconds.default(3600).describe('Seconds an ended call\'s record stays in the store.'),
+  takeover: z.boolean().default(true).describe('Take over the calls of a dead node whose service address this node can bind.'),
+  browserReconnectWait: seconds.default(10).describe('Seconds a request toward a browser whose WebSocket died waits for it to reconnect and re-register.'),
+  certificate: z.strictObject({
+    cert: z.string().min(1).describe('Path to the PEM DTLS certificate.'),
+    key: z.string().min(1).describe('Path to its PEM private key.'),
+  }).optional().describe('The cluster\'s DTLS certificate (every node the same, so a call\'s fingerprint holds on any node); absent: generated once and kept in the store.'),
+}).prefault({}).describe('Replication of call state and takeover of a dead node\'s calls.');
+
 export const configSchema = z.strictObject({
   domain: z.string().default('trapezoid.invalid').describe('SIP domain of browser users (the host part of their AOR).'),
   listeners: z.array(listener).min(1).default([
@@ -236,6 +271,7 @@ export const configSchema = z.strictObject({
   logging: z.strictObject({
     level: z.enum(['error', 'warn', 'info', 'debug']).default('info').describe('Lowest level written (JSON lines on stderr).'),
   }).prefault({}).describe('Logs.'),
+  cluster,
 }).superRefine((c, ctx) => {
   for (const issue of crossReferenceIssues(c)) ctx.addIssue({ code: 'custom', ...issue });
 });
@@ -265,3 +301,4 @@ export type GatewayConfig = z.infer<typeof configSchema>;
 export type TrunkConfig = GatewayConfig['trunks'][number];
 export type ListenerConfig = GatewayConfig['listeners'][number];
 export type RouteConfig = GatewayConfig['routes'][number];
+export type ClusterConfig = GatewayConfig['cluster'];

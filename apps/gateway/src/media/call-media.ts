@@ -7,7 +7,7 @@
 // call got.
 
 import { randomBytes } from 'node:crypto';
-import { generateIceCredentials, type IceCredentials, type BridgeOptionsSpec, type LegChange, type LegEvent, type LegStats, type MediaEngine, type RtpLegDescription, type RtpRemoteChange, type WebRtcLegDescription, type WebRtcRemoteChange } from '@trapezoid/media';
+import { generateIceCredentials, type BridgeDescription, type EngineBridgeState, type IceCredentials, type BridgeOptionsSpec, type LegChange, type LegEvent, type LegStats, type MediaEngine, type RtpLegDescription, type RtpRemoteChange, type WebRtcLegDescription, type WebRtcRemoteChange } from '@trapezoid/media';
 import type { IceDtlsParams, LocalStream, MediaEndpoint, PtMapping, RtpRemote, WebRtcRemote } from '@trapezoid/sdp';
 
 /** A bind address and the address SDP names for it (NAT, floating IP). */
@@ -65,11 +65,9 @@ export class CallMedia {
   private ice: IceCredentials | null = null;
   private iceRestart = false;
   private consentLost: (() => void) | null = null;
-  /**
-   * The stream we send the browser, fixed before the bridge exists so the SDP can
-   * signal it (a=ssrc/msid, RFC 5576/8830): werift drops RTP from unsignalled SSRCs.
-   */
-  readonly towardBrowser: LocalStream = { ssrc: randomBytes(4).readUInt32BE(0) >>> 0, cname: randomBytes(8).toString('base64url') };
+  private dtlsConnected: (() => void) | null = null;
+  /** Silenced while this node may have lost the call (self-fencing): leg events are moot then. */
+  private silenced = false;
 
   private constructor(
     private readonly engine: MediaEngine,
@@ -78,10 +76,38 @@ export class CallMedia {
     private readonly rtp: RtpLegDescription,
     private readonly browserAdvertised: string | undefined,
     private readonly trunkAdvertised: string | undefined,
+    /**
+     * The stream we send the browser, fixed before the bridge exists so the SDP can
+     * signal it (a=ssrc/msid, RFC 5576/8830): werift drops RTP from unsignalled SSRCs.
+     */
+    readonly towardBrowser: LocalStream = { ssrc: randomBytes(4).readUInt32BE(0) >>> 0, cname: randomBytes(8).toString('base64url') },
   ) {
     legEventRoutes(engine).set(id, (ev) => {
-      if (ev.leg === WEBRTC && ev.name === 'consentLost') this.consentLost?.();
+      if (ev.leg !== WEBRTC || this.silenced) return;
+      if (ev.name === 'consentLost') this.consentLost?.();
+      else if (ev.name === 'dtlsConnected') this.dtlsConnected?.();
     });
+  }
+
+  private static fromDescription(
+    engine: MediaEngine, d: BridgeDescription, browserAdvertised: string | undefined, trunkAdvertised: string | undefined, towardBrowser?: LocalStream,
+  ): CallMedia {
+    const webrtc = d.legs[WEBRTC];
+    const rtp = d.legs[RTP];
+    if (webrtc?.kind !== 'webrtc' || rtp?.kind !== 'rtp') throw new Error(`media worker bound ${webrtc?.kind}/${rtp?.kind} legs, not webrtc/rtp`);
+    return new CallMedia(engine, d.id, webrtc, rtp, browserAdvertised, trunkAdvertised, towardBrowser);
+  }
+
+  /**
+   * Rebinds a call's media from its stored state (takeover): same addresses and ports,
+   * same ICE credentials and SRTP contexts, forwarding at once if it was.
+   */
+  static async restore(engine: MediaEngine, state: EngineBridgeState, advertised: { browser?: string; trunk?: string } = {}): Promise<CallMedia> {
+    const d = await engine.restoreBridge(state);
+    const b = state.bridge;
+    const media = CallMedia.fromDescription(engine, d, advertised.browser, advertised.trunk, b ? { ssrc: b.toA.ssrc, cname: b.cname } : undefined);
+    media.bridged = b !== null;
+    return media;
   }
 
   /** Binds both legs on a media worker, not forwarding yet. */
@@ -103,10 +129,23 @@ export class CallMedia {
       ],
       bridge: null,
     });
-    const webrtc = d.legs[WEBRTC];
-    const rtp = d.legs[RTP];
-    if (webrtc?.kind !== 'webrtc' || rtp?.kind !== 'rtp') throw new Error(`media worker bound ${webrtc?.kind}/${rtp?.kind} legs, not webrtc/rtp`);
-    return new CallMedia(opts.engine, d.id, webrtc, rtp, browserAdvertised, trunkAdvertised);
+    return CallMedia.fromDescription(opts.engine, d, browserAdvertised, trunkAdvertised);
+  }
+
+  /** Called each time the browser's DTLS handshake completes (SRTP keys exist: time to replicate). */
+  onDtlsConnected(fn: () => void): void {
+    this.dtlsConnected = fn;
+  }
+
+  /** Everything another node needs to carry this media on (legs, keys, rewrite offsets). */
+  exportState(): Promise<EngineBridgeState> {
+    return this.engine.exportState(this.id);
+  }
+
+  /** Stops (true) or resumes all forwarding and ICE/DTLS answers (self-fencing). */
+  async silence(on: boolean): Promise<void> {
+    this.silenced = on;
+    await this.engine.updateBridge(this.id, { silenced: on });
   }
 
   /** Called once when the browser stops answering ICE consent checks (RFC 7675). */
@@ -237,6 +276,7 @@ export class CallMedia {
     if (this.closed) return;
     this.closed = true;
     this.consentLost = null;
+    this.dtlsConnected = null;
     legEventRoutes(this.engine).delete(this.id);
     await this.engine.destroyBridge(this.id);
   }

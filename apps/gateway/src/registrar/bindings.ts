@@ -106,6 +106,26 @@ export class BindingStore {
     return out;
   }
 
+  /** The live binding registered over a flow (the browser behind a dialog's WebSocket). */
+  findByFlow(flowId: string): Binding | undefined {
+    const now = this.now();
+    for (const list of this.byAor.values()) {
+      const b = list.find((x) => x.flowId === flowId && x.expiresAt > now);
+      if (b) return b;
+    }
+    return undefined;
+  }
+
+  /**
+   * The live binding of one browser instance (RFC 5626 +sip.instance and reg-id), or
+   * without an instance-id the newest of the AOR's: where a browser that reconnected is now.
+   */
+  findInstance(aor: string, instanceId: string | undefined, regId?: number): Binding | undefined {
+    const list = this.liveList(aor, this.now());
+    if (instanceId === undefined) return list.filter((b) => b.flowId !== undefined).at(-1);
+    return list.find((b) => b.instanceId === instanceId && (regId === undefined || b.regId === regId) && b.flowId !== undefined);
+  }
+
   /** Removes the bindings that were registered over a connection that closed (RFC 5626 §5.3). */
   removeFlow(flowId: string): Binding[] {
     const removed: Binding[] = [];

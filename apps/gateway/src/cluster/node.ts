@@ -1,0 +1,252 @@
+// This gateway as a member of a cluster (issue 10): its store (Redis when
+// cluster.redis is set, else memory: one node, the same code path), its lease and the
+// self-fencing that goes with it, the replication of its calls, and the takeover of a
+// dead node's calls. What each reaction means for the calls:
+//   lease suspended (no renew for a while): every call falls silent, media and SIP,
+//     until the lease is confirmed ours again (resumed) or lost;
+//   fenced (declared dead by a survivor, or a write refused because the call moved):
+//     the call is handed over, released here without a word to either side;
+//   a dead node found: take it over if its service address can be bound here.
+
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import {
+  DeadNodeWatcher, LeaseKeeper, MemoryStore, RecordWriter, RedisStore, takeOverNode,
+  type CallRecord, type CallStore, type NodeInfo,
+} from '@trapezoid/cluster';
+import { generateCertificate, type CertificatePem, type MediaEngine } from '@trapezoid/media';
+import type { ListeningPoint, TransportLayer, UserAgent } from '@trapezoid/sip';
+import type { CallRegistry } from '../calls/call.js';
+import type { GatewayConfig, TrunkConfig } from '../config/index.js';
+import type { Logger } from '../logging.js';
+import type { BindingStore } from '../registrar/bindings.js';
+import { BrowserFlows } from './browser-flows.js';
+import { Replicator } from './replicator.js';
+import { restoreCall } from './restore.js';
+import { ServiceAddresses } from './service-address.js';
+
+export interface ClusterDeps {
+  ua: UserAgent;
+  transport: TransportLayer;
+  calls: CallRegistry;
+  bindings: BindingStore;
+  trunk: (name: string) => TrunkConfig | undefined;
+  log: Logger;
+}
+
+const CERTIFICATE_KEY = 'dtls-certificate';
+
+export class ClusterNode {
+  readonly flows: BrowserFlows;
+  private keeper: LeaseKeeper | null = null;
+  private writer: RecordWriter | null = null;
+  private replicator: Replicator | null = null;
+  private watcher: DeadNodeWatcher | null = null;
+  private info: NodeInfo | null = null;
+  private engine: MediaEngine | null = null;
+  private readonly addresses: ServiceAddresses;
+  private readonly takeovers = new Map<string, Promise<void>>();
+  private stopped = false;
+
+  private constructor(readonly store: CallStore, private readonly config: GatewayConfig, private readonly deps: ClusterDeps, readonly certificate: CertificatePem) {
+    this.flows = new BrowserFlows(deps.bindings, config.cluster.browserReconnectWait * 1000);
+    this.addresses = new ServiceAddresses(deps.transport, config.listeners, deps.log);
+  }
+
+  /** Opens the store and settles the cluster's DTLS certificate (the media workers need it first). */
+  static async open(config: GatewayConfig, deps: ClusterDeps): Promise<ClusterNode> {
+    const c = config.cluster;
+    const store: CallStore = c.redis ? await RedisStore.connect({
+      url: c.redis.url, prefix: c.redis.prefix, commandTimeoutMs: c.redis.commandTimeout * 1000,
+      ...(c.redis.username !== undefined ? { username: c.redis.username } : {}),
+      ...(c.redis.password !== undefined ? { password: c.redis.password } : {}),
+      ...(c.redis.tls ? {
+        tls: {
+          ...(c.redis.tls.ca ? { ca: readFileSync(c.redis.tls.ca) } : {}),
+          ...(c.redis.tls.cert ? { cert: readFileSync(c.redis.tls.cert) } : {}),
+          ...(c.redis.tls.key ? { key: readFileSync(c.redis.tls.key) } : {}),
+        },
+      } : {}),
+    }, c.redis.connectTimeout * 1000) : new MemoryStore();
+    try {
+      let certificate: CertificatePem;
+      if (c.certificate) {
+        certificate = { certPem: readFileSync(c.certificate.cert, 'utf8'), keyPem: readFileSync(c.certificate.key, 'utf8') };
+      } else {
+        // Generated once for the whole cluster: the first node's wins, the others take it.
+        const made = JSON.stringify(await generateCertificate());
+        certificate = JSON.parse(await store.shared(CERTIFICATE_KEY, made)) as CertificatePem;
+      }
+      return new ClusterNode(store, config, deps, certificate);
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+  }
+
+  get owner(): string | undefined {
+    return this.info?.owner;
+  }
+
+  get serviceAddress(): string {
+    return this.config.cluster.serviceAddress ?? this.config.media.address;
+  }
+
+  /** Records accepted by the store so far, and per live call (benchmark figures). */
+  get writerStats(): RecordWriter['stats'] | undefined {
+    return this.writer?.stats;
+  }
+
+  /** Takes the lease and starts replicating, once the listeners and the media engine are up. */
+  async join(listening: ListeningPoint[], engine: MediaEngine): Promise<void> {
+    this.engine = engine;
+    const c = this.config.cluster;
+    const node = c.node ?? hostname();
+    const address = this.serviceAddress;
+    this.info = {
+      node, owner: `${node}#${randomBytes(4).toString('hex')}`, serviceAddress: address, startedAt: Date.now(),
+      listeners: listening.filter((l) => l.address === address).map((l) => ({ protocol: l.protocol, address: l.address, port: l.port })),
+    };
+    await this.takeLease();
+    const writer = new RecordWriter(this.store, { lease: () => this.keeper?.lease ?? null, endedTtlMs: c.endedTtl * 1000 });
+    writer.on('refused', (e: { id: string; reason: string; owner?: string }) => {
+      const call = this.deps.calls.get(e.id);
+      if (!call || e.reason === 'lease') return;
+      call.log.warn('the store refused this node\'s record: the call moved', { event: 'call-fenced', reason: e.reason, owner: e.owner });
+      void call.handOver(`record refused (${e.reason})`);
+    });
+    writer.on('error', (err: unknown) => this.deps.log.error('call record write failed', { event: 'replication-error', error: String(err) }));
+    this.writer = writer;
+    this.replicator = new Replicator({
+      calls: this.deps.calls, writer, log: this.deps.log, checkpointMs: c.checkpointInterval * 1000,
+      serviceAddress: address, bindings: this.deps.bindings,
+    });
+    this.deps.calls.on('ended', (call) => this.flows.forget(call.id));
+    this.deps.calls.on('handedOver', (call) => this.flows.forget(call.id));
+    if (this.store.kind === 'redis' && c.takeover) {
+      this.watcher = new DeadNodeWatcher(this.store, () => this.info!.owner, { intervalMs: c.lease.renew * 1000, graceMs: c.lease.ttl * 1000 });
+      this.watcher.on('dead', (n: NodeInfo) => void this.takeOver(n));
+      this.watcher.start();
+    }
+    this.deps.log.info('cluster joined', {
+      event: 'cluster-joined', store: this.store.kind, owner: this.info.owner, serviceAddress: address, listeners: this.info.listeners,
+    });
+  }
+
+  private async takeLease(): Promise<void> {
+    const c = this.config.cluster;
+    const keeper = new LeaseKeeper(this.store, this.info!, { ttlMs: c.lease.ttl * 1000, renewMs: c.lease.renew * 1000 });
+    keeper.on('suspended', () => this.silenceAll(true));
+    keeper.on('resumed', () => this.silenceAll(false));
+    keeper.on('reacquired', () => {
+      this.deps.log.warn('lease taken again (the store had lost it): rewriting every call record', { event: 'lease-reacquired' });
+      this.watcher?.holdOff();
+      this.writer?.catchUp();
+    });
+    keeper.on('fenced', () => void this.fenced());
+    await keeper.start();
+    this.keeper = keeper;
+  }
+
+  private silenceAll(on: boolean): void {
+    this.deps.log.warn(on ? 'lease not renewed in time: calls silenced until it is' : 'lease renewed: calls resumed', {
+      event: on ? 'lease-suspended' : 'lease-resumed', calls: this.deps.calls.live,
+    });
+    for (const call of this.deps.calls.list()) {
+      call.suspended = on;
+      void call.media?.silence(on).catch(() => undefined);
+    }
+  }
+
+  /** Another node declared this one dead and took its calls: let them go, then start afresh. */
+  private async fenced(): Promise<void> {
+    const calls = this.deps.calls.list();
+    this.deps.log.error('this node was declared dead: its calls belong to another node now', { event: 'node-fenced', owner: this.info?.owner, calls: calls.length });
+    await Promise.all(calls.map((c) => c.handOver('node fenced')));
+    if (this.stopped || !this.info) return;
+    // A new incarnation: a fresh owner id and lease, so new calls replicate again.
+    this.info = { ...this.info, owner: `${this.info.node}#${randomBytes(4).toString('hex')}`, startedAt: Date.now() };
+    await this.takeLease().catch((err: unknown) => this.deps.log.error('cannot take a new lease', { event: 'lease-error', error: String(err) }));
+  }
+
+  /** Resolves once any takeover under way is done (an in-dialog request may be for one of its calls). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.takeovers.values()]);
+  }
+
+  private takeOver(dead: NodeInfo): Promise<void> {
+    let run = this.takeovers.get(dead.owner);
+    if (!run) {
+      run = this.runTakeover(dead).finally(() => this.takeovers.delete(dead.owner));
+      this.takeovers.set(dead.owner, run);
+    }
+    return run;
+  }
+
+  private async runTakeover(dead: NodeInfo): Promise<void> {
+    const lease = this.keeper?.lease;
+    const engine = this.engine;
+    if (!lease || !engine || this.stopped) return;
+    const log = this.deps.log;
+    const startedAt = performance.now();
+    let outcome;
+    try {
+      outcome = await takeOverNode(this.store, lease, dead, () => this.addresses.bind(dead), () => this.addresses.unbind(dead),
+        this.config.cluster.lease.ttl * 1000);
+    } catch (err) {
+      log.warn('takeover attempt failed', { event: 'takeover-error', node: dead.owner, error: String(err) });
+      await this.addresses.unbind(dead).catch(() => undefined);
+      return;
+    }
+    if (!outcome.taken) return;
+    let restored = 0;
+    await Promise.all(outcome.calls.map(async (record) => {
+      if (await this.restoreOne(record, engine)) restored++;
+    }));
+    log.info('took over a dead node', {
+      event: 'takeover', node: dead.owner, address: dead.serviceAddress, calls: outcome.calls.length, restored,
+      ms: Math.round(performance.now() - startedAt),
+    });
+  }
+
+  private async restoreOne(record: CallRecord, engine: MediaEngine): Promise<boolean> {
+    const writer = this.writer!;
+    writer.adopt(record.id, record.version);
+    try {
+      const call = await restoreCall(record, {
+        ua: this.deps.ua, engine, calls: this.deps.calls, flows: this.flows, trunk: this.deps.trunk, log: this.deps.log,
+        advertised: this.advertised(),
+      });
+      this.replicator!.adopted(call, record);
+      return true;
+    } catch (err) {
+      // The call cannot go on here: its record ends (one end per call, here).
+      this.deps.log.error('call could not be restored', { event: 'restore-failed', callId: record.id, error: String(err) });
+      writer.write({ ...record, state: 'ended', endedAt: Date.now(), endStatus: 500, endReason: `restore failed: ${String(err)}`, media: null });
+      return false;
+    }
+  }
+
+  /** What SDP named for each side's media, as call setup chose it (calls/context.ts). */
+  private advertised(): { browser?: string; trunk?: string } {
+    const m = this.config.media;
+    const pick = (side: { advertise?: string | undefined } | undefined): string | undefined => (side ? side.advertise : m.publicAddress);
+    const browser = pick(m.interfaces?.browser);
+    const trunk = pick(m.interfaces?.trunk);
+    return { ...(browser !== undefined ? { browser } : {}), ...(trunk !== undefined ? { trunk } : {}) };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.flows.close();
+    this.watcher?.stop();
+    this.replicator?.close();
+    const writer = this.writer;
+    if (writer) await Promise.race([writer.idle(), new Promise((r) => setTimeout(r, 1000))]);
+    writer?.close();
+    // Gone cleanly: no lease, no node entry, so nobody takes over calls that ended.
+    await this.keeper?.release();
+    await this.store.close();
+  }
+}

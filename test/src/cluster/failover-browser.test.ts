@@ -1,0 +1,208 @@
+// Issue 10 acceptance, the failover drill: gateways A and B as separate OS processes,
+// one real redis-server, A serving its service address 127.0.10.1. Headless Chromium
+// running the demo softphone (JsSIP, default settings) calls SIPp (-rtp_echo) through
+// A; media flows; A is killed with SIGKILL; B takes the call over. Asserted from a
+// tshark capture of the service address and from the browser's own statistics.
+// Media ports 13000-13199 (both nodes, each on its own address), Redis on 13901.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { RedisServerProcess } from '@trapezoid/cluster';
+import { launchChromium, type Browser } from '../media/chromium.js';
+import { freePort, startSipp, type SippRun } from '../sip/sipp.js';
+import { AGENT, AGENT_NUMBER, CALLER, GATEWAY_SCENARIOS, sleep, waitCallState, waitEnded, type SoftphoneStats } from '../gateway/harness.js';
+import { GatewayNode, openSoftphoneAt } from './nodes.js';
+import { Capture, flowAround, isDtlsHandshake, kindOf, type Datagram } from './capture.js';
+
+const PORTS = { min: 13000, max: 13199 };
+const A_ADDRESS = '127.0.10.1';
+const B_ADDRESS = '127.0.10.2';
+
+declare const window: { softphone: { stats(): Promise<SoftphoneStats | null> } };
+
+async function stats(page: Page): Promise<SoftphoneStats> {
+  const s = await page.evaluate(() => window.softphone.stats());
+  assert.ok(s, 'the call has a peer connection');
+  return s;
+}
+
+/** Polls the browser's stats until `pred` holds. */
+async function statsUntil(page: Page, pred: (s: SoftphoneStats) => boolean, timeout = 15_000): Promise<SoftphoneStats> {
+  let s = await stats(page);
+  for (const until = Date.now() + timeout; !pred(s) && Date.now() < until;) {
+    await sleep(200);
+    s = await stats(page);
+  }
+  return s;
+}
+
+describe('failover drill: kill -9 the node carrying a browser call, the survivor carries it on', { timeout: 280_000 }, () => {
+  const redis = new RedisServerProcess({ port: 13901, password: 'drill-secret' });
+  let browser: Browser;
+  before(async () => {
+    await redis.start();
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await redis.kill();
+  });
+
+  interface Drill { a: GatewayNode; b: GatewayNode; sipp: SippRun | null; capture: Capture; pages: Page[]; trunkPort: number }
+
+  /** SIPp as the trunk (started here when given its arguments), capture, nodes A and B. */
+  async function setUp(sippArgs: string[] | null): Promise<Drill> {
+    const trunkPort = await freePort();
+    const sipp = sippArgs ? await startSipp({ port: trunkPort, args: sippArgs, trace: true, timeoutSec: 90 }) : null;
+    const capture = await Capture.start(A_ADDRESS);
+    const common = { redisUrl: redis.url, trunkPort, ports: PORTS };
+    const a = await GatewayNode.start({ ...common, name: 'a', address: A_ADDRESS });
+    const b = await GatewayNode.start({ ...common, name: 'b', address: B_ADDRESS });
+    return { a, b, sipp, capture, pages: [], trunkPort };
+  }
+
+  async function tearDown(d: Drill, passed: boolean): Promise<void> {
+    for (const p of d.pages) await p.close().catch(() => undefined);
+    await d.capture.close();
+    await d.a.kill();
+    try {
+      await d.b.assertReleasedAndKill(passed);
+    } finally {
+      await d.sipp?.stop();
+    }
+  }
+
+  async function drill(sippArgs: string[] | null, body: (d: Drill) => Promise<void>): Promise<void> {
+    const d = await setUp(sippArgs);
+    let passed = false;
+    try {
+      await body(d);
+      passed = true;
+    } finally {
+      await tearDown(d, passed);
+    }
+  }
+
+  /** Kills A once the call's record has had a checkpoint; returns when. */
+  async function killA(d: Drill): Promise<number> {
+    await sleep(1500);
+    const killedAt = Date.now();
+    await d.a.kill();
+    const t = await d.b.waitFor((e) => e.event === 'takeover', 10_000);
+    console.log(`takeover on B: ${JSON.stringify({ calls: t.calls, restored: t.restored, ms: t.ms, afterKillMs: Number(t.at) - killedAt })}`);
+    return killedAt;
+  }
+
+  /**
+   * The wire after the kill: media toward the browser and toward SIPp resumes from the
+   * service address with sequence numbers moving forward, and no DTLS handshake.
+   */
+  function assertWire(wire: Datagram[], killedAt: number, browserPort: number): { gapMs: number; toBrowserAfter: Datagram[] } {
+    const fromService = wire.filter((p) => p.src === A_ADDRESS && kindOf(p) === 'rtp');
+    const toBrowser = fromService.filter((p) => p.dport === browserPort);
+    const toTrunk = fromService.filter((p) => p.dport !== browserPort && p.dst === '127.0.0.1');
+    const browserFlow = flowAround(toBrowser, killedAt);
+    const trunkFlow = flowAround(toTrunk, killedAt);
+    console.log(`media gap toward the browser: ${browserFlow.gapMs} ms, toward SIPp: ${trunkFlow.gapMs} ms`);
+    for (const [name, f] of [['browser', browserFlow], ['SIPp', trunkFlow]] as const) {
+      assert.ok(f.before > 20 && f.after > 20, `RTP toward ${name} before and after the kill: ${JSON.stringify(f)}`);
+      assert.ok(f.forward, `sequence numbers toward ${name} continue forward: ${JSON.stringify(f)}`);
+      assert.ok(f.sourcesAfter.every((s) => s.startsWith(`${A_ADDRESS}:`)), `toward ${name} from the service address: ${f.sourcesAfter.join(', ')}`);
+      assert.ok(f.gapMs < 3000, `media gap toward ${name} under 3 s: ${f.gapMs} ms`);
+    }
+    const handshakes = wire.filter((p) => p.at >= killedAt && isDtlsHandshake(p));
+    assert.equal(handshakes.length, 0, 'no new DTLS handshake on the wire after the kill');
+    return { gapMs: Math.max(browserFlow.gapMs, trunkFlow.gapMs), toBrowserAfter: toBrowser.filter((p) => p.at >= killedAt) };
+  }
+
+  /** The browser decrypted what B sent: its packetsReceived grew by about what the wire carried. */
+  function assertDecrypted(before: SoftphoneStats, afterStats: SoftphoneStats, sentAfter: number): void {
+    const got = afterStats.packetsReceived - before.packetsReceived;
+    assert.ok(got > 50, `the browser's inbound-rtp packetsReceived grew again: ${got}`);
+    assert.ok(got >= sentAfter * 0.9 - 10, `the browser took (decrypted) ${got} of the ${sentAfter} SRTP packets sent to it after the kill`);
+  }
+
+  /** The browser's local media port: where the service address sends its SRTP. */
+  function browserPortFrom(wire: Datagram[]): number {
+    const stun = wire.find((p) => p.dst === A_ADDRESS && kindOf(p) === 'stun');
+    assert.ok(stun, 'the browser sent ICE checks to the service address');
+    return stun.sport;
+  }
+
+  it('browser -> SIPp: media resumes from the service address, no new DTLS handshake, then the browser\'s BYE reaches SIPp', { timeout: 90_000 }, () => drill(['-sn', 'uas', '-rtp_echo', '-m', '1'], async (d) => {
+    const page = await browser.context.newPage();
+    d.pages.push(page);
+    await openSoftphoneAt(page, d.a.httpUrl, { user: CALLER.username, password: CALLER.password, target: '1000' });
+    await page.click('#call');
+    await waitCallState(page, /^in call$/);
+    await statsUntil(page, (s) => s.packetsReceived >= 50);
+    const killedAt = await killA(d);
+    const atKill = await stats(page);
+    const resumed = await statsUntil(page, (s) => s.packetsReceived >= atKill.packetsReceived + 100);
+    const readAt = Date.now();
+    // JsSIP has reconnected to the same URL (now B) and registered the same instance.
+    await d.b.waitHealth((h) => h.registrations >= 1, 15_000);
+    await page.click('#hangup');
+    const end = await waitEnded(page);
+    assert.equal(end.originator, 'local');
+    const r = await d.sipp!.done;
+    assert.equal(r.code, 0, `SIPp's call succeeded: ${r.stdout.slice(-1500)}`);
+    const bye = r.messages.find((m) => m.direction === 'received' && m.startLine.startsWith('BYE '));
+    assert.ok(bye, 'SIPp received the browser\'s BYE');
+    assert.match(bye.text, new RegExp(`^Via: SIP/2.0/UDP ${A_ADDRESS.replace(/\./g, '\\.')}:`, 'mi'), 'the BYE left from the service address');
+    const wire = await d.capture.stop();
+    const { toBrowserAfter } = assertWire(wire, killedAt, browserPortFrom(wire));
+    assertDecrypted(atKill, resumed, toBrowserAfter.filter((p) => p.at <= readAt).length);
+  }));
+
+  it('browser -> SIPp: SIPp hangs up after the takeover, its BYE reaches the browser over its new WebSocket', { timeout: 90_000 }, () => drill(
+    ['-sf', join(GATEWAY_SCENARIOS, 'uas-bye-after-pause.xml'), '-d', '9000', '-rtp_echo', '-m', '1'], async (d) => {
+      const page = await browser.context.newPage();
+      d.pages.push(page);
+      await openSoftphoneAt(page, d.a.httpUrl, { user: CALLER.username, password: CALLER.password, target: '1001' });
+      await page.click('#call');
+      await waitCallState(page, /^in call$/);
+      await statsUntil(page, (s) => s.packetsReceived >= 50);
+      const killedAt = await killA(d);
+      const atKill = await stats(page);
+      const end = await waitEnded(page, 30_000);
+      assert.equal(end.originator, 'remote', `SIPp's BYE reached the browser: ${JSON.stringify(end)}`);
+      const r = await d.sipp!.done;
+      assert.equal(r.code, 0, `SIPp's BYE was answered 200: ${r.stdout.slice(-1500)}`);
+      const wire = await d.capture.stop();
+      assertWire(wire, killedAt, browserPortFrom(wire));
+      const bye = r.messages.find((m) => m.direction === 'sent' && m.startLine.startsWith('BYE '));
+      assert.ok(bye && bye.at > killedAt, 'SIPp hung up after the takeover');
+      assert.ok(atKill.packetsReceived > 0);
+    }));
+
+  it('SIPp -> browser agent: the agent\'s call through A goes on through B', { timeout: 90_000 }, () => drill(null, async (d) => {
+    const page = await browser.context.newPage();
+    d.pages.push(page);
+    await openSoftphoneAt(page, d.a.httpUrl, { user: AGENT.username, password: AGENT.password, autoanswer: true });
+    // SIPp calls from the trunk's own port, so A recognises it as the trunk.
+    const sipp = await startSipp({
+      port: d.trunkPort,
+      args: ['-sf', join(GATEWAY_SCENARIOS, 'uac-bye-after-pause.xml'), '-s', AGENT_NUMBER, '-d', '9000', '-rtp_echo', '-m', '1', `${A_ADDRESS}:${d.a.sipPort}`],
+      trace: true, timeoutSec: 60,
+    });
+    try {
+      await waitCallState(page, /^in call$/);
+      await statsUntil(page, (s) => s.packetsReceived >= 50);
+      const killedAt = await killA(d);
+      const atKill = await stats(page);
+      const resumed = await statsUntil(page, (s) => s.packetsReceived >= atKill.packetsReceived + 100);
+      assert.ok(resumed.packetsReceived >= atKill.packetsReceived + 100, `the agent hears SIPp again: ${JSON.stringify([atKill, resumed])}`);
+      const end = await waitEnded(page, 30_000);
+      assert.equal(end.originator, 'remote', `SIPp's BYE reached the agent: ${JSON.stringify(end)}`);
+      const r = await sipp.done;
+      assert.equal(r.code, 0, `SIPp's call: INVITE, 200, ACK, BYE answered 200: ${r.stdout.slice(-1500)}`);
+      const wire = await d.capture.stop();
+      assertWire(wire, killedAt, browserPortFrom(wire));
+    } finally {
+      await sipp.stop();
+    }
+  }));
+});
