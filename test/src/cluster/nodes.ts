@@ -77,7 +77,8 @@ export class GatewayNode {
     const config = {
       domain: DOMAIN,
       listeners: [{ protocol: 'ws', address: opts.address, port: 0 }, { protocol: 'udp', address: opts.address, port: 0 }],
-      http: { address: opts.address, port: 0 },
+      http: { address: opts.address, port: 0, demo: true },
+      admin: { address: opts.address, port: 0, token: 'drill-admin-token-0123456789' },
       media: { address: opts.address, portMin: opts.ports.min, portMax: opts.ports.max, workers: 1 },
       trunks: [{ name: 'sipp', address: '127.0.0.1', port: opts.trunkPort, codecs: ['PCMU', 'PCMA', 'telephone-event/8000'], answerTimeout: 20 }],
       routes: [{ match: '^\\d+$', trunk: 'sipp' }],
