@@ -75,16 +75,20 @@ export class Gateway {
       replaceFlow: (dest) => this.cluster?.flows.replace(dest) ?? Promise.resolve(undefined),
     });
     // 100rel: reliable provisionals are PRACKed (libs/sip) and sent to INVITEs that require them.
+    this.auth = new RequestAuthenticator({ config, log: this.log, transport: this.transport });
     this.ua = new UserAgent({
       transport: this.transport, userAgentName: 'trapezoid', contactUser: 'trapezoid', supported: ['100rel'],
+      // Requests on a WebSocket must be from (and REGISTER for) the user the connection proved to be.
+      screenRequest: (req) => this.auth.identities.screen(req),
       // An in-dialog request for a call being taken over waits for the takeover to finish.
       dialogLookup: async () => {
         await this.cluster?.settled();
         return undefined;
       },
     });
-    this.auth = new RequestAuthenticator({ config, log: this.log, transport: this.transport });
-    this.wsAdmission = new GatewayWsAdmission({ config, log: this.log, transport: this.transport });
+    this.wsAdmission = new GatewayWsAdmission({
+      config, log: this.log, transport: this.transport, credentials: (url) => this.auth.upgradeCredentials(url),
+    });
     this.registrar = new Registrar({ ua: this.ua, transport: this.transport, auth: this.auth, log: this.log });
     this.calls = new CallRegistry(this.log);
     this.router = new Router(config);
@@ -255,6 +259,7 @@ export class Gateway {
     await this.ops.stop();
     this.registrar.close();
     this.wsAdmission.close();
+    this.auth.close();
     await this.echo?.close();
     await this.http?.close();
     this.http = null;

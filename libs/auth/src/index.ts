@@ -11,3 +11,5 @@ export type {
   UpgradeRequest, UpgradeCredentials, WsAdmissionOptions, AdmissionVerdict, ConnectionLimitsOptions,
 } from './ws-admission.js';
 export { WsAdmissionPolicy, ConnectionLimits, hostName } from './ws-admission.js';
+export type { EphemeralOptions, EphemeralName, EphemeralCheck, EphemeralFormat, EphemeralAlgorithm, MintOptions } from './ephemeral.js';
+export { EphemeralCredentials, ephemeralPassword, mintEphemeral } from './ephemeral.js';

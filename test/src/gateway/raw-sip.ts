@@ -15,6 +15,8 @@ export type RawTransport = 'udp' | 'tcp' | 'ws';
 export interface RawSipOptions {
   /** Local address to send from (attackers 127.0.0.2, the legitimate client 127.0.0.3). */
   localAddress?: string;
+  /** WebSocket: the request target, path and query (credentials at the upgrade). Default "/". */
+  wsPath?: string;
 }
 
 export class RawSipClient {
@@ -56,7 +58,7 @@ export class RawSipClient {
       s.on('close', () => { c.closeCode ??= 0; c.wake(); });
       return c;
     }
-    const ws = new WebSocket(`ws://${host}:${port}`, 'sip', { localAddress: local });
+    const ws = new WebSocket(`ws://${host}:${port}${opts.wsPath ?? ''}`, 'sip', { localAddress: local });
     await new Promise<void>((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
     const c = new RawSipClient('ws', null, null, ws, port, host, `${randomBytes(4).toString('hex')}.invalid`);
     ws.on('message', (d: Buffer) => c.take(d));

@@ -15,9 +15,11 @@
 import {
   DigestServer, MemoryNonceUseStore, parseCredentials, type IncomingRequest, type NonceUseStore, type TransportInfo, type TransportLayer,
 } from '@trapezoid/sip';
-import { BanTable, type ConnectionIdentity } from '@trapezoid/auth';
+import { BanTable, EphemeralCredentials, type ConnectionIdentity, type UpgradeCredentials } from '@trapezoid/auth';
 import type { GatewayConfig } from '../config/index.js';
 import type { Logger } from '../logging.js';
+import { ConnectionIdentities } from './identities.js';
+import { sourceOf } from './source.js';
 
 export interface AuthenticatorOptions {
   config: GatewayConfig;
@@ -28,18 +30,15 @@ export interface AuthenticatorOptions {
   nonceUses?: NonceUseStore;
 }
 
-/** Where a request came from, as the log names it: `ip:port` and the transport. */
-export function sourceOf(t: TransportInfo | undefined): { source: string; transport: string } {
-  if (t === undefined) return { source: 'unknown', transport: 'unknown' };
-  const host = t.remoteAddress.includes(':') ? `[${t.remoteAddress}]` : t.remoteAddress;
-  return { source: `${host}:${t.remotePort}`, transport: t.protocol };
-}
-
 export class RequestAuthenticator {
   /** Undefined when auth.required is false: every request passes as "anonymous". */
   readonly digest: DigestServer | undefined;
   /** Authentication failures per (source address, user). */
   readonly bans: BanTable;
+  /** Who each WebSocket connection speaks for; its screen() checks every request on it. */
+  readonly identities: ConnectionIdentities;
+  /** Ephemeral credentials (auth.ephemeral), when configured. */
+  readonly ephemeral: EphemeralCredentials | undefined;
   private readonly log: Logger;
   private readonly transport: TransportLayer;
 
@@ -47,6 +46,8 @@ export class RequestAuthenticator {
     const a = opts.config.auth;
     this.log = opts.log;
     this.transport = opts.transport;
+    this.identities = new ConnectionIdentities(opts.transport, opts.log);
+    this.ephemeral = a.ephemeral ? new EphemeralCredentials(a.ephemeral) : undefined;
     const users = new Map(opts.config.users.map((u) => [u.username, u.password]));
     this.digest = a.required ? new DigestServer({
       realm: a.realm,
@@ -57,7 +58,10 @@ export class RequestAuthenticator {
       wrongPasswordStatus: 401,
       lookup: (username) => {
         const password = users.get(username);
-        return password === undefined ? undefined : { password };
+        if (password !== undefined) return { password };
+        // An ephemeral user name has its password derived, one per secret being rotated.
+        if (this.ephemeral?.parse(username) !== undefined) return { passwords: this.ephemeral.passwords(username) };
+        return undefined;
       },
     }) : undefined;
     this.bans = new BanTable({
@@ -66,13 +70,32 @@ export class RequestAuthenticator {
   }
 
   /**
+   * Credentials in a WebSocket upgrade's URL (auth_ephemeral's `?username=&password=`),
+   * for the admission policy. Expired and wrong ones are refused with 403.
+   */
+  upgradeCredentials(url: URL): UpgradeCredentials {
+    const username = url.searchParams.get('username');
+    const password = url.searchParams.get('password');
+    if (this.ephemeral === undefined || username === null || password === null) return { kind: 'none' };
+    const v = this.ephemeral.verify(username, password);
+    if (v.ok) return { kind: 'valid', identity: v.identity };
+    if (v.why === 'expired') return { kind: 'invalid', status: 403, reason: 'Credentials expired', why: `ephemeral credentials of ${username} expired` };
+    return { kind: 'invalid', status: 403, reason: 'Forbidden', why: `ephemeral credentials: ${v.why}` };
+  }
+
+  /**
    * Authenticates an out-of-dialog request. Returns who sent it, or undefined after
-   * having answered it (a challenge, or 400 for credentials that do not parse).
+   * having answered it (a challenge, 403, or 400 for credentials that do not parse).
+   * A connection that proved its identity at the upgrade is not challenged: the
+   * identity screen (identities.ts) has checked the request against it already.
    */
   async authenticate(req: IncomingRequest): Promise<ConnectionIdentity | undefined> {
+    const msg = req.message;
+    const flowId = msg.transport?.flowId;
+    const atUpgrade = flowId === undefined ? undefined : this.transport.flowContext(flowId) as ConnectionIdentity | undefined;
+    if (atUpgrade !== undefined) return atUpgrade;
     const digest = this.digest;
     if (digest === undefined) return { user: 'anonymous', method: 'digest' };
-    const msg = req.message;
     const register = msg.method === 'REGISTER';
     const authorization = msg.headers.get(register ? 'authorization' : 'proxy-authorization');
     const where = { method: msg.method, callId: msg.callId, ...sourceOf(msg.transport) };
@@ -97,9 +120,7 @@ export class RequestAuthenticator {
     const result = await digest.verify({ method: msg.method, uri: msg.uri, authorization });
     if (result.ok) {
       this.bans.success(key);
-      const flowId = msg.transport?.flowId;
-      if (flowId !== undefined) this.transport.markAuthenticated(flowId);
-      return { user: result.username, method: 'digest' };
+      return this.authenticated(req, result.username);
     }
     if (result.stale) {
       // The password was right; the nonce expired or was used: retry with a fresh one.
@@ -120,6 +141,43 @@ export class RequestAuthenticator {
     if (result.status === 400) req.reply(400, result.reason);
     else this.challenge(req, false);
     return undefined;
+  }
+
+  close(): void {
+    this.identities.close();
+  }
+
+  /**
+   * Digest passed for `username`: its identity (an ephemeral name's user, refused
+   * 403 once expired), bound to the WebSocket it came on; another user's credentials
+   * on a connection bound to someone else close it (1008).
+   */
+  private authenticated(req: IncomingRequest, username: string): ConnectionIdentity | undefined {
+    const msg = req.message;
+    const where = { method: msg.method, callId: msg.callId, ...sourceOf(msg.transport) };
+    const name = this.ephemeral?.parse(username);
+    const identity: ConnectionIdentity = name !== undefined ? this.ephemeral!.identity(name) : { user: username, method: 'digest' };
+    if (name !== undefined && this.ephemeral!.expired(name)) {
+      this.log.warn('request refused: credentials expired', {
+        event: 'credentials-expired', ...where, user: identity.user, expiredAt: new Date(name.expiresAt).toISOString(),
+      });
+      req.reply(403, 'Credentials expired');
+      return undefined;
+    }
+    const t = msg.transport;
+    if (t?.flowId !== undefined && (t.protocol === 'ws' || t.protocol === 'wss')) {
+      const bound = this.identities.get(t.flowId);
+      if (bound !== undefined && bound.user !== identity.user) {
+        const reason = 'Credentials of another user on this connection';
+        this.log.warn('request refused: not the connection\'s user', { event: 'identity-mismatch', ...where, user: bound.user, claimed: identity.user, reason });
+        req.reply(403, reason);
+        this.transport.closeFlow(t.flowId, 1008, reason);
+        return undefined;
+      }
+      this.identities.bind(t.flowId, identity);
+      this.transport.markAuthenticated(t.flowId);
+    }
+    return identity;
   }
 
   /** 401 + WWW-Authenticate for REGISTER, 407 + Proxy-Authenticate otherwise (RFC 3261 §22.1, §22.3). */

@@ -236,6 +236,13 @@ export const configSchema = z.strictObject({
       duration: z.number().positive().default(300).describe('Seconds a ban lasts; banned attempts get the usual challenge, unchecked.'),
       tableSize: z.number().int().min(100).default(10_000).describe('(address, user) pairs remembered, counting and banned each.'),
     }).prefault({}).describe('Authentication failures banned per (source address, user).'),
+    ephemeral: z.strictObject({
+      secrets: z.array(z.string().min(16)).min(1)
+        .describe('Secrets shared with the web service that issues credentials (16+ characters), newest first; any of them is accepted, so one can be rotated without a cut.'),
+      algorithm: z.enum(['sha1', 'sha256']).default('sha1').describe('HMAC of the password: base64(HMAC(secret, user name)); sha1 as the TURN REST draft and auth_ephemeral.'),
+      format: z.enum(['expiry:user', 'user:expiry']).default('expiry:user')
+        .describe('User name layout: `<expiry>:<user>` (the draft, auth_ephemeral username_format 1) or the older `<user>:<expiry>`; expiry in UNIX seconds.'),
+    }).optional().describe('Ephemeral credentials (Kamailio auth_ephemeral, TURN REST API): as digest credentials, or as username/password in the WebSocket URL.'),
   }).prefault({}).describe('Authentication of browser clients.'),
   users: z.array(user).default([]).describe('Static digest users (the embedded demo has demo/demo).'),
   node: z.string().default('').describe('Name of this gateway in metrics (the `node` label), call records and capture; empty = the host name.'),

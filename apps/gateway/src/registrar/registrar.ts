@@ -7,7 +7,8 @@ import {
   type IncomingRequest, type UserAgent, type TransportLayer,
 } from '@trapezoid/sip';
 import type { Logger } from '../logging.js';
-import { sourceOf, type RequestAuthenticator } from '../auth/authenticator.js';
+import type { RequestAuthenticator } from '../auth/authenticator.js';
+import { sourceOf } from '../auth/source.js';
 import { BindingStore, RegistrationError, type Binding, type ContactUpdate } from './bindings.js';
 
 export interface RegistrarOptions {

@@ -1,6 +1,6 @@
 // Two UserAgents joined by a LoopbackNetwork, for mock-clock tests.
 
-import { UserAgent } from '../ua/user-agent.js';
+import { UserAgent, type UserAgentOptions } from '../ua/user-agent.js';
 import { mock } from 'node:test';
 import type { SipMessage } from '../message/index.js';
 import { LoopbackNetwork, LoopbackTransport, settle } from './loopback-transport.js';
@@ -17,14 +17,16 @@ export interface UaPair {
   close(): Promise<void>;
 }
 
-/** `supported`: option tags both UAs handle (e.g. ['100rel']). */
-export function uaPair(protocol: TransportProtocol = 'udp', opts: { supported?: string[] } = {}): UaPair {
+/** `supported`: option tags both UAs handle (e.g. ['100rel']); `b`: more options for b. */
+export function uaPair(
+  protocol: TransportProtocol = 'udp', opts: { supported?: string[]; b?: Partial<Omit<UserAgentOptions, 'transport'>> } = {},
+): UaPair {
   const net = new LoopbackNetwork();
   const ta = net.endpoint({ protocol, port: 5060 });
   const tb = net.endpoint({ protocol, port: 5070 });
   const supported = opts.supported ? { supported: opts.supported } : {};
   const a = new UserAgent({ transport: ta, contactUser: 'alice', userAgentName: 'a', ...supported });
-  const b = new UserAgent({ transport: tb, contactUser: 'bob', userAgentName: 'b', ...supported });
+  const b = new UserAgent({ transport: tb, contactUser: 'bob', userAgentName: 'b', ...supported, ...opts.b });
   const bUri = 'sip:bob@127.0.0.1:5070' + (protocol === 'udp' ? '' : ';transport=' + protocol);
   return {
     net, ta, tb, a, b, bUri,

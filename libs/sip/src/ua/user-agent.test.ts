@@ -45,6 +45,32 @@ describe('UserAgent (mock clock, loopback)', () => {
     assert.equal(res.headers.getRaw('unsupported'), '100rel, foo');
   });
 
+  it('screenRequest refuses requests outside a dialog before their handler, then runs after(); in-dialog ones pass', async () => {
+    const screened: string[] = [];
+    let after = 0;
+    p = uaPair('udp', {
+      b: {
+        screenRequest: (req) => {
+          screened.push(req.method);
+          return /sip:mallory@/.test(req.headers.get('from') ?? '') ? { status: 403, reason: 'From user does not match the credentials', after: () => { after++; } } : undefined;
+        },
+      },
+    });
+    let handled = 0;
+    p.b.onRequest('INVITE', (req) => { handled++; void req.answer(); });
+    p.b.onRequest('MESSAGE', (req) => { handled++; req.reply(200); });
+    const refused = await p.a.request('MESSAGE', p.bUri, { from: 'sip:mallory@example.com' }).final;
+    assert.deepEqual([refused.status, refused.reason, after, handled], [403, 'From user does not match the credentials', 1, 0]);
+    assert.ok(refused.headers.get('to')?.includes('tag='), 'the refusal carries a To tag');
+    const call = p.a.request('INVITE', p.bUri, { from: 'sip:alice@example.com' });
+    assert.equal((await call.final).status, 200);
+    // In the dialog nothing is screened: the BYE is not asked about.
+    const before = screened.length;
+    assert.equal((await call.dialog!.bye()).status, 200);
+    assert.equal(screened.length, before);
+    assert.deepEqual(screened, ['MESSAGE', 'INVITE']);
+  });
+
   it('Max-Forwards 0 gets 483', async () => {
     p = uaPair();
     const res = await p.a.request('MESSAGE', p.bUri, { headers: { 'Max-Forwards': '0' } }).final;

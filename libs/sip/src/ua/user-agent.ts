@@ -40,6 +40,13 @@ export interface UserAgentOptions {
    * a failover survivor returns the stored state of a dialog another node owned, and
    * the UA restores it and hands it the request.
    */
+  /**
+   * Asked about every request outside a dialog (no To tag) except CANCEL, before its
+   * handler: a refusal is answered at once with its status and reason, then `after()`
+   * runs (the gateway closes a WebSocket whose bound identity the request's From or To
+   * contradicts). Undefined lets the request through.
+   */
+  screenRequest?: (req: SipRequest) => RequestRefusal | undefined;
   dialogLookup?: (callId: string, localTag: string, remoteTag: string) =>
     DialogState | undefined | Promise<DialogState | undefined>;
 }
@@ -59,6 +66,13 @@ export interface RequestOptions extends SendOptions {
 }
 
 export type RequestHandler = (req: IncomingRequest) => unknown;
+
+/** A screenRequest verdict: the final response to send, and what to do once it is sent. */
+export interface RequestRefusal {
+  status: number;
+  reason: string;
+  after?: () => void;
+}
 
 /** Methods this stack knows (unhandled ones get 405; others 501, §8.2.1). */
 const KNOWN_METHODS: ReadonlySet<string> = new Set([
@@ -87,6 +101,7 @@ export class UserAgent extends EventEmitter implements UaCore, TransactionUser {
   private readonly advertisedAddress: string | undefined;
   readonly supported: ReadonlySet<string>;
   private readonly dialogLookup: UserAgentOptions['dialogLookup'];
+  private readonly screenRequest: UserAgentOptions['screenRequest'];
   private readonly handlers = new Map<string, RequestHandler>();
   private readonly dialogTable = new Map<string, Dialog>();
   private readonly onMessage = (msg: SipMessage): void => this.layer.receive(msg);
@@ -101,6 +116,7 @@ export class UserAgent extends EventEmitter implements UaCore, TransactionUser {
     this.advertisedAddress = opts.advertisedAddress;
     this.supported = new Set(opts.supported ?? []);
     this.dialogLookup = opts.dialogLookup;
+    this.screenRequest = opts.screenRequest;
     this.layer = new TransactionLayer(this.transport, this, this.timers);
     this.transport.on('message', this.onMessage);
   }
@@ -250,6 +266,12 @@ export class UserAgent extends EventEmitter implements UaCore, TransactionUser {
       return;
     }
     if (m !== 'CANCEL') {
+      const refusal = this.screenRequest?.(req);
+      if (refusal !== undefined) {
+        tx.respond(createResponse(req, refusal.status, refusal.reason, newTag()));
+        refusal.after?.();
+        return;
+      }
       const unsupported = req.headers.getAll('require').filter((t) => !this.supported.has(t.toLowerCase()));
       if (unsupported.length > 0) {
         const res = createResponse(req, 420, undefined, newTag());
