@@ -11,6 +11,8 @@ command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] || need+=(dnsmasq
 # Interop peers: Kamailio as an edge proxy, baresip as a trunk-side phone.
 command -v kamailio >/dev/null 2>&1 || [ -x /usr/sbin/kamailio ] || need+=(kamailio)
 command -v baresip >/dev/null 2>&1 || need+=(baresip)
+# The SIP scanner met in the wild (svwar, svcrack): the gateway must tell it nothing.
+command -v svwar >/dev/null 2>&1 || need+=(sipvicious)
 # The native media fast path (libs/media/native) is built by node-gyp: make, g++, python3.
 command -v make >/dev/null 2>&1 || need+=(make)
 command -v g++ >/dev/null 2>&1 || need+=(g++)

@@ -23,6 +23,7 @@ import { RequestAuthenticator } from './auth/authenticator.js';
 import { Operations } from './admin/operations.js';
 import { echoRouted, exposureWarnings, isLoopback, mayServeDemoPassword } from './security/exposure.js';
 import { GatewayWsAdmission } from './auth/ws-admission.js';
+import { EdgeScreen } from './security/edge-screen.js';
 
 export interface GatewayCounters {
   liveCalls: number;
@@ -34,6 +35,14 @@ export interface GatewayCounters {
   dialogs: number;
   /** Open SIP WebSocket connections (ws and wss). */
   wsConnections: number;
+  /** Server transactions ever created (a flood that creates none leaves this alone). */
+  serverTransactionsCreated: number;
+  /** Requests answered statelessly (challenges over UDP, RFC 3261 §8.2.7). */
+  statelessResponses: number;
+  /** Requests dropped unanswered: banned addresses and scanners. */
+  screenedDrops: number;
+  /** Source addresses banned now (flood or scanner). */
+  bannedAddresses: number;
 }
 
 export interface GatewayOptions {
@@ -52,6 +61,8 @@ export class Gateway {
   readonly wsAdmission: GatewayWsAdmission;
   readonly calls: CallRegistry;
   readonly router: Router;
+  /** Rate limit, scanners and stateless challenges, before any transaction (issue 8). */
+  readonly edgeScreen: EdgeScreen;
   /** Trunk runtime state (pings, registrations, location): `trunks.status()` for the admin API. */
   readonly trunks: Trunks;
   /** The built-in echo endpoint: only when a route uses it (issue 8, safe defaults). */
@@ -80,6 +91,8 @@ export class Gateway {
       transport: this.transport, userAgentName: 'trapezoid', contactUser: 'trapezoid', supported: ['100rel'],
       // Requests on a WebSocket must be from (and REGISTER for) the user the connection proved to be.
       screenRequest: (req) => this.auth.identities.screen(req),
+      // Every request is screened before any transaction exists (security/edge-screen.ts).
+      timers: config.sip.timers, statelessScreen: (req) => this.edgeScreen.screen(req),
       // An in-dialog request for a call being taken over waits for the takeover to finish.
       dialogLookup: async () => {
         await this.cluster?.settled();
@@ -92,6 +105,7 @@ export class Gateway {
     this.registrar = new Registrar({ ua: this.ua, transport: this.transport, auth: this.auth, log: this.log });
     this.calls = new CallRegistry(this.log);
     this.router = new Router(config);
+    this.edgeScreen = new EdgeScreen({ config, log: this.log, trunkAcl: this.router.trunkAcl, auth: this.auth });
     this.trunks = new Trunks(this.ua, config, this.log);
     this.echo = echoRouted(config) ? new EchoService(config.media.address, this.log, (source) => this.isOwnUdpSource(source)) : null;
     const engine = (): MediaEngine => {
@@ -212,6 +226,10 @@ export class Gateway {
       transactions: ua.transactions,
       wsConnections: this.transport.connectionCount('ws') + this.transport.connectionCount('wss'),
       dialogs: ua.dialogs,
+      serverTransactionsCreated: ua.serverTransactionsCreated,
+      statelessResponses: ua.statelessResponses,
+      screenedDrops: ua.screenedDrops,
+      bannedAddresses: this.edgeScreen.flood.banned,
     };
   }
 

@@ -66,3 +66,14 @@ test('options are checked', () => {
   assert.throws(() => new BanTable({ maxFailures: 0, windowMs: 1, banMs: 1 }), RangeError);
   assert.throws(() => new BanTable({ maxFailures: 1, windowMs: 0, banMs: 1 }), RangeError);
 });
+
+test('ban() bans a key at once (a scanner seen), once', () => {
+  const { t, clock } = table();
+  t.failure('a');
+  assert.equal(t.ban('a'), clock.now + 60_000);
+  assert.equal(t.isBanned('a'), true);
+  assert.equal(t.ban('a'), undefined, 'already banned');
+  clock.now += 60_001;
+  assert.equal(t.isBanned('a'), false);
+  assert.equal(t.failure('a').failures, 1, 'the count before the ban is gone');
+});

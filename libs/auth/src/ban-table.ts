@@ -93,6 +93,19 @@ export class BanTable {
     return { failures: c.times.length, banned: true, banStarted: true, bannedUntil };
   }
 
+  /**
+   * Bans `key` now, whatever its count (a scanner's signature seen): returns the epoch
+   * ms the ban ends, or undefined when it was banned already.
+   */
+  ban(key: string): number | undefined {
+    if (this.bannedUntil(key) !== undefined) return undefined;
+    const until = this.now() + this.banMs;
+    if (this.bans.size >= this.maxKeys) this.forgetSoonestBan();
+    this.counters.delete(key);
+    this.bans.set(key, until);
+    return until;
+  }
+
   /** A success clears the key's failures (a user who finally typed the right password). */
   success(key: string): void {
     this.counters.delete(key);

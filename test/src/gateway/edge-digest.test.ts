@@ -241,6 +241,8 @@ describe('unknown user, wrong password, forged nonce: indistinguishable from out
     // No ban in the way: this test fails on purpose many times from one address.
     gw = await startGateway({ ports: { min: 19100, max: 19119 }, edit: (raw) => {
       raw.auth = { ban: { failures: 10_000 } };
+      // Nor the per-address request rate limit (security.rateLimit): 200 requests in seconds.
+      raw.security = { rateLimit: { requests: 10_000 } };
       (raw.media as Record<string, unknown>).workers = 1;
     } });
   });

@@ -182,9 +182,18 @@ export class RequestAuthenticator {
 
   /** 401 + WWW-Authenticate for REGISTER, 407 + Proxy-Authenticate otherwise (RFC 3261 §22.1, §22.3). */
   private challenge(req: IncomingRequest, stale: boolean): void {
+    const c = this.challengeFor(req.message.method, stale);
+    req.reply(c.status, { headers: c.headers });
+  }
+
+  /**
+   * The challenge for a request of `method` (also sent statelessly by the edge screen,
+   * security/edge-screen.ts): 401 with WWW-Authenticate for REGISTER, else 407 with
+   * Proxy-Authenticate. Only when digest is on.
+   */
+  challengeFor(method: string, stale = false): { status: 401 | 407; headers: Record<string, string[]> } {
     const values = this.digest!.challenge(stale);
-    if (req.message.method === 'REGISTER') req.reply(401, { headers: { 'WWW-Authenticate': values } });
-    else req.reply(407, { headers: { 'Proxy-Authenticate': values } });
+    return method === 'REGISTER' ? { status: 401, headers: { 'WWW-Authenticate': values } } : { status: 407, headers: { 'Proxy-Authenticate': values } };
   }
 }
 

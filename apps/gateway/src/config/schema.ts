@@ -4,7 +4,7 @@
 // (no file at all) adds those three on top (load.ts, EMBEDDED_DEMO).
 
 import { z } from 'zod';
-import { parseCidr, CidrError } from '@trapezoid/auth';
+import { cidr, pattern, securitySchema, sipSchema, trunkLimits, userLimits } from './security-schema.js';
 import { parseCodecPolicy, SdpError } from '@trapezoid/sdp';
 
 const port = z.number().int().min(0).max(65535);
@@ -39,15 +39,6 @@ const codecs = z.array(z.string()).min(1).superRefine((list, ctx) => {
     parseCodecPolicy({ codecs: list });
   } catch (err) {
     ctx.addIssue({ code: 'custom', message: err instanceof SdpError ? err.reason : String(err) });
-  }
-});
-
-/** An address or CIDR block, checked by the same parser the matcher uses. */
-const cidr = z.string().superRefine((text, ctx) => {
-  try {
-    parseCidr(text);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: err instanceof CidrError ? err.message : String(err) });
   }
 });
 
@@ -92,6 +83,7 @@ const trunk = z.strictObject({
   codecs: codecs.default(['PCMU', 'PCMA', 'telephone-event/8000']).describe('Codecs offered to the trunk, in this order (name[/clock[/channels]]).'),
   answerTimeout: z.number().positive().default(60).describe('Seconds to wait for a final answer before giving up (the browser gets 480).'),
   source: trunkSource.optional().describe('How requests from this trunk are recognised; default its address, port and transport.'),
+  ...trunkLimits,
   inviteTimeout: z.number().positive().default(32)
     .describe('Seconds without any response to an INVITE before the trunk counts as unreachable (408) and the next trunk of the route is tried.'),
   register: z.strictObject({
@@ -113,7 +105,7 @@ const trunk = z.strictObject({
 });
 
 const route = z.strictObject({
-  match: z.string().refine((s) => { try { new RegExp(s); return true; } catch { return false; } }, 'a valid regular expression')
+  match: pattern
     .describe('Regular expression matched against the dialled user part (browser -> trunk); first match wins.'),
   rewrite: z.string().optional().describe('Replacement for the dialled number; `$1` etc. refer to match groups.'),
   trunk: z.string().optional().describe('Name of the trunk to call.'),
@@ -150,6 +142,7 @@ const webhook = z.strictObject({
 const user = z.strictObject({
   username: z.string().min(1).describe('Digest user name (the user part of the AOR).'),
   password: z.string().describe('Digest password.'),
+  ...userLimits,
 });
 
 const seconds = z.number().positive();
@@ -275,6 +268,8 @@ export const configSchema = z.strictObject({
     pingInterval: z.number().positive().default(30)
       .describe('Seconds between WebSocket pings; a connection that misses a pong is dropped.'),
   }).prefault({}).describe('Admission of SIP WebSocket connections before any SIP is read (each listener adds its origins and hosts).'),
+  security: securitySchema,
+  sip: sipSchema,
   logging: z.strictObject({
     level: z.enum(['error', 'warn', 'info', 'debug']).default('info').describe('Lowest level written (JSON lines on stderr).'),
   }).prefault({}).describe('Logs.'),

@@ -33,6 +33,13 @@ export interface TransactionUser {
    * answer it statelessly (400 for a malformed request).
    */
   validateRequest?(req: SipRequest): void;
+  /**
+   * Optional screen consulted first for every request (RFC 3261 §8.2.7, stateless UAS
+   * behaviour): 'drop' discards it before anything else; a response is sent once,
+   * statelessly, instead of creating a transaction, unless the request turns out to be
+   * an ACK or to match a live transaction (a retransmission goes to its transaction).
+   */
+  prescreen?(req: SipRequest): 'drop' | SipResponse | undefined;
 }
 
 export interface TransactionCounters {
@@ -42,6 +49,10 @@ export interface TransactionCounters {
   mergedRequests: number;
   /** Requests answered statelessly because they were unusable (400). */
   rejectedRequests: number;
+  /** Requests the TU's screen dropped without an answer. */
+  screenedDrops: number;
+  /** Requests the TU's screen answered statelessly (§8.2.7), no transaction created. */
+  statelessResponses: number;
 }
 
 function ignore(): void { /* stateless responses: nothing to do when they fail */ }
@@ -52,6 +63,7 @@ export class TransactionLayer {
   private readonly merged = new Map<string, ServerTransaction>();
   readonly counters: TransactionCounters = {
     clientTransactionsCreated: 0, serverTransactionsCreated: 0, mergedRequests: 0, rejectedRequests: 0,
+    screenedDrops: 0, statelessResponses: 0,
   };
 
   constructor(
@@ -109,6 +121,11 @@ export class TransactionLayer {
   }
 
   private receiveRequest(req: SipRequest): void {
+    const screened = this.tu.prescreen?.(req);
+    if (screened === 'drop') {
+      this.counters.screenedDrops++;
+      return;
+    }
     let key: string;
     try {
       this.tu.validateRequest?.(req);
@@ -133,6 +150,11 @@ export class TransactionLayer {
     }
     if (req.method === 'ACK') {
       this.tu.receiveRequest(req, undefined);
+      return;
+    }
+    if (screened !== undefined) {
+      this.counters.statelessResponses++;
+      this.transport.sendResponse(screened, req).then(undefined, ignore);
       return;
     }
     if (req.method === 'CANCEL') {

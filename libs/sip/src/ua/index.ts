@@ -6,3 +6,5 @@ export { IncomingRequest } from './incoming-request.js';
 export type { ReplyOptions } from './incoming-request.js';
 export type { MessageOptions, SendOptions, HeaderValues } from './core.js';
 export { destinationOfUri } from './resolve.js';
+export { statelessTag } from './screen.js';
+export type { RequestScreen, ScreenVerdict } from './screen.js';

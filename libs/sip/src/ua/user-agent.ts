@@ -19,6 +19,7 @@ import { ClientRequest } from './client-request.js';
 import { applyMessageOptions, type SendOptions, type UaCore } from './core.js';
 import { newBranch, newCallId, newTag } from './ids.js';
 import { IncomingRequest } from './incoming-request.js';
+import { statelessResponse, type RequestScreen } from './screen.js';
 import { destinationOfUri } from './resolve.js';
 
 export interface UserAgentOptions {
@@ -36,19 +37,25 @@ export interface UserAgentOptions {
   /** Option tags this UA's application handles (a Require naming others gets 420). */
   supported?: string[];
   /**
-   * Asked for an in-dialog request that matches no live dialog, before answering 481:
-   * a failover survivor returns the stored state of a dialog another node owned, and
-   * the UA restores it and hands it the request.
-   */
-  /**
    * Asked about every request outside a dialog (no To tag) except CANCEL, before its
    * handler: a refusal is answered at once with its status and reason, then `after()`
    * runs (the gateway closes a WebSocket whose bound identity the request's From or To
    * contradicts). Undefined lets the request through.
    */
   screenRequest?: (req: SipRequest) => RequestRefusal | undefined;
+  /**
+   * Asked for an in-dialog request that matches no live dialog, before answering 481:
+   * a failover survivor returns the stored state of a dialog another node owned, and
+   * the UA restores it and hands it the request.
+   */
   dialogLookup?: (callId: string, localTag: string, remoteTag: string) =>
     DialogState | undefined | Promise<DialogState | undefined>;
+  /**
+   * Consulted for every request before any transaction exists, earlier than
+   * screenRequest (screen.ts, RFC 3261 §8.2.7): drop it, answer it once statelessly,
+   * or let it through.
+   */
+  statelessScreen?: RequestScreen;
 }
 
 export interface RequestOptions extends SendOptions {
@@ -90,6 +97,8 @@ export interface UaCounters {
   serverTransactionsCreated: number;
   mergedRequests: number;
   rejectedRequests: number;
+  screenedDrops: number;
+  statelessResponses: number;
 }
 
 export class UserAgent extends EventEmitter implements UaCore, TransactionUser {
@@ -102,6 +111,7 @@ export class UserAgent extends EventEmitter implements UaCore, TransactionUser {
   readonly supported: ReadonlySet<string>;
   private readonly dialogLookup: UserAgentOptions['dialogLookup'];
   private readonly screenRequest: UserAgentOptions['screenRequest'];
+  private readonly statelessScreen: RequestScreen | undefined;
   private readonly handlers = new Map<string, RequestHandler>();
   private readonly dialogTable = new Map<string, Dialog>();
   private readonly onMessage = (msg: SipMessage): void => this.layer.receive(msg);
@@ -117,6 +127,7 @@ export class UserAgent extends EventEmitter implements UaCore, TransactionUser {
     this.supported = new Set(opts.supported ?? []);
     this.dialogLookup = opts.dialogLookup;
     this.screenRequest = opts.screenRequest;
+    this.statelessScreen = opts.statelessScreen;
     this.layer = new TransactionLayer(this.transport, this, this.timers);
     this.transport.on('message', this.onMessage);
   }
@@ -238,6 +249,14 @@ export class UserAgent extends EventEmitter implements UaCore, TransactionUser {
   }
 
   // ---- TransactionUser
+
+  prescreen(req: SipRequest): 'drop' | SipResponse | undefined {
+    if (this.closed || this.statelessScreen === undefined) return undefined;
+    const verdict = this.statelessScreen(req);
+    if (verdict === undefined) return undefined;
+    if (verdict.action === 'drop') return 'drop';
+    return statelessResponse(req, verdict, this.userAgentName);
+  }
 
   validateRequest(req: SipRequest): void {
     validateRequest(req);
