@@ -100,7 +100,7 @@ export class Gateway {
       },
     });
     this.wsAdmission = new GatewayWsAdmission({
-      config, log: this.log, transport: this.transport, credentials: (url) => this.auth.upgradeCredentials(url),
+      config, log: this.log, transport: this.transport, credentials: (url, req) => this.auth.upgradeCredentials(url, req),
     });
     this.registrar = new Registrar({ ua: this.ua, transport: this.transport, auth: this.auth, log: this.log });
     this.calls = new CallRegistry(this.log);

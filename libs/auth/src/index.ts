@@ -13,3 +13,5 @@ export type {
 export { WsAdmissionPolicy, ConnectionLimits, hostName } from './ws-admission.js';
 export type { EphemeralOptions, EphemeralName, EphemeralCheck, EphemeralFormat, EphemeralAlgorithm, MintOptions } from './ephemeral.js';
 export { EphemeralCredentials, ephemeralPassword, mintEphemeral } from './ephemeral.js';
+export type { JwtAlgorithm, JwtKey, JwtOptions, JwtCheck, JwtWhy } from './jwt.js';
+export { JwtVerifier, jwksKeys, signJwt } from './jwt.js';

@@ -15,7 +15,10 @@
 import {
   DigestServer, MemoryNonceUseStore, parseCredentials, type IncomingRequest, type NonceUseStore, type TransportInfo, type TransportLayer,
 } from '@trapezoid/sip';
-import { BanTable, EphemeralCredentials, type ConnectionIdentity, type UpgradeCredentials } from '@trapezoid/auth';
+import { readFileSync } from 'node:fs';
+import {
+  BanTable, EphemeralCredentials, JwtVerifier, jwksKeys, type ConnectionIdentity, type JwtKey, type UpgradeCredentials, type UpgradeRequest,
+} from '@trapezoid/auth';
 import type { GatewayConfig } from '../config/index.js';
 import type { Logger } from '../logging.js';
 import { ConnectionIdentities } from './identities.js';
@@ -39,6 +42,8 @@ export class RequestAuthenticator {
   readonly identities: ConnectionIdentities;
   /** Ephemeral credentials (auth.ephemeral), when configured. */
   readonly ephemeral: EphemeralCredentials | undefined;
+  /** JSON Web Tokens at the upgrade (auth.jwt), when configured. */
+  readonly jwt: JwtVerifier | undefined;
   private readonly log: Logger;
   private readonly transport: TransportLayer;
 
@@ -48,6 +53,7 @@ export class RequestAuthenticator {
     this.transport = opts.transport;
     this.identities = new ConnectionIdentities(opts.transport, opts.log);
     this.ephemeral = a.ephemeral ? new EphemeralCredentials(a.ephemeral) : undefined;
+    this.jwt = a.jwt ? jwtVerifier(a.jwt) : undefined;
     const users = new Map(opts.config.users.map((u) => [u.username, u.password]));
     this.digest = a.required ? new DigestServer({
       realm: a.realm,
@@ -70,10 +76,20 @@ export class RequestAuthenticator {
   }
 
   /**
-   * Credentials in a WebSocket upgrade's URL (auth_ephemeral's `?username=&password=`),
-   * for the admission policy. Expired and wrong ones are refused with 403.
+   * Credentials carried by a WebSocket upgrade, for the admission policy: a JWT
+   * (`?token=`, `?access_token=` or `Authorization: Bearer`) or ephemeral credentials
+   * (auth_ephemeral's `?username=&password=`). Expired ones are refused 403
+   * `Credentials expired`, any other bad one 403 `Forbidden`.
    */
-  upgradeCredentials(url: URL): UpgradeCredentials {
+  upgradeCredentials(url: URL, req: UpgradeRequest): UpgradeCredentials {
+    const bearer = /^Bearer\s+(\S+)$/i.exec(String(req.headers.authorization ?? ''))?.[1];
+    const token = url.searchParams.get('token') ?? url.searchParams.get('access_token') ?? bearer;
+    if (token != null && this.jwt !== undefined) {
+      const v = this.jwt.verify(token);
+      if (v.ok) return { kind: 'valid', identity: v.identity };
+      if (v.why === 'expired') return { kind: 'invalid', status: 403, reason: 'Credentials expired', why: 'JWT expired' };
+      return { kind: 'invalid', status: 403, reason: 'Forbidden', why: `JWT: ${v.why}` };
+    }
     const username = url.searchParams.get('username');
     const password = url.searchParams.get('password');
     if (this.ephemeral === undefined || username === null || password === null) return { kind: 'none' };
@@ -195,6 +211,16 @@ export class RequestAuthenticator {
     const values = this.digest!.challenge(stale);
     return method === 'REGISTER' ? { status: 401, headers: { 'WWW-Authenticate': values } } : { status: 407, headers: { 'Proxy-Authenticate': values } };
   }
+}
+
+/** The JWT verifier of auth.jwt: its secrets and JWK Set (checked by the schema already). */
+function jwtVerifier(j: NonNullable<GatewayConfig['auth']['jwt']>): JwtVerifier {
+  const keys: JwtKey[] = j.secrets.map((secret) => ({ alg: 'HS256', secret: Buffer.from(secret, 'utf8') }));
+  if (j.jwks !== undefined) keys.push(...jwksKeys(JSON.parse(readFileSync(j.jwks, 'utf8'))));
+  return new JwtVerifier({
+    keys, leewaySec: j.leeway, userClaim: j.userClaim, dialClaim: j.dialClaim,
+    ...(j.algorithms ? { algorithms: j.algorithms } : {}), ...(j.issuer ? { issuer: j.issuer } : {}), ...(j.audience ? { audience: j.audience } : {}),
+  });
 }
 
 /** Bans are per (source address, claimed user): neighbours behind one NAT address are not locked out. */

@@ -4,7 +4,9 @@
 // The policy itself is libs/auth's; the transport (libs/sip) applies its verdicts.
 
 import type { IncomingMessage } from 'node:http';
-import { ConnectionLimits, WsAdmissionPolicy, redactUrl, type ConnectionIdentity, type UpgradeCredentials } from '@trapezoid/auth';
+import {
+  ConnectionLimits, WsAdmissionPolicy, redactUrl, type ConnectionIdentity, type UpgradeCredentials, type UpgradeRequest,
+} from '@trapezoid/auth';
 import type { TransportLayer, WsRefusal, WsVerdict } from '@trapezoid/sip';
 import type { GatewayConfig, ListenerConfig } from '../config/index.js';
 import type { Logger } from '../logging.js';
@@ -14,8 +16,8 @@ export interface WsAdmissionOptions {
   config: GatewayConfig;
   log: Logger;
   transport: TransportLayer;
-  /** Credentials carried by the upgrade URL (ephemeral, JWT); none looked for when absent. */
-  credentials?: (url: URL) => UpgradeCredentials;
+  /** Credentials carried by the upgrade (ephemeral, JWT); none looked for when absent. */
+  credentials?: (url: URL, req: UpgradeRequest) => UpgradeCredentials;
 }
 
 export class GatewayWsAdmission {

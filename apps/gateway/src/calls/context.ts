@@ -11,6 +11,7 @@ import { CallMedia } from '../media/call-media.js';
 import type { Router } from './routing.js';
 import type { Trunks } from '../trunks/index.js';
 import type { RequestAuthenticator } from '../auth/authenticator.js';
+import type { ConnectionIdentity } from '@trapezoid/auth';
 
 export interface CallContext {
   ua: UserAgent;
@@ -31,11 +32,12 @@ export interface CallContext {
 
 /**
  * Authenticates an out-of-dialog request from a client (RFC 3261 §22.3,
- * Proxy-Authenticate for INVITE). Returns the user name, or undefined after having
- * answered the request with the challenge or the refusal.
+ * Proxy-Authenticate for INVITE). Returns who sent it, or undefined after having
+ * answered the request with the challenge or the refusal. The identity carries what a
+ * credential allows (ConnectionIdentity.dialPatterns, from a JWT) for the toll-fraud checks.
  */
-export async function authenticate(ctx: CallContext, req: IncomingRequest): Promise<string | undefined> {
-  return (await ctx.auth.authenticate(req))?.user;
+export async function authenticate(ctx: CallContext, req: IncomingRequest): Promise<ConnectionIdentity | undefined> {
+  return ctx.auth.authenticate(req);
 }
 
 /**

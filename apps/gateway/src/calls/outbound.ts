@@ -10,10 +10,11 @@ import { authenticate, type CallContext } from './context.js';
 
 export async function handleOutboundInvite(ctx: CallContext, req: IncomingRequest): Promise<void> {
   const msg = req.message;
-  const user = await authenticate(ctx, req);
+  const identity = await authenticate(ctx, req);
   // A CANCEL read with the INVITE (one TCP or WebSocket read) was answered while the
   // digest check ran: the caller is gone before any call exists.
-  if (user === undefined || req.canceled) return;
+  if (identity === undefined || req.canceled) return;
+  const user = identity.user;
   const ruri = parseUri(msg.uri);
   const dialled = isSipUri(ruri) ? ruri.user ?? '' : '';
   const target = ctx.router.outbound(dialled);

@@ -102,3 +102,29 @@ test('the example in docs/configuration.md is a valid configuration', () => {
     assert.equal(c.listeners[0]!.protocol, 'wss');
   });
 });
+
+test('edge auth keys: a bad JWK Set, a missing JWT key and a bad exemption name the key and the file', () => {
+  withFile('auth:\n  jwt: { jwks: /nonexistent/jwks.json }\n', (path) => {
+    assert.throws(() => loadConfig({ path, env: {} }), (err: unknown) =>
+      err instanceof ConfigError && err.message.includes(`${path}: auth.jwt.jwks: /nonexistent/jwks.json: ENOENT`));
+  });
+  withFile('auth:\n  jwt: { userClaim: sub }\n', (path) => {
+    assert.throws(() => loadConfig({ path, env: {} }), /auth\.jwt: a JWT check needs secrets or jwks/);
+  });
+  withFile('websocket:\n  exempt: [10.0.0.0/33]\n', (path) => {
+    assert.throws(() => loadConfig({ path, env: {} }), /websocket\.exempt\.0: .*prefix length/);
+  });
+  withFile('auth:\n  ephemeral: { secrets: [short] }\n', (path) => {
+    assert.throws(() => loadConfig({ path, env: {} }), /auth\.ephemeral\.secrets\.0/);
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'trapezoid-jwks-'));
+  try {
+    const jwks = join(dir, 'jwks.json');
+    writeFileSync(jwks, JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-384', x: 'a', y: 'b', kid: 'big' }] }));
+    withFile(`auth:\n  jwt: { jwks: ${jwks} }\n`, (path) => {
+      assert.throws(() => loadConfig({ path, env: {} }), /auth\.jwt\.jwks: .*key big: kty EC P-384 is not RSA, EC P-256 or oct/);
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

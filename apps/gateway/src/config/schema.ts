@@ -5,6 +5,8 @@
 
 import { z } from 'zod';
 import { cidr, pattern, securitySchema, sipSchema, trunkLimits, userLimits } from './security-schema.js';
+import { readFileSync } from 'node:fs';
+import { jwksKeys } from '@trapezoid/auth';
 import { parseCodecPolicy, SdpError } from '@trapezoid/sdp';
 
 const port = z.number().int().min(0).max(65535);
@@ -39,6 +41,15 @@ const codecs = z.array(z.string()).min(1).superRefine((list, ctx) => {
     parseCodecPolicy({ codecs: list });
   } catch (err) {
     ctx.addIssue({ code: 'custom', message: err instanceof SdpError ? err.reason : String(err) });
+  }
+});
+
+/** A JWK Set file, loaded by the same code the verifier uses so a bad key fails at startup. */
+const jwksFile = z.string().min(1).superRefine((path, ctx) => {
+  try {
+    if (jwksKeys(JSON.parse(readFileSync(path, 'utf8'))).length === 0) ctx.addIssue({ code: 'custom', message: `${path}: no signature key` });
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
   }
 });
 
@@ -236,6 +247,18 @@ export const configSchema = z.strictObject({
       format: z.enum(['expiry:user', 'user:expiry']).default('expiry:user')
         .describe('User name layout: `<expiry>:<user>` (the draft, auth_ephemeral username_format 1) or the older `<user>:<expiry>`; expiry in UNIX seconds.'),
     }).optional().describe('Ephemeral credentials (Kamailio auth_ephemeral, TURN REST API): as digest credentials, or as username/password in the WebSocket URL.'),
+    jwt: z.strictObject({
+      secrets: z.array(z.string().min(32)).default([]).describe('HS256 secrets shared with the token issuer (32+ characters).'),
+      jwks: jwksFile.optional().describe('Path to a JWK Set file (RFC 7517): RSA keys verify RS256, P-256 EC keys ES256, oct keys HS256; `kid` selects the key.'),
+      algorithms: z.array(z.enum(['HS256', 'RS256', 'ES256'])).min(1).optional()
+        .describe('Accepted `alg` values; default every algorithm a configured key serves. `none` never is.'),
+      issuer: z.array(z.string().min(1)).min(1).optional().describe('Accepted `iss` values; any when absent.'),
+      audience: z.array(z.string().min(1)).min(1).optional().describe('The token\'s `aud` must name one of these; not checked when absent.'),
+      userClaim: z.string().min(1).default('sub').describe('Claim naming the SIP user: `alice`, `alice@domain` or `sip:alice@domain`.'),
+      dialClaim: z.string().min(1).default('dial').describe('Claim listing what the user may dial: regular expressions on the dialled number (read by the toll-fraud guards).'),
+      leeway: z.number().min(0).max(300).default(30).describe('Seconds of clock skew tolerated on `exp` and `nbf`.'),
+    }).refine((j) => j.secrets.length > 0 || j.jwks !== undefined, { message: 'a JWT check needs secrets or jwks' }).optional()
+      .describe('JSON Web Tokens (HS256, RS256, ES256) at the WebSocket upgrade: `?token=` or `?access_token=` in the URL, or `Authorization: Bearer`; `exp` is required.'),
   }).prefault({}).describe('Authentication of browser clients.'),
   users: z.array(user).default([]).describe('Static digest users (the embedded demo has demo/demo).'),
   node: z.string().default('').describe('Name of this gateway in metrics (the `node` label), call records and capture; empty = the host name.'),
