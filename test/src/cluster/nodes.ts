@@ -26,6 +26,10 @@ export interface NodeOptions {
   checkpointInterval?: number;
   /** Run the process inside this network namespace. */
   netns?: string;
+  /** Address of the HTTP and admin listeners (the node's own, not the service address); default `address`. */
+  httpAddress?: string;
+  /** The trunk's address (default 127.0.0.1). */
+  trunkAddress?: string;
   /** Extra cluster keys. */
   cluster?: Record<string, unknown>;
 }
@@ -77,10 +81,10 @@ export class GatewayNode {
     const config = {
       domain: DOMAIN,
       listeners: [{ protocol: 'ws', address: opts.address, port: 0 }, { protocol: 'udp', address: opts.address, port: 0 }],
-      http: { address: opts.address, port: 0, demo: true },
-      admin: { address: opts.address, port: 0, token: 'drill-admin-token-0123456789' },
+      http: { address: opts.httpAddress ?? opts.address, port: 0, demo: true },
+      admin: { address: opts.httpAddress ?? opts.address, port: 0, token: 'drill-admin-token-0123456789' },
       media: { address: opts.address, portMin: opts.ports.min, portMax: opts.ports.max, workers: 1 },
-      trunks: [{ name: 'sipp', address: '127.0.0.1', port: opts.trunkPort, codecs: ['PCMU', 'PCMA', 'telephone-event/8000'], answerTimeout: 20 }],
+      trunks: [{ name: 'sipp', address: opts.trunkAddress ?? '127.0.0.1', port: opts.trunkPort, codecs: ['PCMU', 'PCMA', 'telephone-event/8000'], answerTimeout: 20 }],
       routes: [{ match: '^\\d+$', trunk: 'sipp' }],
       inbound: [{ match: `^${AGENT_NUMBER}$`, aor: `sip:${AGENT.username}@${DOMAIN}`, ringTimeout: 20 }],
       users: [CALLER, AGENT],

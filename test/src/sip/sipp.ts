@@ -100,18 +100,23 @@ export interface SippOptions {
   trace?: boolean;
   /** Hard limit for the whole run (SIPp's own -timeout), default 30 s. */
   timeoutSec?: number;
+  /** Run inside this network namespace (`ip netns exec`); give `port` and `mediaPort` then. */
+  netns?: string;
+  /** Media port (-mp); a free one on 127.0.0.1 when absent. */
+  mediaPort?: number;
 }
 
 export async function startSipp(opts: SippOptions): Promise<SippRun & { port: number }> {
   const port = opts.port ?? await freePort();
-  const mediaPort = await freeMediaPort();
+  const mediaPort = opts.mediaPort ?? await freeMediaPort();
   const dir = mkdtempSync(join(tmpdir(), 'sipp-'));
   const msgFile = join(dir, 'messages.log');
   const address = opts.address ?? '127.0.0.1';
   const args = ['-i', address, '-p', String(port), '-mi', address, '-mp', String(mediaPort),
     '-nostdin', '-timeout', `${opts.timeoutSec ?? 30}s`, '-timeout_error',
     ...(opts.trace ? ['-trace_msg', '-message_file', msgFile] : []), ...opts.args];
-  const proc = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = opts.netns ? spawn('ip', ['netns', 'exec', opts.netns, 'sipp', ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   proc.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
