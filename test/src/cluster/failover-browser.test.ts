@@ -178,6 +178,31 @@ describe('failover drill: kill -9 the node carrying a browser call, the survivor
       assert.ok(atKill.packetsReceived > 0);
     }));
 
+  it('ten browser calls through A when it is killed: all ten go on through B', { timeout: 120_000 }, () => drill(['-sn', 'uas', '-rtp_echo', '-m', '10'], async (d) => {
+    const pages = await Promise.all(Array.from({ length: 10 }, () => browser.context.newPage()));
+    d.pages.push(...pages);
+    await Promise.all(pages.map((p, i) => openSoftphoneAt(p, d.a.httpUrl, { user: CALLER.username, password: CALLER.password, target: String(1100 + i) })));
+    await Promise.all(pages.map((p) => p.click('#call')));
+    await Promise.all(pages.map((p) => waitCallState(p, /^in call$/, 30_000)));
+    await Promise.all(pages.map((p) => statsUntil(p, (s) => s.packetsReceived >= 50)));
+    assert.equal((await d.a.health()).liveCalls, 10);
+    await sleep(1500);
+    const killedAt = Date.now();
+    await d.a.kill();
+    const t = await d.b.waitFor((e) => e.event === 'takeover', 10_000);
+    assert.deepEqual([t.calls, t.restored], [10, 10], `B restored all ten: ${JSON.stringify(t)}`);
+    console.log(`ten calls taken over ${Number(t.at) - killedAt} ms after the kill, restore took ${String(t.ms)} ms`);
+    const atKill = await Promise.all(pages.map((p) => stats(p)));
+    const resumed = await Promise.all(pages.map((p, i) => statsUntil(p, (s) => s.packetsReceived >= atKill[i]!.packetsReceived + 100, 20_000)));
+    resumed.forEach((s, i) => assert.ok(s.packetsReceived >= atKill[i]!.packetsReceived + 100, `call ${i} hears SIPp again: ${JSON.stringify([atKill[i], s])}`));
+    await d.b.waitHealth((h) => h.registrations >= 10, 20_000);
+    await Promise.all(pages.map((p) => p.click('#hangup')));
+    await Promise.all(pages.map((p) => waitEnded(p)));
+    const r = await d.sipp!.done;
+    assert.equal(r.code, 0, `SIPp's ten calls ended with the browsers' BYEs: ${r.stdout.slice(-1500)}`);
+    assert.equal(r.successful, 10);
+  }));
+
   it('SIPp -> browser agent: the agent\'s call through A goes on through B', { timeout: 90_000 }, () => drill(null, async (d) => {
     const page = await browser.context.newPage();
     d.pages.push(page);
