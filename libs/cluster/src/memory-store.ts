@@ -61,8 +61,15 @@ export class MemoryBackend {
 
 export class MemoryStore extends EventEmitter implements CallStore {
   readonly kind = 'memory' as const;
-  readonly connected = true;
-  readonly refused = false;
+
+  /** Memory is always there. */
+  get connected(): boolean {
+    return true;
+  }
+
+  get refused(): boolean {
+    return false;
+  }
 
   constructor(private readonly b: MemoryBackend = new MemoryBackend()) {
     super();

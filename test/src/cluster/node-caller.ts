@@ -14,6 +14,8 @@ type JsSipSession = ReturnType<JsSipUA['call']>;
 export class NodeCaller {
   /** RTP packets the peer connection received. */
   received = 0;
+  /** Date.now() of the last arrivals (a ring of 4096), for media gaps. */
+  private readonly arrivals = new Float64Array(4096);
   session: JsSipSession | null = null;
   pc: RTCPeerConnection | null = null;
   private sending = false;
@@ -52,7 +54,7 @@ export class NodeCaller {
           this.pc = pc;
           pc.addTransceiver('audio', { direction: 'sendrecv' });
           pc.onTrack.subscribe((track: MediaStreamTrack) => {
-            track.onReceiveRtp.subscribe(() => { this.received++; });
+            track.onReceiveRtp.subscribe(() => { this.arrivals[this.received++ & 4095] = Date.now(); });
           });
         },
       },
@@ -73,6 +75,21 @@ export class NodeCaller {
       await sender.sendRtp(new RtpPacket(header, Buffer.alloc(160, 0xff))).catch(() => undefined);
       await sleep(20);
     }
+  }
+
+  /** The longest silence between two arrivals from `from` (epoch ms) on, with when it ended. */
+  longestGap(from: number): { gapMs: number; endedAt: number } {
+    const n = Math.min(this.received, 4096);
+    const times: number[] = [];
+    for (let i = this.received - n; i < this.received; i++) times.push(this.arrivals[i & 4095]!);
+    let gapMs = 0;
+    let endedAt = 0;
+    for (let i = 1; i < times.length; i++) {
+      if (times[i]! < from) continue;
+      const g = times[i]! - Math.max(times[i - 1]!, from);
+      if (g > gapMs) { gapMs = g; endedAt = times[i]!; }
+    }
+    return { gapMs, endedAt };
   }
 
   /** Resolves once `n` more packets came back (or rejects after `ms`). */
