@@ -54,7 +54,10 @@ const median = (list) => pct(list, 50);
 const redis = new RedisServerProcess({ port: REDIS_PORT });
 const live = new Set();
 async function cleanup() {
-  for (const x of live) await x.kill?.().catch(() => undefined) ?? x.stop?.();
+  for (const x of live) {
+    if (typeof x.kill === 'function') await x.kill().catch(() => undefined);
+    else await x.stop().catch(() => undefined);
+  }
   await redis.kill();
 }
 process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
@@ -140,7 +143,7 @@ async function takeover(template, n) {
   };
   const deadLease = await store.acquireLease(deadInfo, 60_000);
   for (let i = 0; i < n; i++) {
-    const r = structuredClone(template);
+    const r = JSON.parse(JSON.stringify(template));
     r.id = `bench-${i}-${randomBytes(3).toString('hex')}`;
     r.owner = deadInfo.owner;
     r.version = 1;
