@@ -62,6 +62,12 @@ async function cleanup() {
 }
 process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
 
+/** A fresh, empty Redis (no persistence): nothing left from the last round's dead nodes. */
+async function freshRedis() {
+  await redis.kill();
+  await redis.start();
+}
+
 async function nodes(trunkPort, extra = {}) {
   const common = { redisUrl: redis.url, trunkPort, ports: { min: 13600, max: 13799 }, lease, ...extra };
   const a = await GatewayNode.start({ ...common, name: 'a', address: A });
@@ -78,6 +84,7 @@ async function wsUrl(node) {
 
 /** One kill -9 drill: the caller's longest silence, split. */
 async function drill() {
+  await freshRedis();
   const trunkPort = await freePort();
   const sipp = await startSipp({ port: trunkPort, args: ['-sn', 'uas', '-rtp_echo', '-m', '1'], timeoutSec: 60 });
   live.add(sipp);
@@ -135,6 +142,7 @@ async function recordFigures(holdS) {
 
 /** n clones of `template` owned by a node that stops renewing; B takes them over. */
 async function takeover(template, n) {
+  await freshRedis();
   const trunkPort = await freePort();
   const store = await RedisStore.connect({ url: redis.url });
   const deadInfo = {
@@ -155,11 +163,13 @@ async function takeover(template, n) {
       d.localTag += suffix;
       d.localAddress = DEAD;
     }
+    r.media.id = `${r.id}-media`;
     r.media.legs[0].port = 14000 + 4 * i;
     r.media.legs[1].port = 14000 + 4 * i + 2;
     for (const l of r.media.legs) { l.address = DEAD; if ('advertisedAddress' in l) l.advertisedAddress = DEAD; }
     r.mediaAt = Date.now();
-    await store.put(r, deadLease, 60_000);
+    const put = await store.put(r, deadLease, 60_000);
+    if (!put.ok) throw new Error(`cannot store clone ${i}: ${JSON.stringify(put)}`);
   }
   // The dead node stops renewing: its lease lapses after a second.
   await store.acquireLease(deadInfo, 1000).then(() => undefined);
@@ -168,7 +178,8 @@ async function takeover(template, n) {
   });
   live.add(b);
   try {
-    const t = await b.waitFor((e) => e.event === 'takeover', 120_000);
+    const t = await b.waitFor((e) => e.event === 'takeover' && e.node === deadInfo.owner, 120_000);
+    if (Number(t.calls) !== n) throw new Error(`B took over ${t.calls} calls of ${n}: ${JSON.stringify(b.events.filter((e) => String(e.event).startsWith('takeover')))}`);
     return { calls: n, restored: Number(t.restored), takeoverMs: Number(t.ms), legsPerSecond: Math.round((2 * Number(t.restored)) / (Number(t.ms) / 1000)) };
   } finally {
     await b.kill();

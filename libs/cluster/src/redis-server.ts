@@ -53,8 +53,11 @@ export class RedisServerProcess {
     }));
     for (const until = Date.now() + 5000; ;) {
       if (!this.proc) throw new Error(`redis-server exited at start: ${stderr.trim()}`);
-      if (this.opts.netns || await accepts(address, this.opts.port)) {
-        if (!this.opts.netns || await this.pingInNetns()) return;
+      if (this.opts.netns ? await this.pingInNetns() : await accepts(address, this.opts.port)) {
+        // Answering could be another server on the port: ours must still be running.
+        await new Promise((r) => setTimeout(r, 100));
+        if (!this.proc) throw new Error(`redis-server exited at start (is another one on ${address}:${this.opts.port}?): ${stderr.trim()}`);
+        return;
       }
       if (Date.now() > until) {
         await this.kill();
