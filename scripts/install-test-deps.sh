@@ -5,6 +5,12 @@ set -euo pipefail
 need=()
 command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+# The failover drills' capture (tshark) and the Redis TLS test's certificate (openssl).
+command -v tshark >/dev/null 2>&1 || need+=(tshark)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# The namespaces drill reads a node's /health from inside its namespace (curl) and builds it (ip).
+command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # RFC 3263 tests: a real DNS server on loopback (the binary only, no system service).
 command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] || need+=(dnsmasq-base)

@@ -13,6 +13,8 @@ export interface RedisServerOptions {
   password?: string;
   /** Run inside a network namespace (`ip netns exec NAME`). */
   netns?: string;
+  /** Serve TLS only (no plain port), with this certificate and key (PEM files). */
+  tls?: { certFile: string; keyFile: string };
   binary?: string;
 }
 
@@ -24,7 +26,7 @@ export class RedisServerProcess {
 
   get url(): string {
     const auth = this.opts.password !== undefined ? `:${encodeURIComponent(this.opts.password)}@` : '';
-    return `redis://${auth}${this.opts.address ?? '127.0.0.1'}:${this.opts.port}`;
+    return `${this.opts.tls ? 'rediss' : 'redis'}://${auth}${this.opts.address ?? '127.0.0.1'}:${this.opts.port}`;
   }
 
   get running(): boolean {
@@ -39,7 +41,10 @@ export class RedisServerProcess {
   async start(): Promise<void> {
     if (this.proc) return;
     const address = this.opts.address ?? '127.0.0.1';
-    const args = ['--port', String(this.opts.port), '--bind', address, '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--loglevel', 'warning'];
+    const ports = this.opts.tls
+      ? ['--port', '0', '--tls-port', String(this.opts.port), '--tls-cert-file', this.opts.tls.certFile, '--tls-key-file', this.opts.tls.keyFile, '--tls-auth-clients', 'no']
+      : ['--port', String(this.opts.port)];
+    const args = [...ports, '--bind', address, '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--loglevel', 'warning'];
     if (this.opts.password !== undefined) args.push('--requirepass', this.opts.password);
     const binary = this.opts.binary ?? 'redis-server';
     const proc = this.opts.netns ? spawn('ip', ['netns', 'exec', this.opts.netns, binary, ...args], { stdio: ['ignore', 'ignore', 'pipe'] })

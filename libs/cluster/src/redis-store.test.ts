@@ -5,6 +5,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import { RedisServerProcess } from './redis-server.js';
 import { RedisStore } from './redis-store.js';
@@ -26,6 +30,29 @@ storeSuite('redis', {
 });
 
 describe('Redis store with a real server', { timeout: 60_000 }, () => {
+  it('TLS with a password (records hold SRTP keys): the store works over rediss://, and refuses a server it cannot verify', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fo-redis-tls-'));
+    const certFile = join(dir, 'cert.pem');
+    const keyFile = join(dir, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile, '-out', certFile,
+      '-days', '2', '-subj', '/CN=redis.test', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const tlsServer = new RedisServerProcess({ port: 13905, password: 'tls-secret', tls: { certFile, keyFile } });
+    await tlsServer.start();
+    try {
+      assert.match(tlsServer.url, /^rediss:\/\//);
+      const s = await RedisStore.connect({ url: tlsServer.url, tls: { ca: readFileSync(certFile) }, prefix: 'tls:' });
+      const lease = await s.acquireLease(nodeInfo('a'), 5000);
+      assert.deepEqual(await s.put(sampleRecord('c1', lease.owner), lease, 1000), { ok: true });
+      assert.equal((await s.get('c1'))?.id, 'c1');
+      await s.close();
+      // Without the server's certificate as a trust anchor the connection is refused.
+      await assert.rejects(RedisStore.connect({ url: tlsServer.url, commandTimeoutMs: 500 }, 1500), /Redis/);
+    } finally {
+      await tlsServer.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a wrong password is a clear error at connect', async () => {
     const t0 = Date.now();
     await assert.rejects(RedisStore.connect({ url: server.url.replace('store-suite-secret', 'wrong'), commandTimeoutMs: 500 }, 5000),
