@@ -57,18 +57,7 @@ export class ClusterNode {
   /** Opens the store and settles the cluster's DTLS certificate (the media workers need it first). */
   static async open(config: GatewayConfig, deps: ClusterDeps): Promise<ClusterNode> {
     const c = config.cluster;
-    const store: CallStore = c.redis ? await RedisStore.connect({
-      url: c.redis.url, prefix: c.redis.prefix, commandTimeoutMs: c.redis.commandTimeout * 1000,
-      ...(c.redis.username !== undefined ? { username: c.redis.username } : {}),
-      ...(c.redis.password !== undefined ? { password: c.redis.password } : {}),
-      ...(c.redis.tls ? {
-        tls: {
-          ...(c.redis.tls.ca ? { ca: readFileSync(c.redis.tls.ca) } : {}),
-          ...(c.redis.tls.cert ? { cert: readFileSync(c.redis.tls.cert) } : {}),
-          ...(c.redis.tls.key ? { key: readFileSync(c.redis.tls.key) } : {}),
-        },
-      } : {}),
-    }, c.redis.connectTimeout * 1000) : new MemoryStore();
+    const store: CallStore = c.redis ? await ClusterNode.connectRedis(c) : new MemoryStore();
     try {
       let certificate: CertificatePem;
       if (c.certificate) {
@@ -82,6 +71,27 @@ export class ClusterNode {
     } catch (err) {
       await store.close();
       throw err;
+    }
+  }
+
+  /** The Redis store of cluster.redis; an unreachable or refusing server is an error naming the key. */
+  private static async connectRedis(c: GatewayConfig['cluster']): Promise<CallStore> {
+    const r = c.redis!;
+    try {
+      return await RedisStore.connect({
+        url: r.url, prefix: r.prefix, commandTimeoutMs: r.commandTimeout * 1000,
+        ...(r.username !== undefined ? { username: r.username } : {}),
+        ...(r.password !== undefined ? { password: r.password } : {}),
+        ...(r.tls ? {
+          tls: {
+            ...(r.tls.ca ? { ca: readFileSync(r.tls.ca) } : {}),
+            ...(r.tls.cert ? { cert: readFileSync(r.tls.cert) } : {}),
+            ...(r.tls.key ? { key: readFileSync(r.tls.key) } : {}),
+          },
+        } : {}),
+      }, r.connectTimeout * 1000);
+    } catch (err) {
+      throw new Error(`cluster.redis.url: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
   }
 
