@@ -58,21 +58,28 @@ export function delta(before: Scrape, after: Scrape, name: string, labels: Recor
   return value(after, name, labels) - value(before, name, labels);
 }
 
-/** JsSIP for CALLER over the gateway's WebSocket, once registered. */
-export async function registerCaller(gw: TestGateway, extra: Record<string, unknown> = {}): Promise<JsSipUA> {
+/**
+ * JsSIP for CALLER over the gateway's WebSocket, once registered (or, with `register`
+ * false, connected: a caller needs no registration, and stops without unregistering).
+ */
+export async function registerCaller(gw: TestGateway, extra: Record<string, unknown> = {}, register = true): Promise<JsSipUA> {
   const ws = gw.listeningPoints().find((p) => p.protocol === 'ws')!;
   const ua = new JsSIP.UA({
     sockets: [new JsSIP.WebSocketInterface(`ws://127.0.0.1:${ws.port}`)],
-    uri: `sip:${CALLER.username}@${DOMAIN}`, password: CALLER.password, register: true, session_timers: false, ...extra,
+    uri: `sip:${CALLER.username}@${DOMAIN}`, password: CALLER.password, register, session_timers: false, ...extra,
   });
-  const registered = nextEvent(ua, 'registered', 'registrationFailed');
+  const ready = register ? nextEvent(ua, 'registered', 'registrationFailed') : nextEvent(ua, 'connected', 'disconnected');
   ua.start();
-  await registered;
+  await ready;
   return ua;
 }
 
 export async function stopUa(ua: JsSipUA): Promise<void> {
-  if (!ua.isConnected()) return;
+  if (!ua.isConnected()) {
+    // Not connected: stop() still cancels its reconnection timers.
+    ua.stop();
+    return;
+  }
   const gone = nextEvent(ua, 'disconnected');
   ua.stop();
   await gone;
@@ -132,9 +139,13 @@ export function placeCall(ua: JsSipUA, number: string, opts: { extraHeaders?: st
   };
 }
 
-/** Waits for the call to be confirmed and werift's ICE and DTLS with the gateway to complete. */
-export async function confirmed(call: BrowserCall): Promise<void> {
+/**
+ * Waits for the call to be confirmed and (unless `media` is false) werift's ICE and DTLS
+ * with the gateway to complete.
+ */
+export async function confirmed(call: BrowserCall, media = true): Promise<void> {
   await nextEvent(call.session, 'confirmed', 'failed', 15_000);
+  if (!media) return;
   const pc = call.pc();
   assert.ok(pc, 'JsSIP made its peer connection');
   for (const until = Date.now() + 10_000; pc.connectionState !== 'connected' && Date.now() < until;) await sleep(20);

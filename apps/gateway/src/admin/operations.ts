@@ -16,7 +16,7 @@ import { trunkPort, type Trunks } from '../trunks/index.js';
 import { CallObserver } from '../monitor/call-observer.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { CdrWriter } from '../cdr/writer.js';
-import { ADMIN_HANGUP_REASON, SHUTDOWN_REASON } from '../cdr/cause.js';
+import { ADMIN_HANGUP_CAUSE, ADMIN_HANGUP_REASON } from '../cdr/cause.js';
 import { HepExporter } from '../hep/exporter.js';
 import { AdminAuth } from './auth.js';
 import { AdminServer, type AdminBackend, type DrainStatus, type Readiness } from './server.js';
@@ -138,7 +138,7 @@ export class Operations {
       this.drainTimer = setTimeout(() => {
         if (this.deps.calls.live === 0) return;
         this.deps.log.warn('drain deadline: ending the calls still live', { event: 'drain-deadline', liveCalls: this.deps.calls.live });
-        void this.deps.calls.endAll(SHUTDOWN_REASON);
+        void this.deps.calls.endAll('Drain deadline reached');
       }, ms);
       this.drainTimer.unref();
       queueMicrotask(() => this.drainStep());
@@ -193,7 +193,7 @@ export class Operations {
         const call = calls.get(id);
         if (!call || call.ended) return false;
         call.log.info('hang-up requested through the admin API', { event: 'admin-hangup' });
-        await call.end(200, ADMIN_HANGUP_REASON);
+        await call.end(200, ADMIN_HANGUP_REASON, 'gateway', ADMIN_HANGUP_CAUSE);
         return true;
       },
       registrations: () => registrar.bindings.all().map((b) => registrationView(b)),

@@ -2,7 +2,7 @@
 // from the monitor's records, with secrets in URIs redacted like everywhere else.
 
 import type { Binding } from '../registrar/bindings.js';
-import { CallObserver, type ObservedCall } from '../monitor/call-observer.js';
+import type { ObservedCall } from '../monitor/call-observer.js';
 import { MEDIA_DIRECTIONS, type MediaDirectionName } from '../monitor/directions.js';
 import type { MediaHealthStatus, SilentDirection } from '../monitor/one-way-audio.js';
 import { redactDeep } from '../hep/redact.js';
@@ -44,7 +44,8 @@ export interface CallView {
 
 export function callView(ob: ObservedCall, now = Date.now()): CallView {
   const r = ob.call.record;
-  const browserSide = CallObserver.browserSide(ob.call);
+  const answeredAt = ob.answerSentAt ?? r.answeredAt;
+  const browserSide = ob.call.browserSide;
   const leg = (side: 'a' | 'b'): LegView => {
     const id = side === 'a' ? ob.aInvite : ob.bInvite;
     const t = side === 'a' ? ob.aSource : ob.bTarget;
@@ -72,8 +73,8 @@ export function callView(ob: ObservedCall, now = Date.now()): CallView {
     id: r.id, direction: r.direction, state: r.state, ...(ob.trunk ? { trunk: ob.trunk } : {}),
     from: r.from, to: r.to,
     startedAt: new Date(r.createdAt).toISOString(),
-    ...(r.answeredAt !== undefined ? { answeredAt: new Date(r.answeredAt).toISOString() } : {}),
-    durationSeconds: r.answeredAt !== undefined ? Math.round((now - r.answeredAt) / 100) / 10 : 0,
+    ...(answeredAt !== undefined ? { answeredAt: new Date(answeredAt).toISOString() } : {}),
+    durationSeconds: answeredAt !== undefined ? Math.round((now - answeredAt) / 100) / 10 : 0,
     legs: [leg('a'), leg('b')],
     media: {
       health: ob.verdict.status,

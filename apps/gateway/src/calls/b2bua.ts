@@ -106,7 +106,8 @@ async function setUp(ctx: B2buaContext, o: B2buaOptions): Promise<void> {
     if (call.ended) return;
     const f = failureToCaller(finals, req.canceled, timedOut);
     if (!req.finalSent) req.reply(f.status, f.reason);
-    await call.end(f.status, f.log, 'b', timedOut ? 'no-answer' : 'rejected');
+    // A timeout is the gateway giving up (a timer: EndedBy 'gateway'), not B refusing.
+    await call.end(f.status, f.log, timedOut ? 'gateway' : 'b', timedOut ? 'no-answer' : 'rejected');
     return;
   }
   await answerCaller(o, sdp, winner, early);

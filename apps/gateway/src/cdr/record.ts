@@ -4,10 +4,10 @@
 // from the call record and what the monitor saw; secrets in URIs are redacted.
 
 import type { TransportInfo } from '@trapezoid/sip';
-import { CallObserver, type LegIdentity, type ObservedCall } from '../monitor/call-observer.js';
+import type { LegIdentity, ObservedCall } from '../monitor/call-observer.js';
 import { MEDIA_DIRECTIONS, type MediaDirectionName, type MediaLegName } from '../monitor/directions.js';
 import { redactDeep } from '../hep/redact.js';
-import { endCause, hangupParty, type EndCause, type HangupParty } from './cause.js';
+import { endCause, hangupParty, type HangupParty } from './cause.js';
 
 export const CDR_VERSION = 1;
 
@@ -50,7 +50,8 @@ export interface CallDetailRecord {
   /** Seconds from answer to end (0 unanswered); seconds from INVITE to answer. */
   durationSeconds: number;
   setupSeconds?: number;
-  endCause: EndCause;
+  /** hangup, canceled, busy, rejected, no-answer, setup-failed, media-failed, consent-lost, admin, shutdown ... */
+  endCause: string;
   /** The SIP status the call ended with (200 for a hang-up after answer) and its reason. */
   endStatus: number;
   endReason: string;
@@ -77,7 +78,7 @@ function leg(kind: MediaLegName, id: LegIdentity | undefined, callId: string | u
 
 export function buildCdr(ob: ObservedCall, node: string): CallDetailRecord {
   const r = ob.call.record;
-  const browserIsA = CallObserver.browserSide(ob.call) === 'a';
+  const browserIsA = ob.call.browserSide === 'a';
   const end = r.endedAt ?? Date.now();
   const answer = ob.answerSentAt ?? r.answeredAt;
   const media = {} as CallDetailRecord['media'];
@@ -106,10 +107,10 @@ export function buildCdr(ob: ObservedCall, node: string): CallDetailRecord {
     end: iso(end)!,
     durationSeconds: answer !== undefined ? Math.max(0, end - answer) / 1000 : 0,
     ...(answer !== undefined ? { setupSeconds: Math.max(0, answer - (ob.inviteAt ?? r.createdAt)) / 1000 } : {}),
-    endCause: endCause(r),
-    endStatus: r.endStatus ?? 500,
-    endReason: r.endReason ?? '',
-    hangupBy: hangupParty(r),
+    endCause: ob.end ? endCause(ob.end) : 'unknown',
+    endStatus: ob.end?.status ?? r.endStatus ?? 500,
+    endReason: ob.end?.reason ?? r.endReason ?? '',
+    hangupBy: ob.end ? hangupParty(ob.end) : 'gateway',
     media,
   };
   return redactDeep(record);

@@ -36,7 +36,7 @@ export function redactText(text: string): string {
   return text
     .replace(SDES_KEY, `$1${REDACTED}`)
     .replace(ICE_PWD, `$1${REDACTED}`)
-    .replace(AUTH_HEADER, (_m, name: string, value: string) => name + redactAuthValue(value))
+    .replace(AUTH_HEADER, (_m, name: string, value: string) => name + (/^(proxy-)?authorization/i.test(name) ? redactAuthValue(value) : REDACTED))
     .replace(SECRET_PARAM, `$1${REDACTED}`)
     .replace(URI_PASSWORD, `$1${REDACTED}$3`);
 }

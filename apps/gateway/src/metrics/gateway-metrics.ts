@@ -8,7 +8,7 @@
 // sample, never per packet.
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { CallObserver, ObservedCall } from '../monitor/call-observer.js';
+import { CallObserver, type ObservedCall } from '../monitor/call-observer.js';
 import { MEDIA_DIRECTIONS } from '../monitor/directions.js';
 import { endCause } from '../cdr/cause.js';
 
@@ -67,9 +67,10 @@ export class GatewayMetrics {
     observer.on('webrtcFailure', (_ob, stage) => c.webrtcFailures.inc({ stage }));
     observer.on('ended', (ob) => {
       const r = ob.call.record;
-      if (r.answeredAt === undefined) c.failed.inc({ ...base(ob), status: String(r.endStatus ?? 500) });
-      else c.duration.observe({ direction: r.direction }, Math.max(0, (r.endedAt ?? Date.now()) - r.answeredAt) / 1000);
-      c.ended.inc({ ...base(ob), cause: endCause(r) });
+      const answered = CallObserver.wasAnswered(ob);
+      if (!answered) c.failed.inc({ ...base(ob), status: String(r.endStatus ?? 500) });
+      else c.duration.observe({ direction: r.direction }, Math.max(0, (r.endedAt ?? Date.now()) - (ob.answerSentAt ?? r.endedAt ?? Date.now())) / 1000);
+      c.ended.inc({ ...base(ob), cause: ob.end ? endCause(ob.end) : 'unknown' });
     });
   }
 
@@ -128,7 +129,7 @@ function define(registry: Registry, observer: CallObserver, sources: MetricSourc
     attempted: new Counter({ name: `${p}calls_attempted_total`, help: 'Calls started (an INVITE accepted for routing).', labelNames: ['direction', 'trunk'] as const, registers: r }),
     answered: new Counter({ name: `${p}calls_answered_total`, help: 'Calls answered (2xx sent to the caller).', labelNames: ['direction', 'trunk'] as const, registers: r }),
     failed: new Counter({ name: `${p}calls_failed_total`, help: 'Calls that ended unanswered, by the final SIP status the caller got.', labelNames: ['direction', 'trunk', 'status'] as const, registers: r }),
-    ended: new Counter({ name: `${p}calls_ended_total`, help: 'Calls ended, by end cause (normal, canceled, busy, no-answer, rejected, admin, shutdown, failed).', labelNames: ['direction', 'trunk', 'cause'] as const, registers: r }),
+    ended: new Counter({ name: `${p}calls_ended_total`, help: 'Calls ended, by end cause (hangup, canceled, busy, rejected, no-answer, setup-failed, media-failed, consent-lost, admin, shutdown ...).', labelNames: ['direction', 'trunk', 'cause'] as const, registers: r }),
     setup: new Histogram({ name: `${p}call_setup_seconds`, help: 'Call setup time: the caller\'s INVITE to the 200 OK sent to it.', labelNames: ['direction', 'trunk'] as const, buckets: SETUP_BUCKETS, registers: r }),
     firstMedia: new Histogram({ name: `${p}call_answer_to_media_seconds`, help: 'From the 200 OK to the first packet received from a leg (browser: ICE and DTLS included).', labelNames: ['leg'] as const, buckets: MEDIA_BUCKETS, registers: r }),
     duration: new Histogram({ name: `${p}call_duration_seconds`, help: 'Answered calls: answer to hang-up.', labelNames: ['direction'] as const, buckets: DURATION_BUCKETS, registers: r }),

@@ -10,7 +10,7 @@
 import { EventEmitter } from 'node:events';
 import { parseCSeq, type SipRequest, type TappedMessage, type TransportInfo, type TransportLayer } from '@trapezoid/sip';
 import type { BridgeCounters, LegEvent, LegStats, MediaEngine } from '@trapezoid/media';
-import type { Call, CallRegistry } from '../calls/call.js';
+import type { Call, CallEnd, CallRegistry } from '../calls/call.js';
 import type { Logger } from '../logging.js';
 import { directionCounters, MEDIA_DIRECTIONS, type DirectionCounters, type MediaDirectionName, type MediaLegName } from './directions.js';
 import { OneWayAudioDetector, type MediaVerdict } from './one-way-audio.js';
@@ -40,6 +40,7 @@ export interface ObservedCall {
   /** The latest SDP seen on each leg (offer or answer, either way). */
   sdp: { a?: SdpFacts; b?: SdpFacts };
   ringSentAt?: number;
+  /** When the 2xx left for the caller (the call may end before its state says answered). */
   answerSentAt?: number;
   bridgeId?: string;
   /** Running totals per direction, as of the last sample. */
@@ -53,6 +54,8 @@ export interface ObservedCall {
   flaggedAt?: number;
   /** The bridge reported its last counters (destroyed): no later sample counts. */
   final: boolean;
+  /** How the call ended (status, reason, who, cause), once it has. */
+  end?: CallEnd;
   readonly detector: OneWayAudioDetector;
 }
 
@@ -150,11 +153,6 @@ export class CallObserver extends EventEmitter<ObserverEvents> {
     return this.byCallId.get(callId)?.ob.call.record.aCallId ?? this.endedCallIds.get(callId)?.aCallId;
   }
 
-  /** Which side of the call faces the browser: the A leg for outbound calls. */
-  static browserSide(call: Call): 'a' | 'b' {
-    return call.record.direction === 'outbound' ? 'a' : 'b';
-  }
-
   // ---- call registry ----
 
   private started(call: Call): void {
@@ -164,6 +162,7 @@ export class CallObserver extends EventEmitter<ObserverEvents> {
     };
     this.live.set(call.id, ob);
     this.byCallId.set(call.record.aCallId, { ob, leg: 'a' });
+    call.once('ended', (end) => { ob.end = end; });
     const invite = this.pendingInvites.get(call.record.aCallId);
     if (invite) {
       this.pendingInvites.delete(call.record.aCallId);
@@ -184,11 +183,19 @@ export class CallObserver extends EventEmitter<ObserverEvents> {
     if (!ob) return;
     const b = call.record.bCallId;
     if (b && !this.byCallId.has(b)) this.byCallId.set(b, { ob, leg: 'b' });
-    if (state === 'answered') {
-      const answeredAt = ob.answerSentAt ?? call.record.answeredAt ?? Date.now();
-      this.emit('answered', ob, Math.max(0, answeredAt - (ob.inviteAt ?? call.record.createdAt)) / 1000);
-      this.startFastSampling();
-    }
+    if (state === 'answered' && ob.answerSentAt === undefined) this.answered(ob, call.record.answeredAt ?? Date.now());
+  }
+
+  /** The caller got its 2xx: counted once, whether or not the call lived to be 'answered'. */
+  private answered(ob: ObservedCall, at: number): void {
+    ob.answerSentAt = at;
+    this.emit('answered', ob, Math.max(0, at - (ob.inviteAt ?? ob.call.record.createdAt)) / 1000);
+    this.startFastSampling();
+  }
+
+  /** Answered as the wire says (a BYE right behind the ACK can end a call before its state moves). */
+  static wasAnswered(ob: ObservedCall): boolean {
+    return ob.answerSentAt !== undefined || ob.call.record.answeredAt !== undefined;
   }
 
   private ended(call: Call): void {
@@ -201,7 +208,7 @@ export class CallObserver extends EventEmitter<ObserverEvents> {
       this.endedCallIds.set(id, { aCallId: call.record.aCallId, at: Date.now() });
     }
     if (ob.bridgeId) this.byBridge.delete(ob.bridgeId);
-    if (call.record.answeredAt !== undefined && !ob.webrtc.failure) {
+    if (CallObserver.wasAnswered(ob) && !ob.webrtc.failure) {
       if (ob.webrtc.iceConnectedAt === undefined) this.fail(ob, 'ice');
       else if (ob.webrtc.dtlsConnectedAt === undefined) this.fail(ob, 'dtls');
     }
@@ -229,7 +236,7 @@ export class CallObserver extends EventEmitter<ObserverEvents> {
     }
     if (leg === 'a' && m.direction === 'sent' && !msg.isRequest && parseCSeq(msg.headers.get('cseq') ?? '').method === 'INVITE') {
       if (msg.status >= 180 && msg.status < 190) ob.ringSentAt ??= m.at;
-      else if (msg.status >= 200 && msg.status < 300) ob.answerSentAt ??= m.at;
+      else if (msg.status >= 200 && msg.status < 300 && ob.answerSentAt === undefined && !ob.call.ended) this.answered(ob, m.at);
     }
     const sdp = sdpOf(msg);
     if (sdp !== undefined) {
@@ -280,7 +287,7 @@ export class CallObserver extends EventEmitter<ObserverEvents> {
   /** Answered calls still waiting for a leg's first packet (and not for too long). */
   private awaitingFirstMedia(now: number): ObservedCall[] {
     return [...this.live.values()].filter((ob) => {
-      const at = ob.call.record.answeredAt;
+      const at = ob.answerSentAt;
       return at !== undefined && now - at < FIRST_MEDIA_WAIT_MS && (ob.firstMediaAt.browser === undefined || ob.firstMediaAt.trunk === undefined);
     });
   }
@@ -336,13 +343,12 @@ export class CallObserver extends EventEmitter<ObserverEvents> {
       if (delta[d].packets > 0 || delta[d].bytes > 0 || delta[d].lost > 0) moved = true;
       ob.counters[d] = { packets: Math.max(prev.packets, n.packets), bytes: Math.max(prev.bytes, n.bytes), lost: Math.max(prev.lost, n.lost), jitter: n.jitter };
     }
-    const browserSide = CallObserver.browserSide(ob.call);
+    const browserSide = ob.call.browserSide;
     const clock = (side: 'a' | 'b'): number => ob.sdp[side]?.clockRate ?? 8000;
     ob.jitterSeconds.browser = next['browser->gateway'].jitter / clock(browserSide);
     ob.jitterSeconds.trunk = next['trunk->gateway'].jitter / clock(browserSide === 'a' ? 'b' : 'a');
-    const answeredAt = ob.call.record.answeredAt;
-    if (answeredAt !== undefined) {
-      const since = (ob.answerSentAt ?? answeredAt);
+    const since = ob.answerSentAt;
+    if (since !== undefined) {
       for (const [leg, d] of [['browser', 'browser->gateway'], ['trunk', 'trunk->gateway']] as const) {
         if (ob.firstMediaAt[leg] === undefined && next[d].packets > 0) {
           // Packets counted before this sample came with early media: media was there at the
