@@ -16,6 +16,7 @@ import { freePort, startSipp, type SippRun } from '../sip/sipp.js';
 import { nextEvent } from '../sip/jssip-node.js';
 import { GATEWAY_SCENARIOS, assertReleasedAndStop, startGateway, type TestGateway } from '../gateway/harness.js';
 import { confirmed, delta, hangUp, placeCall, registerCaller, scrape, stopUa, until, value, type JsSipUA } from './ops-harness.js';
+import { closePeerConnections } from './ops-harness.js';
 
 const PORTS = { min: 14200, max: 14399 };
 
@@ -71,6 +72,7 @@ describe('call detail records', { timeout: 150_000 }, () => {
   const closers: Array<() => Promise<void>> = [];
   after(async () => {
     if (ua) await stopUa(ua).catch(() => undefined);
+    await closePeerConnections();
     await sipp?.stop();
     await gw?.stop();
     for (const c of closers) await c();

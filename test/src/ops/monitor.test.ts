@@ -12,6 +12,7 @@ import { GATEWAY_SCENARIOS, assertReleasedAndStop, sleep, startGateway, type Tes
 import {
   admin, confirmed, delta, hangUp, placeCall, registerCaller, scrape, stopUa, until, value, type JsSipUA,
 } from './ops-harness.js';
+import { closePeerConnections } from './ops-harness.js';
 
 const PORTS = { min: 14000, max: 14199 };
 const ONE_WAY_SECONDS = 2;
@@ -30,6 +31,7 @@ describe('metrics and the one-way-audio detector', { timeout: 120_000 }, () => {
   let ua: JsSipUA | null = null;
   after(async () => {
     if (ua) await stopUa(ua).catch(() => undefined);
+    await closePeerConnections();
     await sipp?.stop();
     await gw?.stop();
   });

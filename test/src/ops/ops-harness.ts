@@ -96,6 +96,14 @@ export interface BrowserCall {
   stopSending(): Promise<void>;
 }
 
+/** Every peer connection the calls made, so a failed test's after() can close them (their sockets keep a process alive). */
+const peerConnections = new Set<RTCPeerConnection>();
+
+export async function closePeerConnections(): Promise<void> {
+  for (const pc of peerConnections) await pc.close().catch(() => undefined);
+  peerConnections.clear();
+}
+
 export function placeCall(ua: JsSipUA, number: string, opts: { extraHeaders?: string[] } = {}): BrowserCall {
   let pc: RTCPeerConnection | null = null;
   let received = 0;
@@ -108,6 +116,7 @@ export function placeCall(ua: JsSipUA, number: string, opts: { extraHeaders?: st
     eventHandlers: {
       peerconnection: (e: { peerconnection: unknown }) => {
         pc = e.peerconnection as RTCPeerConnection;
+        peerConnections.add(pc);
         pc.addTransceiver('audio', { direction: 'sendrecv' });
         pc.onTrack.subscribe((track: MediaStreamTrack) => { track.onReceiveRtp.subscribe(() => { received++; }); });
       },

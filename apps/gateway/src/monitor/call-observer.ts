@@ -56,6 +56,8 @@ export interface ObservedCall {
   final: boolean;
   /** How the call ended (status, reason, who, cause), once it has. */
   end?: CallEnd;
+  /** Every Call-ID of its legs seen so far (a B leg may be retried on another trunk). */
+  readonly callIds: Set<string>;
   readonly detector: OneWayAudioDetector;
 }
 
@@ -159,6 +161,7 @@ export class CallObserver extends EventEmitter<ObserverEvents> {
     const ob: ObservedCall = {
       call, sdp: {}, counters: directionCounters([]), jitterSeconds: { browser: 0, trunk: 0 }, firstMediaAt: {}, webrtc: {},
       verdict: { status: 'setup', silent: [] }, final: false, detector: new OneWayAudioDetector(this.opts.oneWayAudioMs),
+      callIds: new Set([call.record.aCallId]),
     };
     this.live.set(call.id, ob);
     this.byCallId.set(call.record.aCallId, { ob, leg: 'a' });
@@ -182,7 +185,10 @@ export class CallObserver extends EventEmitter<ObserverEvents> {
     const ob = this.live.get(call.id);
     if (!ob) return;
     const b = call.record.bCallId;
-    if (b && !this.byCallId.has(b)) this.byCallId.set(b, { ob, leg: 'b' });
+    if (b && !this.byCallId.has(b)) {
+      this.byCallId.set(b, { ob, leg: 'b' });
+      ob.callIds.add(b);
+    }
     if (state === 'answered' && ob.answerSentAt === undefined) this.answered(ob, call.record.answeredAt ?? Date.now());
   }
 
@@ -202,8 +208,8 @@ export class CallObserver extends EventEmitter<ObserverEvents> {
     const ob = this.live.get(call.id);
     if (!ob) return;
     this.live.delete(call.id);
-    for (const id of [call.record.aCallId, call.record.bCallId]) {
-      if (!id || this.byCallId.get(id)?.ob !== ob) continue;
+    for (const id of ob.callIds) {
+      if (this.byCallId.get(id)?.ob !== ob) continue;
       this.byCallId.delete(id);
       this.endedCallIds.set(id, { aCallId: call.record.aCallId, at: Date.now() });
     }
@@ -221,7 +227,7 @@ export class CallObserver extends EventEmitter<ObserverEvents> {
     const msg = m.message;
     if (!msg) return;
     const callId = msg.callId;
-    const known = this.byCallId.get(callId);
+    const known = this.byCallId.get(callId) ?? (m.direction === 'sent' && msg.isRequest && msg.method === 'INVITE' ? this.bLegOf(callId) : undefined);
     if (!known) {
       if (m.direction === 'received' && msg.isRequest && msg.method === 'INVITE' && !/;\s*tag=/i.test(msg.headers.get('to') ?? '')) {
         if (this.pendingInvites.size >= 10_000) this.pendingInvites.delete(this.pendingInvites.keys().next().value!);
@@ -243,6 +249,22 @@ export class CallObserver extends EventEmitter<ObserverEvents> {
       const facts = sdpFacts(sdp);
       if (facts) ob.sdp[leg] = facts;
     }
+  }
+
+  /**
+   * A B-leg INVITE the gateway just sent: the call flow set its Call-ID on the record
+   * (no event says so), so the live calls are searched, once per B-leg INVITE.
+   */
+  private bLegOf(callId: string): { ob: ObservedCall; leg: 'b' } | undefined {
+    for (const ob of this.live.values()) {
+      if (ob.call.record.bCallId === callId) {
+        const entry = { ob, leg: 'b' as const };
+        this.byCallId.set(callId, entry);
+        ob.callIds.add(callId);
+        return entry;
+      }
+    }
+    return undefined;
   }
 
   // ---- media engine ----
