@@ -104,13 +104,13 @@ export async function closePeerConnections(): Promise<void> {
   peerConnections.clear();
 }
 
-export function placeCall(ua: JsSipUA, number: string, opts: { extraHeaders?: string[] } = {}): BrowserCall {
+export function placeCall(ua: JsSipUA, number: string, opts: { extraHeaders?: string[]; uriParams?: string } = {}): BrowserCall {
   let pc: RTCPeerConnection | null = null;
   let received = 0;
   let sent = 0;
   let sending: Promise<void> | null = null;
   let stop = false;
-  const session = ua.call(`sip:${number}@${DOMAIN}`, {
+  const session = ua.call(`sip:${number}@${DOMAIN}${opts.uriParams ?? ''}`, {
     mediaConstraints: { audio: false, video: false },
     ...(opts.extraHeaders ? { extraHeaders: opts.extraHeaders } : {}),
     eventHandlers: {
