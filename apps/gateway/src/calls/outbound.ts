@@ -45,11 +45,12 @@ export async function handleOutboundInvite(ctx: CallContext, req: IncomingReques
             ...(t.credentials ? { credentials: t.credentials } : {}),
           });
         },
-      });
-      out.on('attempt', (t, invite) => {
-        call.record.trunk = t.name;
-        call.record.bCallId = invite.message.callId;
-        call.log.info('INVITE sent to trunk', { event: 'trunk-attempt', trunk: t.name, bLeg: invite.message.callId });
+        // Before 'proceeding' is announced (a trunk by address): observers see the B leg.
+        onAttempt: (t, invite) => {
+          call.record.trunk = t.name;
+          call.record.bCallId = invite.message.callId;
+          call.log.info('INVITE sent to trunk', { event: 'trunk-attempt', trunk: t.name, bLeg: invite.message.callId });
+        },
       });
       return [out];
     },

@@ -17,8 +17,6 @@ const FAIL_OVER_ON: ReadonlySet<number> = new Set([408, 503]);
 
 export interface TrunkLegEvents {
   provisional: [SipResponse];
-  /** A new INVITE went out (the first one too). */
-  attempt: [TrunkConfig, ClientRequest];
 }
 
 export interface TrunkLegOptions {
@@ -28,6 +26,12 @@ export interface TrunkLegOptions {
   log: Logger;
   /** Sends the INVITE to one trunk target. */
   send: (trunk: TrunkConfig, destination: Destination) => ClientRequest;
+  /**
+   * Each INVITE sent (the first one too), as soon as it exists. For a trunk given by
+   * address the first one is sent from the constructor, so the call knows its B leg
+   * before it announces 'proceeding'.
+   */
+  onAttempt?: (trunk: TrunkConfig, invite: ClientRequest) => void;
 }
 
 export class TrunkLeg extends EventEmitter<TrunkLegEvents> {
@@ -70,9 +74,10 @@ export class TrunkLeg extends EventEmitter<TrunkLegEvents> {
         this.tried.push(`${t.name} down`);
         continue;
       }
-      let targets: Destination[];
+      // An address is known at once (no await: the first INVITE leaves synchronously).
+      let targets: Destination[] | undefined = this.o.trunks.literalDestinations(t);
       try {
-        targets = await this.o.trunks.destinations(t);
+        targets ??= await this.o.trunks.destinations(t);
       } catch (err) {
         this.o.log.warn('trunk has no address', { event: 'trunk-unresolved', trunk: t.name, error: String(err) });
         targets = [];
@@ -94,7 +99,7 @@ export class TrunkLeg extends EventEmitter<TrunkLegEvents> {
     const out = this.o.send(t, dest);
     this.current = out;
     this.trunk = t;
-    this.emit('attempt', t, out);
+    this.o.onAttempt?.(t, out);
     let answered = false;
     out.on('response', () => { answered = true; });
     out.on('provisional', (res: SipResponse) => {

@@ -93,8 +93,13 @@ export class Trunks extends EventEmitter<TrunksEvents> {
    * host name the RFC 3263 answer (NAPTR/SRV unless a port is configured).
    */
   async destinations(t: TrunkConfig): Promise<Destination[]> {
-    if (isIP(t.address) !== 0) return [{ protocol: t.transport ?? 'udp', address: t.address, port: trunkPort(t) }];
-    return this.locator.locate({ host: t.address, ...(t.port !== undefined ? { port: t.port } : {}), ...(t.transport ? { transport: t.transport } : {}) });
+    return this.literalDestinations(t) ?? this.locator.locate({ host: t.address, ...(t.port !== undefined ? { port: t.port } : {}), ...(t.transport ? { transport: t.transport } : {}) });
+  }
+
+  /** The destination of a trunk given by IP address, known without a lookup; undefined for a name. */
+  literalDestinations(t: TrunkConfig): Destination[] | undefined {
+    if (isIP(t.address) === 0) return undefined;
+    return [{ protocol: t.transport ?? 'udp', address: t.address, port: trunkPort(t) }];
   }
 
   private statusOf(rt: Runtime): TrunkStatus {
