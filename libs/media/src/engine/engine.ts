@@ -8,10 +8,12 @@ import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import type {
-  BridgeCounters, BridgeDescription, BridgeSpec, BridgeState, BridgeStats, BridgeUpdate, CertificatePem, LegEvent, WorkerEvent, WorkerInit,
+  BridgeCounters, BridgeDescription, BridgeSpec, BridgeState, BridgeStats, BridgeUpdate, CertificatePem, LegEvent, LegShape, WorkerEvent, WorkerInit,
   WorkerLoad, WorkerReply, WorkerRequest, WorkerResults, WorkerUsage,
 } from './protocol.js';
 import { sliceRange, type PortSlice } from './slices.js';
+import { shapeKey } from './prebound.js';
+import { Reservations, reservedDescription, shapeOf } from './reservations.js';
 
 export interface MediaEngineOptions {
   /** Worker threads; default one per core (os.availableParallelism()). */
@@ -34,6 +36,12 @@ export interface MediaEngineOptions {
   nativeDtls?: boolean;
   /** The DTLS certificate every worker uses (a cluster shares one); default: each worker makes its own. */
   certificate?: CertificatePem;
+  /**
+   * Legs of each shape every worker keeps pre-bound, so createBridge answers without a
+   * round trip to a worker (engine/prebound.ts); default 4, 0 = off. Their ports are not
+   * in portsInUse (see portsPrebound).
+   */
+  prebound?: number;
 }
 
 /** Emitted as 'bridgesLost' when a worker dies with bridges on it. */
@@ -51,6 +59,10 @@ type Request = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R
 class WorkerSlot {
   worker: Worker | null = null;
   load: WorkerLoad = { bridges: 0, portsInUse: 0 };
+  /** Pre-bound legs this worker announced and nobody took yet. */
+  readonly reservations = new Reservations();
+  /** The worker's DTLS certificate fingerprint (its 'ready' event), for reserved WebRTC legs. */
+  fingerprint = '';
   /** Creates sent but not answered: counted so least-loaded placement spreads a burst. */
   inFlight = 0;
   readonly pending = new Map<number, Pending>();
@@ -77,9 +89,13 @@ export class MediaEngine extends EventEmitter {
   private readonly respawn: boolean;
   private readonly timeoutMs: number;
   private readonly certificate: CertificatePem | undefined;
+  private readonly prebound: number;
+  /** Leg shapes calls asked for: every worker keeps some of each pre-bound. */
+  private readonly shapes = new Map<string, LegShape>();
 
   private constructor(opts: MediaEngineOptions) {
     super();
+    this.prebound = opts.prebound ?? 4;
     this.certificate = opts.certificate;
     this.address = opts.address ?? '127.0.0.1';
     this.native = opts.native ?? true;
@@ -89,6 +105,10 @@ export class MediaEngine extends EventEmitter {
     const n = opts.workers ?? availableParallelism();
     const slices = sliceRange(opts.portMin ?? 20000, opts.portMax ?? 29999, n);
     for (let i = 0; i < n; i++) this.slots.push(new WorkerSlot(i, slices[i]));
+    // A browser call's two legs on the default address, ready before the first call.
+    for (const s of [shapeOf({ kind: 'webrtc' }, this.address), shapeOf({ kind: 'rtp' }, this.address)]) {
+      if (s) this.shapes.set(shapeKey(s), s);
+    }
   }
 
   /** Starts the workers and resolves once every one is ready to take bridges. */
@@ -112,10 +132,16 @@ export class MediaEngine extends EventEmitter {
     for (const s of this.slots) n += s.load.bridges;
     return n;
   }
-  /** Media ports bound on all workers, as of their last replies. */
+  /** Media ports bound by bridges on all workers, as of their last replies (pre-bound legs not counted). */
   get portsInUse(): number {
     let n = 0;
     for (const s of this.slots) n += s.load.portsInUse;
+    return n;
+  }
+  /** Port pairs held by pre-bound legs waiting for calls (MediaEngineOptions.prebound). */
+  get portsPrebound(): number {
+    let n = 0;
+    for (const s of this.slots) n += s.load.portsPrebound ?? 0;
     return n;
   }
   /**
@@ -142,6 +168,8 @@ export class MediaEngine extends EventEmitter {
   async createBridge(spec: BridgeSpec): Promise<BridgeDescription> {
     const id = spec.id ?? randomUUID();
     if (this.owner.has(id)) throw new EngineError(`bridge ${id} exists`, 500);
+    const reserved = this.createReserved(id, spec);
+    if (reserved !== null) return reserved;
     const slot = this.leastLoaded();
     this.owner.set(id, slot);
     slot.bridges.add(id);
@@ -154,6 +182,54 @@ export class MediaEngine extends EventEmitter {
     } finally {
       slot.inFlight--;
     }
+  }
+
+  /**
+   * Both legs on reservations of one worker: the description is known now and the worker
+   * builds the legs after (requests to a worker run in order, so later updates find
+   * them). A failure there can only be a withdrawn reservation or a dead worker: the
+   * bridge is reported lost like a crashed worker's. Null when no worker has both.
+   */
+  private createReserved(id: string, spec: BridgeSpec): BridgeDescription | null {
+    if (this.prebound === 0) return null;
+    const shapes: LegShape[] = [];
+    for (const leg of spec.legs) {
+      const shape = shapeOf(leg, this.address);
+      if (shape === null) return null;
+      shapes.push(shape);
+      const key = shapeKey(shape);
+      if (!this.shapes.has(key)) {
+        // A new kind of leg: every worker keeps some from now on; this call binds as usual.
+        this.shapes.set(key, shape);
+        for (const s of this.slots) if (s.worker && s.fingerprint) this.sendPrebind(s);
+        return null;
+      }
+    }
+    let slot: WorkerSlot | null = null;
+    for (const s of this.slots) {
+      if (!s.worker || !s.fingerprint || !s.reservations.has(shapes)) continue;
+      if (!slot || s.bridges.size + s.inFlight < slot.bridges.size + slot.inFlight) slot = s;
+    }
+    if (slot === null) return null;
+    const taken = slot.reservations.take(shapes);
+    const legs = spec.legs.map((leg, i) => reservedDescription(leg, taken[i]!, slot.fingerprint));
+    this.owner.set(id, slot);
+    slot.bridges.add(id);
+    // Counted now; the worker's reply to the create brings the exact figures.
+    const pairs = taken.length;
+    slot.load = { ...slot.load, bridges: slot.load.bridges + 1, portsInUse: slot.load.portsInUse + pairs,
+      portsPrebound: Math.max(0, (slot.load.portsPrebound ?? 0) - pairs) };
+    const reservedIds: [number, number] = [taken[0]!.id, taken[1]!.id];
+    this.request(slot, { op: 'create', spec: { ...spec, id, reserved: reservedIds } }).catch((err: unknown) => {
+      if (!this.owner.has(id)) return; // destroyed meanwhile, or its worker's loss already reported
+      this.forget(id);
+      this.emit('bridgesLost', { worker: slot.index, ids: [id], reason: `pre-bound legs not built: ${(err as Error).message}` } satisfies BridgesLost);
+    });
+    return { id, worker: slot.index, legs };
+  }
+
+  private sendPrebind(slot: WorkerSlot): void {
+    this.request(slot, { op: 'prebind', shapes: [...this.shapes.values()], count: this.prebound }).catch(() => undefined);
   }
 
   async updateBridge(id: string, update: BridgeUpdate): Promise<BridgeDescription> {
@@ -241,6 +317,7 @@ export class MediaEngine extends EventEmitter {
       if (w) await w.terminate();
       this.failPending(s, 'media engine closed');
       s.load = { bridges: 0, portsInUse: 0 };
+      s.reservations.clear();
       for (const id of s.bridges) this.owner.delete(id);
       s.bridges.clear();
     }));
@@ -296,7 +373,15 @@ export class MediaEngine extends EventEmitter {
         if ('event' in m) {
           if (m.event === 'ready') {
             ready = true;
+            slot.fingerprint = m.fingerprint ?? '';
+            if (this.prebound > 0) this.sendPrebind(slot);
             resolve();
+          } else if (m.event === 'reserved') {
+            if (slot.worker !== w) return;
+            slot.reservations.add(m.reservations);
+            slot.load = m.load;
+          } else if (m.event === 'unreserved') {
+            slot.reservations.remove(m.ids);
           } else if (m.event === 'leg') {
             const { event: _e, ...ev } = m;
             this.emit('legEvent', ev satisfies LegEvent);
@@ -330,6 +415,8 @@ export class MediaEngine extends EventEmitter {
     const ids = [...slot.bridges];
     for (const id of ids) this.owner.delete(id);
     slot.bridges.clear();
+    slot.reservations.clear();
+    slot.fingerprint = '';
     slot.load = { bridges: 0, portsInUse: 0 };
     if (this.closing) return;
     if (ids.length > 0) this.emit('bridgesLost', { worker: slot.index, ids, reason } satisfies BridgesLost);

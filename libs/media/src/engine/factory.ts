@@ -9,6 +9,7 @@ import { SdesLeg } from '../rtp/sdes-leg.js';
 import { Bridge } from '../bridge/bridge.js';
 import { WebRtcLeg } from '../webrtc/webrtc-leg.js';
 import type { SrtpKeys } from '../srtp/profile.js';
+import type { Prebound } from './prebound.js';
 import type { BridgeCore, BridgeOptionsSpec, BridgeStats, LegChange, LegDescription, LegSpec, RtpLegSpec, SdesLegSpec } from './protocol.js';
 
 /** What the worker needs of a bridge; the Bridge class itself. */
@@ -56,7 +57,7 @@ export class LegFactory {
     return this.allocatorFor(this.address);
   }
 
-  private allocatorFor(address: string): PortAllocator {
+  allocatorFor(address: string): PortAllocator {
     let a = this.allocators.get(address);
     if (!a) this.allocators.set(address, (a = new PortAllocator({ min: this.portMin, max: this.portMax })));
     return a;
@@ -84,15 +85,38 @@ export class LegFactory {
     };
   }
 
-  async createLeg(spec: LegSpec): Promise<MediaLeg> {
+  /** The leg of `spec`; on the sockets (and ICE credentials) of `prebound` when given. */
+  async createLeg(spec: LegSpec, prebound?: Prebound): Promise<MediaLeg> {
+    if (!prebound) return this.makeLeg(spec);
+    try {
+      return await this.makeLeg(spec, prebound);
+    } catch (err) {
+      await Promise.all([prebound.rtp.close(), prebound.rtcp?.close()]);
+      prebound.allocator.release(prebound.port);
+      throw err;
+    }
+  }
+
+  private async makeLeg(spec: LegSpec, prebound?: Prebound): Promise<MediaLeg> {
+    const sockets = prebound ? { port: prebound.port, prebound: { rtp: prebound.rtp, rtcp: prebound.rtcp } } : {};
     switch (spec.kind) {
       case 'rtp':
-        return RtpLeg.create(this.rtpOptions(spec));
+        return RtpLeg.create({ ...this.rtpOptions(spec), ...sockets });
       case 'sdes':
-        return SdesLeg.create({ ...this.rtpOptions(spec), profile: spec.profile, localKeys: sdesKeys(spec.localKey), remoteKeys: sdesKeys(spec.remoteKey) });
+        return SdesLeg.create({
+          ...this.rtpOptions(spec), ...sockets, profile: spec.profile, localKeys: sdesKeys(spec.localKey), remoteKeys: sdesKeys(spec.remoteKey),
+        });
       case 'webrtc': {
         const { kind: _k, port, address: bindAddress, ...rest } = spec;
         const address = bindAddress ?? this.address;
+        if (prebound) {
+          const leg = await WebRtcLeg.create({
+            ...rest, ...(prebound.ice ? { ice: prebound.ice } : {}), address, port: prebound.port, prebound: prebound.rtp,
+            native: this.native, nativeDtls: this.nativeDtls,
+          });
+          this.webrtcPorts.set(leg, { allocator: prebound.allocator, port: prebound.port });
+          return leg;
+        }
         return this.bindWebRtc(address, port, (p) => WebRtcLeg.create({ ...rest, address, port: p, native: this.native, nativeDtls: this.nativeDtls }));
       }
       default:

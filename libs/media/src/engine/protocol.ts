@@ -18,8 +18,8 @@ export type { TransportAddress };
 /** SRTP crypto suites this gateway keys by SDES (RFC 4568) or exports from DTLS (RFC 5764). */
 export type SrtpProfileName = SrtpProfile;
 
-/** Options a worker fills in itself: its allocator, its fast-path setting. */
-type WorkerOwned = 'allocator' | 'native';
+/** Options a worker fills in itself: its allocator, its fast-path setting, its pre-bound sockets. */
+type WorkerOwned = 'allocator' | 'native' | 'prebound';
 
 /** Plain RTP/AVP leg with symmetric RTP latching (RtpLegOptions; `address` defaults to the engine's). */
 export interface RtpLegSpec extends Omit<RtpLegOptions, WorkerOwned> {
@@ -154,8 +154,33 @@ export interface WorkerUsage {
   packetsIn: number; packetsOut: number; bridges: number;
 }
 
+/**
+ * A kind of leg a worker keeps pre-bound (engine/prebound.ts): WebRTC legs need one
+ * socket, RTP and SDES legs one, or two (RTP and RTCP) without rtcp-mux.
+ */
+export interface LegShape {
+  kind: 'webrtc' | 'rtp';
+  address: string;
+  rtcpMux: boolean;
+}
+
+/**
+ * One pre-bound leg the main thread may hand out without asking the worker: its port
+ * (and for WebRTC its ICE credentials) are fixed, so its SDP is known at once.
+ */
+export interface Reservation {
+  id: number;
+  shape: LegShape;
+  port: number;
+  /** WebRTC: the ICE credentials the leg will answer checks with. */
+  ice?: { ufrag: string; pwd: string };
+}
+
 export type WorkerRequest =
-  | { seq: number; op: 'create'; spec: BridgeSpec & { id: string } }
+  /** `reserved`: per leg, the Reservation id whose sockets and credentials it takes over. */
+  | { seq: number; op: 'create'; spec: BridgeSpec & { id: string; reserved?: [number | null, number | null] } }
+  /** Keep `count` legs of each shape pre-bound (0 = none); new ones are announced as 'reserved' events. */
+  | { seq: number; op: 'prebind'; shapes: LegShape[]; count: number }
   | { seq: number; op: 'update'; id: string; update: BridgeUpdate }
   | { seq: number; op: 'destroy'; id: string }
   | { seq: number; op: 'stats'; id: string }
@@ -176,12 +201,17 @@ export interface WorkerResults {
   export: BridgeState;
   restore: BridgeDescription;
   usage: WorkerUsage;
+  /** Pre-bound legs the worker now holds. */
+  prebind: { legs: number };
 }
 
 /** Load figures sent with every reply so the main thread's counters stay current. */
 export interface WorkerLoad {
   bridges: number;
+  /** Port pairs held by bridges (pre-bound legs not counted). */
   portsInUse: number;
+  /** Port pairs held by pre-bound legs waiting for a call. */
+  portsPrebound?: number;
 }
 
 export type WorkerReply =
@@ -200,7 +230,16 @@ export interface LegEvent {
   detail?: TransportAddress | string | { message: string };
 }
 
-export type WorkerEvent = { event: 'ready' } | ({ event: 'leg' } & LegEvent);
+export type WorkerEvent =
+  /** `fingerprint`: of the worker's DTLS certificate (what its WebRTC legs' SDP carries). */
+  | { event: 'ready'; fingerprint?: string }
+  | ({ event: 'leg' } & LegEvent)
+  /**
+   * Pre-bound legs made ready (the main thread may hand them out) or withdrawn (by id).
+   * `load` is the worker's after the refill: a reply sent while it ran saw ports half-bound.
+   */
+  | { event: 'reserved'; reservations: Reservation[]; load: WorkerLoad }
+  | { event: 'unreserved'; ids: number[] };
 
 /** The DTLS certificate every worker (and every node of a cluster) uses. */
 export interface CertificatePem {

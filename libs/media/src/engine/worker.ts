@@ -12,8 +12,9 @@ import type {
 } from './protocol.js';
 import { BRIDGE_STATE_VERSION } from './protocol.js';
 import { FORWARDED_LEG_EVENTS, LegFactory, WorkerError, type BridgeHandle } from './factory.js';
+import { PreboundPool, type Prebound } from './prebound.js';
 import { WebRtcLeg } from '../webrtc/webrtc-leg.js';
-import { useCertificate } from '../webrtc/certificate.js';
+import { getCertificate, useCertificate } from '../webrtc/certificate.js';
 
 interface Entry {
   id: string;
@@ -29,6 +30,8 @@ if (!port) throw new Error('worker.js must run as a worker thread');
 
 const factory = new LegFactory(init.portMin, init.portMax, init.address, init.native, init.nativeDtls ?? true);
 const bridges = new Map<string, Entry>();
+const prebound = new PreboundPool((address) => factory.allocatorFor(address), init.native,
+  (reservations) => port?.postMessage({ event: 'reserved', reservations, load: load() } satisfies WorkerEvent));
 
 // GC counts let the benchmark prove the steady state allocates (next to) nothing.
 const gcCounts = { minor: 0, major: 0 };
@@ -41,7 +44,8 @@ new PerformanceObserver((list) => {
 }).observe({ entryTypes: ['gc'] });
 
 function load(): WorkerLoad {
-  return { bridges: bridges.size, portsInUse: factory.portsInUse };
+  const held = prebound.ports;
+  return { bridges: bridges.size, portsInUse: factory.portsInUse - held, portsPrebound: held };
 }
 
 function describe(e: Entry): BridgeDescription {
@@ -71,13 +75,33 @@ function forwardEvents(id: string, index: number, leg: MediaLeg): void {
   }
 }
 
-function create(spec: BridgeSpec & { id: string }): Promise<BridgeDescription> {
-  return build(spec.id, spec.legs, (ls) => factory.createLeg(ls),
-    (legs) => (spec.bridge === null ? null : factory.createBridge(legs[0], legs[1], spec.bridge ?? {})));
+async function create(spec: BridgeSpec & { id: string; reserved?: [number | null, number | null] }): Promise<BridgeDescription> {
+  const taken: (Prebound | undefined)[] = [];
+  for (const id of spec.reserved ?? []) {
+    const p = id === null ? undefined : prebound.take(id) ?? undefined;
+    taken.push(p);
+    // The main thread already wrote this leg's port into SDP: another port would be wrong.
+    if (id !== null && p === undefined) {
+      await Promise.all(taken.map((t) => (t ? prebound.discard(t) : undefined)));
+      throw new WorkerError(`pre-bound leg ${id} is gone`, 500);
+    }
+  }
+  let next = 0;
+  try {
+    return await build(spec.id, spec.legs, (ls) => factory.createLeg(ls, taken[next++]),
+      (legs) => (spec.bridge === null ? null : factory.createBridge(legs[0], legs[1], spec.bridge ?? {})));
+  } catch (err) {
+    // Legs never attempted still hold their sockets (an attempted one's were closed by it).
+    await Promise.all(taken.slice(next).map((t) => (t ? prebound.discard(t) : undefined)));
+    throw err;
+  }
 }
 
-function restore(state: BridgeState): Promise<BridgeDescription> {
+async function restore(state: BridgeState): Promise<BridgeDescription> {
   if (state.v !== BRIDGE_STATE_VERSION) throw new WorkerError(`bridge state version ${String(state.v)} is not supported`, 500);
+  // The call's old ports must be bound exactly: a pre-bound leg holding one gives it up.
+  const withdrawn = (await Promise.all(state.legs.map((l) => prebound.withdraw(l.address, l.port)))).flat();
+  if (withdrawn.length > 0) port?.postMessage({ event: 'unreserved', ids: withdrawn } satisfies WorkerEvent);
   return build(state.id, state.legs, (ls) => factory.restoreLeg(ls),
     (legs) => (state.bridge === null ? null : factory.restoreBridge(legs[0], legs[1], state.bridge)));
 }
@@ -169,6 +193,9 @@ function usage(): WorkerUsage {
 async function handle(m: WorkerRequest): Promise<WorkerResults[keyof WorkerResults]> {
   switch (m.op) {
     case 'create': return create(m.spec);
+    case 'prebind':
+      prebound.configure(m.shapes, m.count);
+      return { legs: prebound.ports };
     case 'update': return update(m.id, m.update);
     case 'destroy': return destroy(m.id);
     case 'stats': {
@@ -214,4 +241,4 @@ port.on('message', (m: WorkerRequest) => {
 // before its first call, not during it: ready means a call's setup pays no one-off costs.
 if (init.certificate) useCertificate(init.certificate);
 await WebRtcLeg.prepare({ native: init.native, nativeDtls: init.nativeDtls ?? true });
-port.postMessage({ event: 'ready' });
+port.postMessage({ event: 'ready', fingerprint: (await getCertificate()).fingerprint } satisfies WorkerEvent);

@@ -50,6 +50,11 @@ export interface RtpLegOptions {
   clockRate?: number;
   /** Native socket (and fast path) when the addon is loaded (default true). */
   native?: boolean;
+  /**
+   * Sockets already bound at `port` (and port + 1 without rtcp-mux), the port taken from
+   * `allocator` by the caller (a worker's pre-bound legs, engine/prebound.ts).
+   */
+  prebound?: { rtp: MediaSocket; rtcp: MediaSocket | null };
 }
 
 export interface RtpLegState {
@@ -140,6 +145,7 @@ export class RtpLeg implements MediaLeg {
   }
 
   protected static async bind(opts: RtpLegOptions): Promise<Bound> {
+    if (opts.prebound) return { port: opts.prebound.rtp.localPort, rtp: opts.prebound.rtp, rtcp: opts.prebound.rtcp };
     const address = opts.address ?? '0.0.0.0';
     const mux = opts.rtcpMux ?? false;
     const native = opts.native ?? true;

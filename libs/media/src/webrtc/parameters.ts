@@ -1,5 +1,6 @@
 // What a WebRTC leg is told and tells: SDP-facing parameters, options, timing marks
 // and the JSON-safe takeover record.
+import type { MediaSocket } from '../net/media-socket.js';
 import type { PortAllocator } from '../ports/allocator.js';
 import type { SrtpContextState } from '../srtp/context.js';
 import type { SrtpProfile } from '../srtp/profile.js';
@@ -8,6 +9,16 @@ import type { RemoteFingerprint } from './dtls-verify.js';
 import type { IceCredentials, SelectedPair } from './ice-lite.js';
 
 export type DtlsSetup = 'active' | 'passive' | 'actpass';
+
+/**
+ * Our a=setup in the answer to an offer that says `offered` (RFC 5763 §5): actpass is
+ * answered with our preference, active with passive and passive with active; an answer
+ * never says actpass.
+ */
+export function answerSetup(offered: DtlsSetup, preferred: 'active' | 'passive'): 'active' | 'passive' {
+  if (offered === 'actpass') return preferred;
+  return offered === 'active' ? 'passive' : 'active';
+}
 
 /** What the peer's SDP says about its transport (a=ice-ufrag/pwd, a=fingerprint, a=setup). */
 export interface WebRtcRemoteParameters {
@@ -24,6 +35,11 @@ export interface WebRtcLegOptions {
   allocator?: PortAllocator;
   /** Bind exactly this port (restore after takeover); else the allocator (or the OS) picks. */
   port?: number;
+  /**
+   * A socket already bound at `address`:`port` and allocated by the caller (a worker's
+   * pre-bound legs, engine/prebound.ts): the leg takes it over instead of binding.
+   */
+  prebound?: MediaSocket;
   /** Native socket (and fast path) when the addon is loaded (default true). */
   native?: boolean;
   /**

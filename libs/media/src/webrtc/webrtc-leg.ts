@@ -7,7 +7,7 @@ import { emptyLegStats, type FastPathIn, type FastPathLink, type FastPathOut, ty
 import { bindMediaSocket, type MediaSocket } from '../net/media-socket.js';
 import { SrtpContext } from '../srtp/context.js';
 import type { SrtpProfile } from '../srtp/profile.js';
-import type { DtlsSetup, WebRtcLegMarks, WebRtcLegOptions, WebRtcLegState, WebRtcLocalParameters, WebRtcRemoteParameters } from './parameters.js';
+import { answerSetup, type DtlsSetup, type WebRtcLegMarks, type WebRtcLegOptions, type WebRtcLegState, type WebRtcLocalParameters, type WebRtcRemoteParameters } from './parameters.js';
 import { getCertificate, type DtlsCertificate } from './certificate.js';
 import { createDtlsSession, dtlsImplementation, warmUpDtls, type DtlsImplementation, type DtlsResult, type DtlsRole, type DtlsSession } from './dtls.js';
 import { CheckResult, IceLiteAgent, generateIceCredentials, type IceCredentials, type SelectedPair } from './ice-lite.js';
@@ -92,7 +92,7 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
     this.dtlsImplementation = dtlsImplementation(opts);
     this.ice = new IceLiteAgent(opts.ice ?? generateIceCredentials(), { consentTimeoutMs: opts.consentTimeoutMs });
     this.setup = 'actpass';
-    if (opts.remote) this.applyRemote(opts.remote, opts.answerSetup ?? 'passive');
+    if (opts.remote) this.applyRemote(opts.remote, opts.answerSetup ?? 'passive', true);
     socket.onMessage = (msg, address, port) => this.receivePacket(msg, address, port);
     this.consentTimer = setInterval(this.checkConsent, Math.min(1000, Math.max(50, this.ice.consentTimeoutMs / 4)));
   }
@@ -111,6 +111,7 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
   /** Binds the socket (and makes the process certificate on first use). */
   static async create(opts: WebRtcLegOptions): Promise<WebRtcLeg> {
     const certificate = await getCertificate();
+    if (opts.prebound) return new WebRtcLeg(opts.prebound, certificate, opts, opts.prebound.localPort);
     const allocator = opts.allocator;
     if (!allocator) {
       const bound = await bind(opts.address, opts.port ?? 0, opts.native);
@@ -189,16 +190,19 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
 
   /** The peer's answer to our offer (or a re-offer's new fingerprints). */
   setRemoteParameters(remote: WebRtcRemoteParameters): void {
-    this.applyRemote(remote, 'passive');
+    this.applyRemote(remote, 'passive', false);
   }
 
-  private applyRemote(remote: WebRtcRemoteParameters, answerSetup: 'active' | 'passive'): void {
+  private applyRemote(remote: WebRtcRemoteParameters, preferred: 'active' | 'passive', answering: boolean): void {
     this.remote = remote;
     this.ice.remoteUfrag = remote.ufrag;
     if (this.dtlsRole === null) {
-      // RFC 5763 §5: 'active' connects, 'passive' accepts; an actpass offer is answered.
-      if (remote.setup === 'actpass') this.setup = answerSetup;
-      this.dtlsRole = remote.setup === 'passive' || (remote.setup === 'actpass' && answerSetup === 'active') ? 'client' : 'server';
+      // RFC 5763 §5: 'active' connects, 'passive' accepts. Answering an offer, our a=setup
+      // says which we took (engine/reservations.ts predicts it the same way); an offer we
+      // made said actpass and keeps saying it.
+      const ours = answerSetup(remote.setup, preferred);
+      if (answering) this.setup = ours;
+      this.dtlsRole = ours === 'active' ? 'client' : 'server';
       this.startDtls(this.dtlsRole);
     }
     if (this.dtls) {
