@@ -129,7 +129,9 @@ export class ClusterNode {
     writer.on('error', (err: unknown) => this.deps.log.error('call record write failed', { event: 'replication-error', error: String(err) }));
     this.writer = writer;
     this.replicator = new Replicator({
-      calls: this.deps.calls, writer, log: this.deps.log, checkpointMs: c.checkpointInterval * 1000,
+      calls: this.deps.calls, writer, log: this.deps.log,
+      // Checkpoints serve a survivor's jump forward: a node alone in memory has none.
+      checkpointMs: this.store.kind === 'redis' ? c.checkpointInterval * 1000 : 0,
       serviceAddress: address, bindings: this.deps.bindings,
     });
     this.deps.calls.on('ended', (call) => this.flows.forget(call.id));

@@ -14,6 +14,7 @@ export interface ReplicatorOptions extends SnapshotContext {
   calls: CallRegistry;
   writer: RecordWriter;
   log: Logger;
+  /** Send-counter checkpoint interval; 0 for none. */
   checkpointMs: number;
 }
 
@@ -22,15 +23,16 @@ export class Replicator {
   private readonly exporting = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
   private readonly watched = new WeakSet<Call>();
-  private readonly timer: NodeJS.Timeout;
+  private readonly timer: NodeJS.Timeout | null;
 
   constructor(private readonly opts: ReplicatorOptions) {
     opts.calls.on('started', this.watch);
     opts.calls.on('adopted', this.watch);
     opts.calls.on('ended', this.onEnded);
     opts.calls.on('handedOver', this.onHandedOver);
-    this.timer = setInterval(() => this.checkpoint(), opts.checkpointMs);
-    this.timer.unref();
+    // 0: no checkpoints (one node in memory: nobody could take the calls over).
+    this.timer = opts.checkpointMs > 0 ? setInterval(() => this.checkpoint(), opts.checkpointMs) : null;
+    this.timer?.unref();
   }
 
   /** The call's own 'updated' events (answer, dialog update, new SDP or leg) say when to save it. */
@@ -98,7 +100,7 @@ export class Replicator {
   }
 
   close(): void {
-    clearInterval(this.timer);
+    if (this.timer) clearInterval(this.timer);
     this.opts.calls.off('started', this.watch);
     this.opts.calls.off('adopted', this.watch);
     this.opts.calls.off('ended', this.onEnded);
