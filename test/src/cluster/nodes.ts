@@ -203,15 +203,7 @@ export async function openSoftphoneAt(page: Page, url: string, p: PageParams): P
 }
 
 export function runIn(netns: string, argv: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('ip', ['netns', 'exec', netns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
-    p.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; });
-    p.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${argv.join(' ')}: exit ${code}: ${err}`))));
-    p.once('error', reject);
-  });
+  return run(['ip', 'netns', 'exec', netns, ...argv]);
 }
 
 export function run(argv: string[]): Promise<string> {
