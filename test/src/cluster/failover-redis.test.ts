@@ -92,7 +92,11 @@ describe('failover drills around Redis (JsSIP + werift in Node)', { timeout: 200
   }));
 
   it('a call set up while Redis was down survives a takeover once Redis is back (the catch-up really happened)', { timeout: 90_000 }, () => drill({ calls: 1, withB: true }, async (d) => {
-    const owner = String((await d.a.waitFor((e) => e.event === 'cluster-joined')).owner);
+    const joinedA = await d.a.waitFor((e) => e.event === 'cluster-joined');
+    const joinedB = await d.b!.waitFor((e) => e.event === 'cluster-joined');
+    assert.match(String(joinedA.dtlsFingerprint), /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    assert.equal(joinedB.dtlsFingerprint, joinedA.dtlsFingerprint, 'one DTLS certificate for the cluster (generated once, kept in Redis)');
+    const owner = String(joinedA.owner);
     const caller = await NodeCaller.register(await wsUrlOf(d.a));
     d.callers.push(caller);
     await redis.kill();

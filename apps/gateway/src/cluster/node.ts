@@ -9,7 +9,7 @@
 //   a dead node found: take it over if its service address can be bound here.
 
 import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
+import { X509Certificate, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
   DeadNodeWatcher, LeaseKeeper, MemoryStore, RecordWriter, RedisStore, takeOverNode,
@@ -143,6 +143,8 @@ export class ClusterNode {
     }
     this.deps.log.info('cluster joined', {
       event: 'cluster-joined', store: this.store.kind, owner: this.info.owner, serviceAddress: address, listeners: this.info.listeners,
+      // Every node the same: the a=fingerprint of a call's SDP holds wherever it is carried on.
+      dtlsFingerprint: new X509Certificate(this.certificate.certPem).fingerprint256,
     });
   }
 
