@@ -56,11 +56,21 @@ describe('failover drill: kill -9 the node carrying a browser call, the survivor
   async function setUp(sippArgs: string[] | null): Promise<Drill> {
     const trunkPort = await freePort();
     const sipp = sippArgs ? await startSipp({ port: trunkPort, args: sippArgs, trace: true, timeoutSec: 90 }) : null;
-    const capture = await Capture.start(A_ADDRESS);
-    const common = { redisUrl: redis.url, trunkPort, ports: PORTS };
-    const a = await GatewayNode.start({ ...common, name: 'a', address: A_ADDRESS });
-    const b = await GatewayNode.start({ ...common, name: 'b', address: B_ADDRESS });
-    return { a, b, sipp, capture, pages: [], trunkPort };
+    let capture: Capture | null = null;
+    let a: GatewayNode | null = null;
+    try {
+      capture = await Capture.start(A_ADDRESS);
+      const common = { redisUrl: redis.url, trunkPort, ports: PORTS };
+      a = await GatewayNode.start({ ...common, name: 'a', address: A_ADDRESS });
+      const b = await GatewayNode.start({ ...common, name: 'b', address: B_ADDRESS });
+      return { a, b, sipp, capture, pages: [], trunkPort };
+    } catch (err) {
+      // Whatever started is stopped again.
+      await a?.kill();
+      await capture?.close();
+      await sipp?.stop();
+      throw err;
+    }
   }
 
   async function tearDown(d: Drill, passed: boolean): Promise<void> {
