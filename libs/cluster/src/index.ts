@@ -3,7 +3,7 @@
 // embedded default; Redis), the record writer that never makes a call wait, this
 // node's lease with its self-fencing rule, and the takeover of a dead node's calls.
 export { CALL_RECORD_VERSION, CallRecordError, decodeCallRecord, encodeCallRecord } from './record.js';
-export type { BrowserIdentity, CallRecord, CallRecordV1, LegRecord, StoredCallState } from './record.js';
+export type { BrowserIdentity, CallRecord, CallRecordV1, LegRecord, PendingInvite, StoredCallState } from './record.js';
 export { StoreUnavailableError } from './store.js';
 export type { CallStore, Lease, ListenerProtocol, NodeInfo, PutRefusal, PutResult, RenewResult, StoredBinding } from './store.js';
 export { MemoryBackend, MemoryStore } from './memory-store.js';

@@ -23,9 +23,24 @@ export interface BrowserIdentity {
   regId?: number;
 }
 
+/**
+ * The INVITE this node sent on a leg that is still ringing: enough for a survivor to
+ * CANCEL it (RFC 3261 §9.1: same Request-URI, Call-ID, From, To, CSeq number, top Via
+ * and Route) and to ACK the 487 that follows (§17.1.1.3).
+ */
+export interface PendingInvite {
+  /** The request line and headers as sent (no body). */
+  head: string;
+  protocol: 'udp' | 'tcp' | 'tls';
+  address: string;
+  port: number;
+}
+
 /** One leg: its dialog once it exists, and the SDP each side last sent on it. */
 export interface LegRecord {
   dialog?: DialogState;
+  /** The leg is still ringing: the INVITE to cancel if the call has to end elsewhere. */
+  pendingInvite?: PendingInvite;
   localSdp?: string;
   remoteSdp?: string;
   /** Set on the leg toward a browser. */

@@ -1,6 +1,6 @@
 // Issue 10 acceptance, the drills about Redis itself: Redis killed mid-call and started
 // again (empty), and a call set up while Redis was down that survives a takeover once
-// Redis is back. Gateways are separate OS processes on 127.0.10.11 (A) and .12 (B); the
+// Redis is back; and a call still ringing when its node dies, ended cleanly. Gateways are separate OS processes on 127.0.10.11 (A) and .12 (B); the
 // browser is JsSIP in Node with werift (node-caller.ts), the trunk SIPp -rtp_echo.
 // Media ports 13200-13399, Redis on 13902.
 
@@ -8,7 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RedisServerProcess, RedisStore } from '@trapezoid/cluster';
 import { freePort, startSipp, type SippRun } from '../sip/sipp.js';
-import { sleep } from '../gateway/harness.js';
+import { join } from 'node:path';
+import { GATEWAY_SCENARIOS, sleep } from '../gateway/harness.js';
 import { GatewayNode } from './nodes.js';
 import { NodeCaller } from './node-caller.js';
 
@@ -23,10 +24,11 @@ describe('failover drills around Redis (JsSIP + werift in Node)', { timeout: 200
 
   interface Drill { a: GatewayNode; b: GatewayNode | null; sipp: SippRun; callers: NodeCaller[] }
 
-  async function drill(opts: { calls: number; withB: boolean }, body: (d: Drill) => Promise<void>): Promise<void> {
+  async function drill(opts: { calls: number; withB: boolean; sippScenario?: string }, body: (d: Drill) => Promise<void>): Promise<void> {
     if (!redis.running) await redis.start();
     const trunkPort = await freePort();
-    const sipp = await startSipp({ port: trunkPort, args: ['-sn', 'uas', '-rtp_echo', '-m', String(opts.calls)], trace: true, timeoutSec: 90 });
+    const scenario = opts.sippScenario ? ['-sf', join(GATEWAY_SCENARIOS, opts.sippScenario)] : ['-sn', 'uas'];
+    const sipp = await startSipp({ port: trunkPort, args: [...scenario, '-rtp_echo', '-m', String(opts.calls)], trace: true, timeoutSec: 90 });
     const common = { redisUrl: redis.url, trunkPort, ports: PORTS };
     const d: Drill = { a: await GatewayNode.start({ ...common, name: 'a', address: A_ADDRESS }), b: null, sipp, callers: [] };
     let passed = false;
@@ -89,6 +91,23 @@ describe('failover drills around Redis (JsSIP + werift in Node)', { timeout: 200
     await second.hangUp();
     const r = await d.sipp.done;
     assert.equal(r.code, 0, `SIPp's two calls ended with the BYEs: ${r.stdout.slice(-1500)}`);
+  }));
+
+  it('a call still ringing when its node dies is ended cleanly: the survivor CANCELs the trunk\'s INVITE from the service address and ACKs its 487', { timeout: 60_000 }, () => drill({ calls: 1, withB: true, sippScenario: 'uas-ring-until-cancel.xml' }, async (d) => {
+    const caller = await NodeCaller.register(await wsUrlOf(d.a));
+    d.callers.push(caller);
+    await caller.ring('1000');
+    await sleep(500);
+    await d.a.kill();
+    const t = await d.b!.waitFor((e) => e.event === 'takeover', 10_000);
+    assert.deepEqual([t.calls, t.restored], [1, 0], `the ringing call is B's to end, not to carry on: ${JSON.stringify(t)}`);
+    await d.b!.waitFor((e) => e.event === 'call-ringing-ended');
+    const r = await d.sipp.done;
+    assert.equal(r.code, 0, `SIPp got the CANCEL, sent 487 and got its ACK: ${r.stdout.slice(-1500)}`);
+    const cancel = r.messages.find((m) => m.direction === 'received' && m.startLine.startsWith('CANCEL '));
+    assert.ok(cancel, 'SIPp received a CANCEL');
+    assert.match(cancel.text, /^Via: SIP\/2\.0\/UDP 127\.0\.10\.11:/mi, 'from the service address, with the INVITE\'s Via');
+    assert.ok(r.messages.some((m) => m.direction === 'received' && m.startLine.startsWith('ACK ')), 'the 487 was ACKed');
   }));
 
   it('a call set up while Redis was down survives a takeover once Redis is back (the catch-up really happened)', { timeout: 90_000 }, () => drill({ calls: 1, withB: true }, async (d) => {

@@ -43,9 +43,25 @@ export class NodeCaller {
     return this.registrations;
   }
 
+  /** Calls `number` and waits until it rings (a provisional response). */
+  async ring(number: string): Promise<void> {
+    this.session = this.start(number);
+    await nextEvent(this.session, 'progress', 'failed', 15_000);
+  }
+
   /** Calls `number`, waits for ICE and DTLS, and starts sending. */
   async call(number: string): Promise<void> {
-    const session = this.ua.call(`sip:${number}@${DOMAIN}`, {
+    const session = this.start(number);
+    this.session = session;
+    await nextEvent(session, 'confirmed', 'failed', 15_000);
+    const pc = this.pc as RTCPeerConnection | null;
+    for (const until = Date.now() + 10_000; pc?.connectionState !== 'connected' && Date.now() < until;) await sleep(20);
+    if (pc?.connectionState !== 'connected') throw new Error('ICE and DTLS with the gateway did not complete');
+    void this.send(pc);
+  }
+
+  private start(number: string): JsSipSession {
+    return this.ua.call(`sip:${number}@${DOMAIN}`, {
       mediaConstraints: { audio: false, video: false },
       eventHandlers: {
         peerconnection: (e) => {
@@ -59,12 +75,6 @@ export class NodeCaller {
         },
       },
     });
-    this.session = session;
-    await nextEvent(session, 'confirmed', 'failed', 15_000);
-    const pc = this.pc as RTCPeerConnection | null;
-    for (const until = Date.now() + 10_000; pc?.connectionState !== 'connected' && Date.now() < until;) await sleep(20);
-    if (pc?.connectionState !== 'connected') throw new Error('ICE and DTLS with the gateway did not complete');
-    void this.send(pc);
   }
 
   private async send(pc: RTCPeerConnection): Promise<void> {

@@ -25,6 +25,7 @@ import { BrowserFlows } from './browser-flows.js';
 import { Replicator } from './replicator.js';
 import { restoreCall } from './restore.js';
 import { ServiceAddresses } from './service-address.js';
+import { InviteLog, cancelRinging } from './ringing.js';
 
 export interface ClusterDeps {
   ua: UserAgent;
@@ -47,6 +48,7 @@ export class ClusterNode {
   private engine: MediaEngine | null = null;
   private readonly addresses: ServiceAddresses;
   private readonly takeovers = new Map<string, Promise<void>>();
+  private invites: InviteLog | null = null;
   private stopped = false;
 
   private constructor(readonly store: CallStore, private readonly config: GatewayConfig, private readonly deps: ClusterDeps, readonly certificate: CertificatePem) {
@@ -128,7 +130,11 @@ export class ClusterNode {
     });
     writer.on('error', (err: unknown) => this.deps.log.error('call record write failed', { event: 'replication-error', error: String(err) }));
     this.writer = writer;
+    // Only where another node could end a ringing call: the heads of the INVITEs sent.
+    if (this.store.kind === 'redis') this.invites = new InviteLog(this.deps.transport);
+    const invites = this.invites;
     this.replicator = new Replicator({
+      ...(invites ? { pendingInvite: (call) => invites.get(call.record.bCallId) } : {}),
       calls: this.deps.calls, writer, log: this.deps.log,
       // Checkpoints serve a survivor's jump forward: a node alone in memory has none.
       checkpointMs: this.store.kind === 'redis' ? c.checkpointInterval * 1000 : 0,
@@ -216,12 +222,22 @@ export class ClusterNode {
     if (!outcome.taken) return;
     let restored = 0;
     await Promise.all(outcome.calls.map(async (record) => {
-      if (await this.restoreOne(record, engine)) restored++;
+      if (record.state !== 'answered') this.endRinging(record);
+      else if (await this.restoreOne(record, engine)) restored++;
     }));
     log.info('took over a dead node', {
       event: 'takeover', node: dead.owner, address: dead.serviceAddress, calls: outcome.calls.length, restored,
       ms: Math.round(performance.now() - startedAt),
     });
+  }
+
+  /** A call that was still ringing: not carried over, ended cleanly (ringing.ts), one end here. */
+  private endRinging(record: CallRecord): void {
+    const pending = record.b.pendingInvite;
+    if (pending) void cancelRinging(this.deps.transport, pending, record.serviceAddress, this.deps.log);
+    this.deps.log.info('a dead node\'s ringing call ended', { event: 'call-ringing-ended', callId: record.id, canceled: pending !== undefined });
+    this.writer!.adopt(record.id, record.version);
+    this.writer!.write({ ...record, state: 'ended', endedAt: Date.now(), endStatus: 487, endReason: 'its node died while it rang', media: null });
   }
 
   private async restoreOne(record: CallRecord, engine: MediaEngine): Promise<boolean> {
@@ -254,6 +270,7 @@ export class ClusterNode {
   async stop(): Promise<void> {
     this.stopped = true;
     this.flows.close();
+    this.invites?.close();
     this.watcher?.stop();
     this.replicator?.close();
     const writer = this.writer;

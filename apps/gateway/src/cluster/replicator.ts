@@ -38,6 +38,10 @@ export class Replicator {
   /** The call's own 'updated' events (answer, dialog update, new SDP or leg) say when to save it. */
   private readonly watch = (call: Call): void => {
     call.on('updated', () => this.onChanged(call));
+    // A call that rings is recorded too, so a survivor can end it cleanly (ringing.ts).
+    call.on('state', ({ to }) => {
+      if ((to === 'proceeding' || to === 'early') && call.record.direction === 'outbound' && this.opts.pendingInvite) this.save(call);
+    });
   };
 
   private onChanged(call: Call): void {

@@ -3,7 +3,7 @@
 // 5626 instance-id) comes from the registrar's binding of the flow its dialog is on, so
 // a survivor can find the browser again once it reconnects over a new WebSocket.
 
-import type { CallRecord, LegRecord } from '@trapezoid/cluster';
+import type { CallRecord, LegRecord, PendingInvite } from '@trapezoid/cluster';
 import type { EngineBridgeState } from '@trapezoid/media';
 import type { Dialog } from '@trapezoid/sip';
 import type { Call } from '../calls/call.js';
@@ -24,6 +24,8 @@ function legRecord(dialog: Dialog | null, browser: boolean, bindings: BindingSto
 export interface SnapshotContext {
   serviceAddress: string;
   bindings: BindingStore;
+  /** The INVITE this node sent on a call's B leg, while it rings (ringing.ts). */
+  pendingInvite?: (call: Call) => PendingInvite | undefined;
 }
 
 /**
@@ -38,6 +40,10 @@ export function snapshot(call: Call, media: EngineBridgeState | null, ctx: Snaps
   // A browser whose flow is gone keeps the identity recorded while it was there.
   if (side === 'a' && !a.browser && previous?.a.browser) a.browser = previous.a.browser;
   if (side === 'b' && !b.browser && previous?.b.browser) b.browser = previous.b.browser;
+  if (r.state === 'proceeding' || r.state === 'early') {
+    const pending = ctx.pendingInvite?.(call);
+    if (pending) b.pendingInvite = pending;
+  }
   return {
     v: 1, id: r.id, owner: '', version: 0, state: r.state, direction: r.direction, serviceAddress: ctx.serviceAddress,
     from: r.from, to: r.to, createdAt: r.createdAt, a, b,
