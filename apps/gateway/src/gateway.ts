@@ -24,6 +24,7 @@ import { Operations } from './admin/operations.js';
 import { echoRouted, exposureWarnings, isLoopback, mayServeDemoPassword } from './security/exposure.js';
 import { GatewayWsAdmission } from './auth/ws-admission.js';
 import { EdgeScreen } from './security/edge-screen.js';
+import { CallGuards } from './security/call-guards.js';
 
 export interface GatewayCounters {
   liveCalls: number;
@@ -63,6 +64,8 @@ export class Gateway {
   readonly router: Router;
   /** Rate limit, scanners and stateless challenges, before any transaction (issue 8). */
   readonly edgeScreen: EdgeScreen;
+  /** Dial patterns and call limits per user and per trunk (issue 8). */
+  readonly guards: CallGuards;
   /** Trunk runtime state (pings, registrations, location): `trunks.status()` for the admin API. */
   readonly trunks: Trunks;
   /** The built-in echo endpoint: only when a route uses it (issue 8, safe defaults). */
@@ -85,8 +88,8 @@ export class Gateway {
       keepaliveIntervalMs: config.websocket.pingInterval * 1000,
       replaceFlow: (dest) => this.cluster?.flows.replace(dest) ?? Promise.resolve(undefined),
     });
-    // 100rel: reliable provisionals are PRACKed (libs/sip) and sent to INVITEs that require them.
     this.auth = new RequestAuthenticator({ config, log: this.log, transport: this.transport });
+    // 100rel: reliable provisionals are PRACKed (libs/sip) and sent to INVITEs that require them.
     this.ua = new UserAgent({
       transport: this.transport, userAgentName: 'trapezoid', contactUser: 'trapezoid', supported: ['100rel'],
       // Requests on a WebSocket must be from (and REGISTER for) the user the connection proved to be.
@@ -102,10 +105,13 @@ export class Gateway {
     this.wsAdmission = new GatewayWsAdmission({
       config, log: this.log, transport: this.transport, credentials: (url, req) => this.auth.upgradeCredentials(url, req),
     });
-    this.registrar = new Registrar({ ua: this.ua, transport: this.transport, auth: this.auth, log: this.log });
+    this.registrar = new Registrar({
+      ua: this.ua, transport: this.transport, auth: this.auth, log: this.log, maxContacts: config.security.maxContactsPerAor,
+    });
     this.calls = new CallRegistry(this.log);
     this.router = new Router(config);
     this.edgeScreen = new EdgeScreen({ config, log: this.log, trunkAcl: this.router.trunkAcl, auth: this.auth });
+    this.guards = new CallGuards(config, this.log);
     this.trunks = new Trunks(this.ua, config, this.log);
     this.echo = echoRouted(config) ? new EchoService(config.media.address, this.log, (source) => this.isOwnUdpSource(source)) : null;
     const engine = (): MediaEngine => {
@@ -115,6 +121,7 @@ export class Gateway {
     this.ctx = {
       ua: this.ua, config, router: this.router, calls: this.calls, registrar: this.registrar,
       get engine() { return engine(); }, log: this.log, auth: this.auth, echoTrunk: () => this.echoTrunk, trunks: this.trunks,
+      guards: this.guards,
     };
     this.ua.onRequest('INVITE', (req) => this.onInvite(req));
     for (const name of this.router.trunkAcl.unidentifiable) {

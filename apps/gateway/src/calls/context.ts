@@ -11,6 +11,7 @@ import { CallMedia } from '../media/call-media.js';
 import type { Router } from './routing.js';
 import type { Trunks } from '../trunks/index.js';
 import type { RequestAuthenticator } from '../auth/authenticator.js';
+import type { CallGuards, CallRefusal } from '../security/call-guards.js';
 import type { ConnectionIdentity } from '@trapezoid/auth';
 
 export interface CallContext {
@@ -28,6 +29,8 @@ export interface CallContext {
   echoTrunk: () => TrunkConfig | undefined;
   /** Trunk runtime: location, up/down, registrations (apps/gateway/src/trunks). */
   trunks: Trunks;
+  /** Toll-fraud guards: dial patterns, call limits per user and trunk (security/call-guards.ts). */
+  guards: CallGuards;
 }
 
 /**
@@ -38,6 +41,11 @@ export interface CallContext {
  */
 export async function authenticate(ctx: CallContext, req: IncomingRequest): Promise<ConnectionIdentity | undefined> {
   return ctx.auth.authenticate(req);
+}
+
+/** Answers a call the guards refused (with Retry-After on a 503, RFC 3261 §21.5.4). */
+export function replyRefusal(req: IncomingRequest, r: CallRefusal): void {
+  req.reply(r.status, r.reason, r.retryAfter !== undefined ? { headers: { 'Retry-After': String(r.retryAfter) } } : undefined);
 }
 
 /**

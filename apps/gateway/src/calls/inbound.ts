@@ -6,7 +6,8 @@
 import { parseUri, isSipUri, parseNameAddr, SipError, type IncomingRequest } from '@trapezoid/sip';
 import type { TrunkConfig } from '../config/index.js';
 import { connectB2bua } from './b2bua.js';
-import type { CallContext } from './context.js';
+import { replyRefusal, type CallContext } from './context.js';
+import { sourceOf } from '../auth/source.js';
 
 export async function handleInboundInvite(ctx: CallContext, req: IncomingRequest, trunk: TrunkConfig): Promise<void> {
   const msg = req.message;
@@ -14,11 +15,19 @@ export async function handleInboundInvite(ctx: CallContext, req: IncomingRequest
   const called = isSipUri(ruri) ? ruri.user ?? '' : '';
   const route = ctx.router.inboundAor(called);
   if (!route) throw new SipError(404, `No agent for ${called || 'an empty number'}`);
-  const contacts = ctx.registrar.lookup(route.aor);
-  if (contacts.length === 0) throw new SipError(480, 'Agent not registered');
+  const registered = ctx.registrar.lookup(route.aor);
+  if (registered.length === 0) throw new SipError(480, 'Agent not registered');
   if (msg.body.length === 0) throw new SipError(488, 'An SDP offer is required in the INVITE');
+  const admission = ctx.guards.admitInbound(trunk, { callId: msg.callId, called, ...sourceOf(msg.transport) });
+  if (!('release' in admission)) return replyRefusal(req, admission);
+  // Forking is bounded (security.maxForks): the most recently registered contacts ring.
+  const contacts = registered.slice(-ctx.config.security.maxForks);
   const from = parseNameAddr(msg.headers.get('from') ?? '');
   const call = ctx.calls.create({ direction: 'inbound', aCallId: msg.callId, from: from.uri, to: route.aor });
+  call.onEnd(() => admission.release());
+  if (contacts.length < registered.length) {
+    call.log.info('forking bounded', { event: 'fork-limited', aor: route.aor, registered: registered.length, rung: contacts.length });
+  }
   call.record.trunk = trunk.name;
   const fromUser = userOf(from.uri);
   await connectB2bua(ctx, {

@@ -6,7 +6,8 @@
 import { parseUri, isSipUri, SipError, type IncomingRequest } from '@trapezoid/sip';
 import { TrunkLeg, trunkDomain } from '../trunks/index.js';
 import { connectB2bua } from './b2bua.js';
-import { authenticate, type CallContext } from './context.js';
+import { authenticate, replyRefusal, type CallContext } from './context.js';
+import { sourceOf } from '../auth/source.js';
 
 export async function handleOutboundInvite(ctx: CallContext, req: IncomingRequest): Promise<void> {
   const msg = req.message;
@@ -24,8 +25,11 @@ export async function handleOutboundInvite(ctx: CallContext, req: IncomingReques
   const trunk = trunks[0];
   if (!trunk) throw new SipError(503, 'Echo service not running');
   if (msg.body.length === 0) throw new SipError(488, 'An SDP offer is required in the INVITE');
+  const admission = ctx.guards.admitOutbound(identity, dialled, target.kind === 'trunk' ? trunk : undefined, { callId: msg.callId, ...sourceOf(msg.transport) });
+  if (!('release' in admission)) return replyRefusal(req, admission);
 
   const call = ctx.calls.create({ direction: 'outbound', aCallId: msg.callId, from: user, to: target.number });
+  call.onEnd(() => admission.release());
   call.record.trunk = trunk.name;
   await connectB2bua(ctx, {
     call, req,

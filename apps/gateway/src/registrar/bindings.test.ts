@@ -51,3 +51,19 @@ test('bindings are plain data (survive a JSON round trip)', () => {
   const [b] = store.apply({ aor: 'sip:a@x', callId: 'c1', cseq: 1, source: src, flowId: 'ws#1' }, [{ contact: 'sip:u@h', expires: 60, regId: 1, instanceId: 'urn:uuid:1' }]);
   assert.deepEqual(JSON.parse(JSON.stringify(b)), b);
 });
+
+test('contacts per AOR are capped: one more is refused 403 and nothing changes; refreshes and removals pass', () => {
+  const store = new BindingStore();
+  const add = (n: number, cseq = 1) => store.apply({ aor: 'sip:a@x', callId: `c${n}`, cseq, source: src }, [{ contact: `sip:u${n}@h`, expires: 60 }], 2);
+  add(1);
+  add(2);
+  assert.throws(() => add(3), (e: unknown) => e instanceof RegistrationError && e.status === 403 && e.reason === 'Too many registered contacts');
+  assert.deepEqual(store.lookup('sip:a@x').map((b) => b.contact), ['sip:u1@h', 'sip:u2@h']);
+  assert.throws(
+    () => store.apply({ aor: 'sip:a@x', callId: 'c9', cseq: 1, source: src }, [{ contact: 'sip:u1@h', expires: 60 }, { contact: 'sip:u9@h', expires: 60 }], 2),
+    RegistrationError, 'a REGISTER refreshing one and adding one is refused whole',
+  );
+  assert.equal(add(1, 2).length, 2, 'a refresh passes at the cap');
+  store.apply({ aor: 'sip:a@x', callId: 'c2', cseq: 2, source: src }, [{ contact: 'sip:u2@h', expires: 0 }], 2);
+  assert.equal(add(3).length, 2, 'room again after a removal');
+});

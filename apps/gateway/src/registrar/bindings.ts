@@ -52,10 +52,12 @@ export class BindingStore {
    * same Call-ID and a CSeq not higher is a stale or reordered request: 500 per
    * §10.3 step 7. RFC 5626 §6: a contact with the same instance-id and reg-id
    * replaces the old binding even with a different contact URI (the flow changed).
+   * More than `maxContacts` bindings for the AOR: 403, nothing applied.
    */
-  apply(req: RegisterRequestFacts, updates: ContactUpdate[]): Binding[] {
+  apply(req: RegisterRequestFacts, updates: ContactUpdate[], maxContacts = Infinity): Binding[] {
     const now = this.now();
     const list = this.liveList(req.aor, now);
+    const before = list.length;
     for (const u of updates) {
       const idx = list.findIndex((b) => sameBinding(b, u));
       const existing = idx === -1 ? undefined : list[idx]!;
@@ -79,6 +81,12 @@ export class BindingStore {
       };
       if (idx === -1) list.push(binding);
       else list[idx] = binding;
+    }
+    // One AOR holding hundreds of contacts turns each INVITE into a fork bomb (issue 8):
+    // a REGISTER that would add bindings past the cap changes nothing; refreshes and
+    // removals always pass (the list does not grow).
+    if (list.length > maxContacts && list.length > before) {
+      throw new RegistrationError(403, 'Too many registered contacts');
     }
     this.store(req.aor, list);
     return list.slice();

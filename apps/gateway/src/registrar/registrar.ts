@@ -20,6 +20,8 @@ export interface RegistrarOptions {
   /** Longest registration we grant, and the default (RFC 3261 §10.2.1.1). */
   maxExpires?: number;
   minExpires?: number;
+  /** Contacts one AOR may have registered (security.maxContactsPerAor); default unbounded. */
+  maxContacts?: number;
 }
 
 export class Registrar {
@@ -90,7 +92,7 @@ export class Registrar {
         aor, callId, cseq,
         source: { protocol: transport?.protocol ?? 'udp', address: transport?.remoteAddress ?? '', port: transport?.remotePort ?? 0 },
         ...(transport?.flowId !== undefined ? { flowId: transport.flowId } : {}),
-      }, updates);
+      }, updates, this.opts.maxContacts);
       const now = Date.now();
       const header = list.map((b) => `<${b.contact}>;expires=${Math.max(0, Math.round((b.expiresAt - now) / 1000))}`);
       for (const u of updates) {
@@ -100,8 +102,12 @@ export class Registrar {
       }
       req.reply(200, { headers: header.length > 0 ? { Contact: header } : {} });
     } catch (err) {
-      if (err instanceof RegistrationError || err instanceof SipError) req.reply(err.status, err.reason);
-      else throw err;
+      if (!(err instanceof RegistrationError || err instanceof SipError)) throw err;
+      this.opts.log.warn('registration refused', {
+        event: 'register-refused', aor, status: err.status, reason: err.reason, callId, ...sourceOf(transport),
+        ...(err.status === 403 && this.opts.maxContacts !== undefined ? { limit: this.opts.maxContacts } : {}),
+      });
+      req.reply(err.status, err.reason);
     }
   }
 
