@@ -18,7 +18,10 @@ const PORTS = { min: 19520, max: 19559 };
 /** One media worker: these tests make one call at a time. */
 const WORKERS = 1;
 
-/** Local ports of the UDP sockets this process (any thread) has open, from /proc. */
+/**
+ * Local ports of the UDP sockets this process (any thread) has open, from /proc, outside
+ * the media range (media workers may bind a pool of legs ahead of calls).
+ */
 function ownUdpPorts(): number[] {
   const inodes = new Set<string>();
   for (const fd of readdirSync('/proc/self/fd')) {
@@ -31,7 +34,8 @@ function ownUdpPorts(): number[] {
   for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
     for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
-      if (f.length > 9 && inodes.has(f[9]!)) ports.push(parseInt(f[1]!.split(':')[1]!, 16));
+      const port = f.length > 9 && inodes.has(f[9]!) ? parseInt(f[1]!.split(':')[1]!, 16) : -1;
+      if (port >= 0 && (port < PORTS.min || port > PORTS.max)) ports.push(port);
     }
   }
   return ports.sort((a, b) => a - b);
