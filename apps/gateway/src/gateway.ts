@@ -3,7 +3,6 @@
 // echo endpoint and the HTTP side, and releases all of them in stop(). Several
 // gateways can live in one process (tests do that): nothing here is global.
 
-import { readFileSync } from 'node:fs';
 import { TransportLayer, UserAgent, SipError, type IncomingRequest, type ListeningPoint, type TransportInfo } from '@trapezoid/sip';
 import { availableParallelism } from 'node:os';
 import { MediaEngine, mediaPaths, type BridgesLost } from '@trapezoid/media';
@@ -25,6 +24,8 @@ import { echoRouted, exposureWarnings, isLoopback, mayServeDemoPassword } from '
 import { GatewayWsAdmission } from './auth/ws-admission.js';
 import { EdgeScreen } from './security/edge-screen.js';
 import { CallGuards } from './security/call-guards.js';
+import { CertificateWatcher, loadTlsFiles } from './security/tls-reload.js';
+import { insecureTransportRefusal } from './security/secure-transport.js';
 
 export interface GatewayCounters {
   liveCalls: number;
@@ -66,6 +67,8 @@ export class Gateway {
   readonly edgeScreen: EdgeScreen;
   /** Dial patterns and call limits per user and per trunk (issue 8). */
   readonly guards: CallGuards;
+  /** tls/wss certificate renewal without a restart. */
+  private readonly certWatchers: CertificateWatcher[] = [];
   /** Trunk runtime state (pings, registrations, location): `trunks.status()` for the admin API. */
   readonly trunks: Trunks;
   /** The built-in echo endpoint: only when a route uses it (issue 8, safe defaults). */
@@ -92,8 +95,9 @@ export class Gateway {
     // 100rel: reliable provisionals are PRACKed (libs/sip) and sent to INVITEs that require them.
     this.ua = new UserAgent({
       transport: this.transport, userAgentName: 'trapezoid', contactUser: 'trapezoid', supported: ['100rel'],
-      // Requests on a WebSocket must be from (and REGISTER for) the user the connection proved to be.
-      screenRequest: (req) => this.auth.identities.screen(req),
+      // SDES keys and SIPS URIs only over TLS (security/secure-transport.ts); requests on a
+      // WebSocket must be from (and REGISTER for) the user the connection proved to be.
+      screenRequest: (req) => insecureTransportRefusal(req, this.log) ?? this.auth.identities.screen(req),
       // Every request is screened before any transaction exists (security/edge-screen.ts).
       timers: config.sip.timers, statelessScreen: (req) => this.edgeScreen.screen(req),
       // An in-dialog request for a call being taken over waits for the takeover to finish.
@@ -183,10 +187,14 @@ export class Gateway {
         address: l.address,
         port: l.port,
         ...(l.advertise !== undefined ? { advertise: l.advertise } : {}),
-        ...(l.tls ? { tls: { cert: readFileSync(l.tls.cert), key: readFileSync(l.tls.key), ...(l.tls.ca ? { ca: readFileSync(l.tls.ca) } : {}) } } : {}),
+        ...(l.tls ? { tls: loadTlsFiles(l.tls) } : {}),
         ...(l.protocol === 'ws' || l.protocol === 'wss' ? this.wsAdmission.listenOptions(l, () => this.ops.draining) : {}),
       });
       this.log.info('listening', { event: 'listening', protocol: lp.protocol, address: lp.address, port: lp.port });
+      if (l.tls && (lp.protocol === 'tls' || lp.protocol === 'wss')) {
+        const protocol = lp.protocol;
+        this.certWatchers.push(new CertificateWatcher(l.tls, (t) => this.transport.updateTls(protocol, lp.port, t), `${protocol} ${lp.address}:${lp.port}`, this.log));
+      }
     }
     await this.cluster.join(this.transport.listeningPoints(), this.mediaEngine);
     this.trunks.start();
@@ -277,6 +285,7 @@ export class Gateway {
 
   /** Ends every call, then closes every socket and timer. */
   async stop(): Promise<void> {
+    for (const w of this.certWatchers.splice(0)) w.close();
     this.trunks.stop();
     await this.calls.endAll('Gateway shutting down');
     await this.cluster?.stop();

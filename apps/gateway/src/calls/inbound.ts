@@ -8,6 +8,7 @@ import type { TrunkConfig } from '../config/index.js';
 import { connectB2bua } from './b2bua.js';
 import { replyRefusal, type CallContext } from './context.js';
 import { sourceOf } from '../auth/source.js';
+import { isSecureTransport, isSipsUri } from '../security/secure-transport.js';
 
 export async function handleInboundInvite(ctx: CallContext, req: IncomingRequest, trunk: TrunkConfig): Promise<void> {
   const msg = req.message;
@@ -15,8 +16,12 @@ export async function handleInboundInvite(ctx: CallContext, req: IncomingRequest
   const called = isSipUri(ruri) ? ruri.user ?? '' : '';
   const route = ctx.router.inboundAor(called);
   if (!route) throw new SipError(404, `No agent for ${called || 'an empty number'}`);
-  const registered = ctx.registrar.lookup(route.aor);
-  if (registered.length === 0) throw new SipError(480, 'Agent not registered');
+  // RFC 3261 §26.2.2: a sips: call goes on over TLS only: agents on a secure connection.
+  const sips = isSipsUri(msg.uri);
+  const all = ctx.registrar.lookup(route.aor);
+  if (all.length === 0) throw new SipError(480, 'Agent not registered');
+  const registered = sips ? all.filter((b) => isSecureTransport(b.source.protocol)) : all;
+  if (registered.length === 0) throw new SipError(480, 'No agent on a secure connection for a SIPS URI');
   if (msg.body.length === 0) throw new SipError(488, 'An SDP offer is required in the INVITE');
   const admission = ctx.guards.admitInbound(trunk, { callId: msg.callId, called, ...sourceOf(msg.transport) });
   if (!('release' in admission)) return replyRefusal(req, admission);

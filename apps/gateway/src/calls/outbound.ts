@@ -8,6 +8,7 @@ import { TrunkLeg, trunkDomain } from '../trunks/index.js';
 import { connectB2bua } from './b2bua.js';
 import { authenticate, replyRefusal, type CallContext } from './context.js';
 import { sourceOf } from '../auth/source.js';
+import { isSipsUri } from '../security/secure-transport.js';
 
 export async function handleOutboundInvite(ctx: CallContext, req: IncomingRequest): Promise<void> {
   const msg = req.message;
@@ -21,8 +22,12 @@ export async function handleOutboundInvite(ctx: CallContext, req: IncomingReques
   const target = ctx.router.outbound(dialled);
   if (!target) throw new SipError(404, `No route for ${dialled || 'an empty number'}`);
   const echo = ctx.echoTrunk();
-  const trunks = target.kind === 'trunk' ? target.trunks : echo ? [echo] : [];
+  let trunks = target.kind === 'trunk' ? target.trunks : echo ? [echo] : [];
+  // RFC 3261 §26.2.2: a sips: target is reached over TLS on every hop, the trunk's too.
+  const sips = isSipsUri(msg.uri);
+  if (sips && target.kind === 'trunk') trunks = trunks.filter((t) => t.transport === 'tls');
   const trunk = trunks[0];
+  if (!trunk && sips) throw new SipError(480, 'No TLS trunk for a SIPS URI');
   if (!trunk) throw new SipError(503, 'Echo service not running');
   if (msg.body.length === 0) throw new SipError(488, 'An SDP offer is required in the INVITE');
   const admission = ctx.guards.admitOutbound(identity, dialled, target.kind === 'trunk' ? trunk : undefined, { callId: msg.callId, ...sourceOf(msg.transport) });
@@ -42,7 +47,7 @@ export async function handleOutboundInvite(ctx: CallContext, req: IncomingReques
         send: (t, destination) => {
           const domain = trunkDomain(t);
           const port = t.port === undefined || t.port === 5060 ? '' : `:${t.port}`;
-          return ctx.ua.request('INVITE', `sip:${target.number}@${domain}${port}`, {
+          return ctx.ua.request('INVITE', `${sips ? 'sips' : 'sip'}:${target.number}@${domain}${port}`, {
             from: `<sip:${user}@${ctx.config.domain}>`,
             to: `<sip:${target.number}@${domain}>`,
             destination, body: sdp, contentType: 'application/sdp', headers,

@@ -24,6 +24,7 @@ import {
   type ListenOptions,
   type ListeningPoint,
   type TlsClientOptions,
+  type TlsListenOptions,
   type TransportProtocol,
   type WsRefusal,
   type WsVerdict,
@@ -50,6 +51,8 @@ export interface TransportLayerOptions {
 interface ServerPoint {
   readonly point: ListeningPoint;
   close(): Promise<void>;
+  /** tls and wss: replaces the certificate for connections accepted from now on. */
+  setSecureContext?(tls: TlsListenOptions): void;
 }
 
 const PROTOCOLS: ReadonlySet<string> = new Set(['udp', 'tcp', 'tls', 'ws', 'wss']);
@@ -133,7 +136,10 @@ export class TransportLayer extends EventEmitter implements FlowSink {
             ...(detail !== undefined ? { detail } : {}),
           } satisfies WsRefusal),
         });
-        sp = { point: { protocol, address, port: ws.port }, close: () => ws.close() };
+        sp = {
+          point: { protocol, address, port: ws.port }, close: () => ws.close(),
+          ...(protocol === 'wss' ? { setSecureContext: (t: TlsListenOptions) => ws.setSecureContext(t) } : {}),
+        };
         break;
       }
     }
@@ -175,6 +181,17 @@ export class TransportLayer extends EventEmitter implements FlowSink {
 
   listeningPoints(): ListeningPoint[] {
     return this.points.map((p) => ({ ...p.point }));
+  }
+
+  /**
+   * Certificate renewal: the tls or wss listening point at `port` presents `tls` to the
+   * connections it accepts from now on (open ones keep theirs). Throws TransportError
+   * when there is no such point; Node's error when the certificate or key is unusable.
+   */
+  updateTls(protocol: 'tls' | 'wss', port: number, tls: TlsListenOptions): void {
+    const sp = this.points.find((p) => p.point.protocol === protocol && p.point.port === port);
+    if (!sp?.setSecureContext) throw new TransportError(`no ${protocol} listening point on port ${port}`);
+    sp.setSecureContext(tls);
   }
 
   /** The Via sent-by / Contact host:port to advertise for a protocol (bound to `address` when given and one is). */
@@ -435,7 +452,10 @@ export class TransportLayer extends EventEmitter implements FlowSink {
       if (this.closing) socket.destroy();
       else this.adoptStream(protocol, socket);
     });
-    return { point: { protocol, address, port: server.port }, close: () => server.close() };
+    return {
+      point: { protocol, address, port: server.port }, close: () => server.close(),
+      ...(protocol === 'tls' ? { setSecureContext: (t: TlsListenOptions) => server.setSecureContext(t) } : {}),
+    };
   }
 
   private adoptStream(protocol: 'tcp' | 'tls', socket: net.Socket): StreamFlow {

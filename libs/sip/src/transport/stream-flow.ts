@@ -226,6 +226,8 @@ export function connectStream(
 export interface StreamServer {
   readonly port: number;
   close(): Promise<void>;
+  /** tls only: the certificate and key for connections accepted from now on. */
+  setSecureContext(tls: TlsListenOptions): void;
 }
 
 /** A TCP or TLS listening socket; `onSocket` gets each connection once it can carry data. */
@@ -259,6 +261,10 @@ export function startStreamServer(
       resolve({
         port: typeof a === 'object' && a ? a.port : port,
         close: () => new Promise<void>((done) => server.close(() => done())),
+        setSecureContext: (t) => {
+          if (!(server instanceof tls.Server)) throw new TransportError(`${protocol} listening point has no certificate`);
+          server.setSecureContext({ cert: t.cert, key: t.key, ...(t.ca !== undefined ? { ca: t.ca } : {}) });
+        },
       });
     });
   });

@@ -9,12 +9,14 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { TransportError, type ListenOptions, type WsVerdict } from './types.js';
+import { TransportError, type ListenOptions, type TlsListenOptions, type WsVerdict } from './types.js';
 
 export interface WsServer {
   readonly server: http.Server;
   readonly port: number;
   close(): Promise<void>;
+  /** wss only: the certificate and key for connections accepted from now on. */
+  setSecureContext(tls: TlsListenOptions): void;
 }
 
 /** RFC 7118 §4: the client must offer "sip" in Sec-WebSocket-Protocol. */
@@ -126,6 +128,10 @@ export function startWsServer(opts: ListenOptions, maxPayload: number, hooks: Ws
       resolve({
         server,
         port,
+        setSecureContext: (t) => {
+          if (!(server instanceof https.Server)) throw new TransportError('ws listening point has no certificate');
+          server.setSecureContext({ cert: t.cert, key: t.key, ...(t.ca !== undefined ? { ca: t.ca } : {}) });
+        },
         close: () =>
           new Promise<void>((done) => {
             wss.close();
