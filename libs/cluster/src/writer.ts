@@ -48,8 +48,6 @@ export class RecordWriter extends EventEmitter {
   private closed = false;
   private readonly waiters: Array<() => void> = [];
   readonly stats: WriterStats = { writes: 0, bytes: 0, refused: 0, pending: 0 };
-  /** Accepted writes per call id (the benchmark's "writes per call"). */
-  readonly writesPerCall = new Map<string, number>();
 
   constructor(private readonly store: CallStore, private readonly opts: RecordWriterOptions) {
     super();
@@ -79,7 +77,6 @@ export class RecordWriter extends EventEmitter {
     this.latest.delete(id);
     this.pending.delete(id);
     this.versions.delete(id);
-    this.writesPerCall.delete(id);
     this.stats.pending = this.pending.size;
   }
 
@@ -162,7 +159,6 @@ export class RecordWriter extends EventEmitter {
         this.versions.set(record.id, version);
         this.stats.writes++;
         this.stats.bytes += encodeCallRecord(copy).length;
-        this.writesPerCall.set(record.id, (this.writesPerCall.get(record.id) ?? 0) + 1);
         if (record.state === 'ended' && this.latest.get(record.id) === record) {
           this.latest.delete(record.id);
           this.versions.delete(record.id);

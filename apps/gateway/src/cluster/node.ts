@@ -105,11 +105,6 @@ export class ClusterNode {
     return this.config.cluster.serviceAddress ?? this.config.media.address;
   }
 
-  /** Records accepted by the store so far, and per live call (benchmark figures). */
-  get writerStats(): RecordWriter['stats'] | undefined {
-    return this.writer?.stats;
-  }
-
   /** Takes the lease and starts replicating, once the listeners and the media engine are up. */
   async join(listening: ListeningPoint[], engine: MediaEngine): Promise<void> {
     this.engine = engine;
