@@ -18,6 +18,8 @@ test('default Origin rule: none (a non-browser client) or a page under the name 
     admit: false, status: 403, reason: 'Origin not allowed', why: 'Origin https://evil.example',
   });
   assert.equal(p.admit(req({ origin: 'null' })).admit, false);
+  assert.equal(p.admit(req({ origin: 'http://localhost:8080' })).admit, true, 'the demo page opened as localhost, its WebSocket at 127.0.0.1');
+  assert.equal(p.admit(req({ origin: 'http://evil.example', host: 'localhost:8088' })).admit, false);
 });
 
 test('an Origin list admits exactly those (a missing Origin too is refused); * admits any', () => {

@@ -30,7 +30,7 @@ export interface WsAdmissionOptions {
   /**
    * Allowed Origin values (scheme://host[:port], compared case-insensitively). Empty:
    * no Origin (a non-browser client) or one whose host is the Host the client asked
-   * for (a page served under the same name). `*` allows any.
+   * for (a page served under the same name; loopback names count as one). `*` allows any.
    */
   origins?: readonly string[];
   /**
@@ -192,8 +192,10 @@ export class WsAdmissionPolicy {
     if (this.origins.size > 0) return origin !== undefined && this.origins.has(origin.toLowerCase().replace(/\/+$/, ''));
     if (origin === undefined) return true;
     try {
-      // A page served under the name the client connects to (the demo page, a proxy in front).
-      return new URL(origin).hostname.replace(/^\[|\]$/g, '').toLowerCase() === host;
+      // A page served under the name the client connects to (the demo page, a proxy in
+      // front); on loopback any loopback name is the same machine (localhost vs 127.0.0.1).
+      const originHost = new URL(origin).hostname.replace(/^\[|\]$/g, '').toLowerCase();
+      return originHost === host || (isLoopbackName(originHost) && isLoopbackName(host));
     } catch {
       return false;
     }

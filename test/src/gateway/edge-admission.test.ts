@@ -13,7 +13,7 @@ import type * as http from 'node:http';
 import { WebSocket } from 'ws';
 import { boundSocket, loadJsSIP, nextEvent } from '../sip/jssip-node.js';
 import { CALLER, DOMAIN, assertReleasedAndStop, sleep, startGateway, type TestGateway } from './harness.js';
-import { ATTACKER, CLIENT } from './edge-attack.js';
+import { ATTACKER, CLIENT, SuiteOutcome } from './edge-attack.js';
 
 const JsSIP = loadJsSIP();
 type JsSipUA = InstanceType<typeof JsSIP.UA>;
@@ -49,7 +49,7 @@ describe('WebSocket admission at the gateway', { timeout: 60_000 }, () => {
   let gw: TestGateway;
   let client: JsSipUA | null = null;
   const open: WebSocket[] = [];
-  let passed = true;
+  const outcome = new SuiteOutcome();
   before(async () => {
     gw = await startGateway({
       ports: { min: 19120, max: 19139 },
@@ -73,21 +73,13 @@ describe('WebSocket admission at the gateway', { timeout: 60_000 }, () => {
       client.stop();
       await gone;
     }
-    await assertReleasedAndStop(gw, passed);
+    await assertReleasedAndStop(gw, outcome.passed);
   });
-  async function run(t: () => Promise<void>): Promise<void> {
-    try {
-      await t();
-    } catch (err) {
-      passed = false;
-      throw err;
-    }
-  }
   const url = (): string => `ws://127.0.0.1:${wsPort(gw)}`;
   const refusalsFrom = (address: string): Array<Record<string, unknown>> =>
     gw.events.events.filter((e) => (e.event === 'ws-refused' || e.event === 'ws-closed') && String(e.source).startsWith(address + ':'));
 
-  it('a page from another site (wrong Origin) is refused 403, and the refusal is logged without the URL\'s credentials', () => run(async () => {
+  it('a page from another site (wrong Origin) is refused 403, and the refusal is logged without the URL\'s credentials', () => outcome.run(async () => {
     const r = await upgrade(`${url()}/?token=eyJ.SECRET.sig&password=hunter2`, { headers: { Origin: 'https://evil.example' } });
     assert.deepEqual(r.refused, { status: 403, reason: 'Origin not allowed' });
     const line = refusalsFrom(ATTACKER).at(-1)!;
@@ -104,19 +96,19 @@ describe('WebSocket admission at the gateway', { timeout: 60_000 }, () => {
     own.ws.terminate();
   }));
 
-  it('no "sip" subprotocol: 400 with the reason (RFC 7118 §4)', () => run(async () => {
+  it('no "sip" subprotocol: 400 with the reason (RFC 7118 §4)', () => outcome.run(async () => {
     const r = await upgrade(url(), { protocols: ['chat'] });
     assert.deepEqual(r.refused, { status: 400, reason: 'WebSocket subprotocol "sip" required (RFC 7118)' });
     assert.equal(refusalsFrom(ATTACKER).at(-1)!.status, 400);
   }));
 
-  it('a Host the loopback listener does not serve (DNS rebinding): 421', () => run(async () => {
+  it('a Host the loopback listener does not serve (DNS rebinding): 421', () => outcome.run(async () => {
     const r = await upgrade(url(), { headers: { Host: `rebind.example:${wsPort(gw)}`, Origin: 'http://rebind.example' } });
     assert.deepEqual(r.refused, { status: 421, reason: 'Host not served here' });
     assert.match(String(refusalsFrom(ATTACKER).at(-1)!.detail), /Host rebind\.example/);
   }));
 
-  it('per-address limit: the 4th connection from 127.0.0.2 gets 429; the exempt NAT address opens 8; /health counts them', () => run(async () => {
+  it('per-address limit: the 4th connection from 127.0.0.2 gets 429; the exempt NAT address opens 8; /health counts them', () => outcome.run(async () => {
     for (let i = 0; i < 50 && gw.wsAdmission.limits.openFrom(ATTACKER) > 0; i++) await sleep(20);
     const before = (await health(gw)).wsConnections!;
     for (let i = 0; i < 3; i++) {
@@ -141,7 +133,7 @@ describe('WebSocket admission at the gateway', { timeout: 60_000 }, () => {
     await reg;
   }));
 
-  it('connections that never authenticate are closed 1008 after websocket.authTimeout, though they answer every ping; the authenticated client stays', () => run(async () => {
+  it('connections that never authenticate are closed 1008 after websocket.authTimeout, though they answer every ping; the authenticated client stays', () => outcome.run(async () => {
     // The connections of the previous test are still unauthenticated: all of them go.
     let pongs = 0;
     for (const ws of open) ws.on('ping', () => { pongs++; });

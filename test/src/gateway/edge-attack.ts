@@ -68,3 +68,21 @@ export function replayOf(captured: string, change: { contact?: string; sentBy?: 
   });
   return lines.join('\r\n') + '\r\n\r\n' + rest.join('\r\n\r\n');
 }
+
+/**
+ * Whether a suite's tests all passed so far: its teardown checks that calls and ports
+ * were released only then, so a failing test is reported as itself, not as a leak.
+ */
+export class SuiteOutcome {
+  passed = true;
+
+  /** Runs a test body; a failure marks the suite. */
+  readonly run = async (body: () => Promise<void>): Promise<void> => {
+    try {
+      await body();
+    } catch (err) {
+      this.passed = false;
+      throw err;
+    }
+  };
+}

@@ -17,7 +17,7 @@ import {
   AGENT, CALLER, DOMAIN, GATEWAY_SCENARIOS, assertReleasedAndStop, startGateway, udpPort, type TestGateway,
 } from './harness.js';
 import { RawSipClient } from './raw-sip.js';
-import { ATTACKER, CLIENT, ask, replayOf, request } from './edge-attack.js';
+import { ATTACKER, CLIENT, ask, replayOf, request, SuiteOutcome } from './edge-attack.js';
 
 const JsSIP = loadJsSIP();
 setMediaAddress('127.0.0.3');
@@ -89,7 +89,7 @@ describe('digest hardening: replay, brute force, indistinguishable failures', { 
   let gw: TestGateway;
   let captured: string[];
   const closers: Array<() => Promise<void>> = [];
-  let passed = true;
+  const outcome = new SuiteOutcome();
   before(async () => {
     gw = await startGateway({
       ports: PORTS,
@@ -102,18 +102,10 @@ describe('digest hardening: replay, brute force, indistinguishable failures', { 
   });
   after(async () => {
     for (const close of closers.reverse()) await close().catch(() => undefined);
-    await assertReleasedAndStop(gw, passed);
+    await assertReleasedAndStop(gw, outcome.passed);
   });
-  async function run(t: () => Promise<void>): Promise<void> {
-    try {
-      await t();
-    } catch (err) {
-      passed = false;
-      throw err;
-    }
-  }
 
-  it('UDP: SIPp registers and calls from 127.0.0.3; its captured REGISTER and INVITE replayed from 127.0.0.2 get a fresh challenge and change nothing', () => run(async () => {
+  it('UDP: SIPp registers and calls from 127.0.0.3; its captured REGISTER and INVITE replayed from 127.0.0.2 get a fresh challenge and change nothing', () => outcome.run(async () => {
     const target = { address: '127.0.0.1', port: udpPort(gw) };
     const reg = await startSipp({
       address: CLIENT, trace: true,
@@ -154,7 +146,7 @@ describe('digest hardening: replay, brute force, indistinguishable failures', { 
     assert.equal(gw.counters().callsStarted, callsBefore + 1, 'the replayed INVITE started no call');
   }));
 
-  it('WebSocket: JsSIP registers and calls from 127.0.0.3; its REGISTER and INVITE replayed over another WebSocket are refused, and it is still served', () => run(async () => {
+  it('WebSocket: JsSIP registers and calls from 127.0.0.3; its REGISTER and INVITE replayed over another WebSocket are refused, and it is still served', () => outcome.run(async () => {
     let ua: JsSipUA | null = await jssipClient(gw, CALLER);
     closers.push(() => stopUa(ua));
     await echoCall(ua);
@@ -188,7 +180,7 @@ describe('digest hardening: replay, brute force, indistinguishable failures', { 
     ua = null;
   }));
 
-  it('brute force from 127.0.0.2 is banned per (address, user): the right password from there is refused unchecked; another user there and the same user from 127.0.0.3 are served', () => run(async () => {
+  it('brute force from 127.0.0.2 is banned per (address, user): the right password from there is refused unchecked; another user there and the same user from 127.0.0.3 are served', () => outcome.run(async () => {
     const target = { address: '127.0.0.1', port: udpPort(gw) };
     const attacker = await RawSipClient.open('udp', target.port, { localAddress: ATTACKER });
     const client = await RawSipClient.open('udp', target.port, { localAddress: CLIENT });
@@ -209,7 +201,7 @@ describe('digest hardening: replay, brute force, indistinguishable failures', { 
     assert.equal(gw.auth.bans.size.banned, 1);
   }));
 
-  it('failures are logged at warn with source address, transport and user (REGISTER and INVITE), never with a password or response', () => run(async () => {
+  it('failures are logged at warn with source address, transport and user (REGISTER and INVITE), never with a password or response', () => outcome.run(async () => {
     const attacker = await RawSipClient.open('udp', udpPort(gw), { localAddress: ATTACKER });
     closers.push(async () => attacker.close());
     const uri = `sip:1000@${DOMAIN}`;

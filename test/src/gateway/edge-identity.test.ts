@@ -16,7 +16,7 @@ import { mintEphemeral } from '@trapezoid/auth';
 import { boundSocket, loadJsSIP, nextEvent } from '../sip/jssip-node.js';
 import { DOMAIN, assertReleasedAndStop, sleep, startGateway, udpPort, type TestGateway } from './harness.js';
 import { RawSipClient, silentBrowserOffer } from './raw-sip.js';
-import { ATTACKER, CLIENT, ask, request } from './edge-attack.js';
+import { ATTACKER, CLIENT, ask, request, SuiteOutcome } from './edge-attack.js';
 
 const JsSIP = loadJsSIP();
 type JsSipUA = InstanceType<typeof JsSIP.UA>;
@@ -62,7 +62,7 @@ describe('ephemeral credentials and the identity bound to a connection', { timeo
   const seen: SipMessage[] = [];
   const uas: JsSipUA[] = [];
   const raws: RawSipClient[] = [];
-  let passed = true;
+  const outcome = new SuiteOutcome();
   before(async () => {
     gw = await startGateway({
       ports: { min: 19140, max: 19159 },
@@ -76,18 +76,10 @@ describe('ephemeral credentials and the identity bound to a connection', { timeo
   after(async () => {
     for (const r of raws) r.close();
     for (const ua of uas) await stopUa(ua);
-    await assertReleasedAndStop(gw, passed);
+    await assertReleasedAndStop(gw, outcome.passed);
   });
-  async function run(t: () => Promise<void>): Promise<void> {
-    try {
-      await t();
-    } catch (err) {
-      passed = false;
-      throw err;
-    }
-  }
 
-  it('JsSIP registers with credentials at the upgrade (made with the secret being rotated out): no challenge at all', () => run(async () => {
+  it('JsSIP registers with credentials at the upgrade (made with the secret being rotated out): no challenge at all', () => outcome.run(async () => {
     const cred = mintEphemeral({ secret: OLD_SECRET, user: 'alice', ttl: 600 });
     const ua = await jssip(gw, `sip:alice@${DOMAIN}`, {}, credentialQuery(cred));
     uas.push(ua);
@@ -97,7 +89,7 @@ describe('ephemeral credentials and the identity bound to a connection', { timeo
     assert.equal(gw.registrar.lookup(`sip:alice@${DOMAIN}`).length, 1);
   }));
 
-  it('JsSIP registers with them as digest credentials: the gateway derives the password from the user name', () => run(async () => {
+  it('JsSIP registers with them as digest credentials: the gateway derives the password from the user name', () => outcome.run(async () => {
     const cred = mintEphemeral({ secret: NEW_SECRET, user: 'agent7', ttl: 600 });
     const ua = await jssip(gw, `sip:agent7@${DOMAIN}`, { authorization_user: cred.username, password: cred.password });
     uas.push(ua);
@@ -106,7 +98,7 @@ describe('ephemeral credentials and the identity bound to a connection', { timeo
     assert.match(registers[1]!.headers.get('authorization') ?? '', new RegExp(`username="${cred.username}"`));
   }));
 
-  it('expired and forged credentials are refused at the upgrade (403) and logged without the password', () => run(async () => {
+  it('expired and forged credentials are refused at the upgrade (403) and logged without the password', () => outcome.run(async () => {
     const url = `ws://127.0.0.1:${wsPort(gw)}`;
     const expired = mintEphemeral({ secret: NEW_SECRET, user: 'alice', ttl: -5 });
     assert.deepEqual(await refusedUpgrade(url + credentialQuery(expired)), { status: 403, reason: 'Credentials expired' });
@@ -120,7 +112,7 @@ describe('ephemeral credentials and the identity bound to a connection', { timeo
     for (const secret of [expired.password, forged.password, wrongSecret.password]) assert.ok(!all.includes(secret));
   }));
 
-  it('over digest (UDP): an expired credential gets 403 Credentials expired, a forged one the usual challenge', () => run(async () => {
+  it('over digest (UDP): an expired credential gets 403 Credentials expired, a forged one the usual challenge', () => outcome.run(async () => {
     const c = await RawSipClient.open('udp', udpPort(gw), { localAddress: ATTACKER });
     raws.push(c);
     const tryCred = async (username: string, password: string): Promise<SipResponse> => {
@@ -135,7 +127,7 @@ describe('ephemeral credentials and the identity bound to a connection', { timeo
     assert.deepEqual([r2.status, r2.reason], [401, 'Unauthorized'], 'a made-up expiry with a borrowed password is just a wrong password');
   }));
 
-  it('From/To spoofing on an authenticated connection: 403 and close 1008; the honest client is still served', () => run(async () => {
+  it('From/To spoofing on an authenticated connection: 403 and close 1008; the honest client is still served', () => outcome.run(async () => {
     const eve = mintEphemeral({ secret: NEW_SECRET, user: 'eve', ttl: 600 });
     const open = async (): Promise<RawSipClient> => {
       const r = await RawSipClient.open('ws', wsPort(gw), { localAddress: ATTACKER, wsPath: credentialQuery(eve) });
@@ -172,7 +164,7 @@ describe('ephemeral credentials and the identity bound to a connection', { timeo
     await back;
   }));
 
-  it('a call outlives its credential: after expiry its re-INVITE and BYE pass, a new REGISTER is refused 403', () => run(async () => {
+  it('a call outlives its credential: after expiry its re-INVITE and BYE pass, a new REGISTER is refused 403', () => outcome.run(async () => {
     const cred = mintEphemeral({ secret: NEW_SECRET, user: 'bob', ttl: 3 });
     const c = await RawSipClient.open('ws', wsPort(gw), { localAddress: CLIENT, wsPath: credentialQuery(cred) });
     raws.push(c);

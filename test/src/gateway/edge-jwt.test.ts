@@ -18,7 +18,7 @@ import { WebSocket } from 'ws';
 import type { SipMessage } from '@trapezoid/sip';
 import { boundSocket, loadJsSIP, nextEvent } from '../sip/jssip-node.js';
 import { DOMAIN, assertReleasedAndStop, startGateway, type TestGateway } from './harness.js';
-import { ATTACKER, CLIENT } from './edge-attack.js';
+import { ATTACKER, CLIENT, SuiteOutcome } from './edge-attack.js';
 
 const JsSIP = loadJsSIP();
 type JsSipUA = InstanceType<typeof JsSIP.UA>;
@@ -41,7 +41,7 @@ describe('JWT at the WebSocket upgrade', { timeout: 60_000 }, () => {
   let dir: string;
   const seen: SipMessage[] = [];
   const uas: JsSipUA[] = [];
-  let passed = true;
+  const outcome = new SuiteOutcome();
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'jwks-'));
     const jwks = join(dir, 'jwks.json');
@@ -65,61 +65,51 @@ describe('JWT at the WebSocket upgrade', { timeout: 60_000 }, () => {
       ua.stop();
       await gone;
     }
-    await assertReleasedAndStop(gw, passed);
+    await assertReleasedAndStop(gw, outcome.passed);
     rmSync(dir, { recursive: true, force: true });
   });
   const url = (): string => `ws://127.0.0.1:${gw.listeningPoints().find((p) => p.protocol === 'ws')!.port}`;
 
   for (const [alg, user] of [['HS256', 'hana'], ['RS256', 'ravi'], ['ES256', 'elif']] as const) {
-    it(`${alg}: JsSIP registers with the token, unchallenged; the claims are the connection's identity, dial patterns included`, async () => {
-      try {
-        const jwt = await token(alg, { sub: `sip:${user}@${DOMAIN}`, exp: inMinutes(10), dial: ['^\\+4420\\d{8}$'] });
-        const ua = new JsSIP.UA({
-          sockets: [boundSocket(JsSIP, `${url()}/?token=${jwt}`, CLIENT)], uri: `sip:${user}@${DOMAIN}`, register: true, session_timers: false,
-        });
-        uas.push(ua);
-        const registered = nextEvent(ua, 'registered', 'registrationFailed');
-        ua.start();
-        await registered;
-        const reg = seen.filter((m) => m.isRequest && m.method === 'REGISTER' && m.headers.get('to')?.includes(`${user}@`));
-        assert.equal(reg.length, 1, 'one REGISTER, no challenge');
-        const identity = gw.auth.identities.get(reg[0]!.transport!.flowId);
-        assert.deepEqual({ ...identity, expiresAt: 0 }, {
-          user, domain: DOMAIN, method: 'jwt', expiresAt: 0, dialPatterns: ['^\\+4420\\d{8}$'],
-        });
-      } catch (err) {
-        passed = false;
-        throw err;
-      }
-    });
+    it(`${alg}: JsSIP registers with the token, unchallenged; the claims are the connection's identity, dial patterns included`, () => outcome.run(async () => {
+      const jwt = await token(alg, { sub: `sip:${user}@${DOMAIN}`, exp: inMinutes(10), dial: ['^\\+4420\\d{8}$'] });
+      const ua = new JsSIP.UA({
+        sockets: [boundSocket(JsSIP, `${url()}/?token=${jwt}`, CLIENT)], uri: `sip:${user}@${DOMAIN}`, register: true, session_timers: false,
+      });
+      uas.push(ua);
+      const registered = nextEvent(ua, 'registered', 'registrationFailed');
+      ua.start();
+      await registered;
+      const reg = seen.filter((m) => m.isRequest && m.method === 'REGISTER' && m.headers.get('to')?.includes(`${user}@`));
+      assert.equal(reg.length, 1, 'one REGISTER, no challenge');
+      const identity = gw.auth.identities.get(reg[0]!.transport!.flowId);
+      assert.deepEqual({ ...identity, expiresAt: 0 }, {
+        user, domain: DOMAIN, method: 'jwt', expiresAt: 0, dialPatterns: ['^\\+4420\\d{8}$'],
+      });
+    }));
   }
 
-  it('an expired token and a bad signature are refused 403 at the upgrade, and the token is not logged', async () => {
-    try {
-      const refused = async (jwt: string): Promise<{ status: number; reason: string }> => {
-        const ws = new WebSocket(`${url()}/?access_token=${jwt}`, 'sip', { localAddress: ATTACKER });
-        ws.on('error', () => undefined);
-        const [, res] = (await once(ws, 'unexpected-response')) as [unknown, http.IncomingMessage];
-        res.resume();
-        ws.terminate();
-        return { status: res.statusCode!, reason: res.statusMessage ?? '' };
-      };
-      const expired = await token('ES256', { sub: 'elif', exp: inMinutes(-5) });
-      assert.deepEqual(await refused(expired), { status: 403, reason: 'Credentials expired' });
-      const good = await token('RS256', { sub: 'ravi', exp: inMinutes(10) });
-      const [h, p, s] = good.split('.') as [string, string, string];
-      const resigned = `${h}.${Buffer.from(JSON.stringify({ iss: ISSUER, aud: 'trapezoid', sub: 'admin', exp: inMinutes(10) })).toString('base64url')}.${s}`;
-      assert.deepEqual(await refused(resigned), { status: 403, reason: 'Forbidden' });
-      const otherIssuer = await new SignJWT({ iss: 'https://evil.example', aud: 'trapezoid', sub: 'hana', exp: inMinutes(10) })
-        .setProtectedHeader({ alg: 'HS256' }).sign(Buffer.from(HS_SECRET));
-      assert.deepEqual(await refused(otherIssuer), { status: 403, reason: 'Forbidden' });
-      const lines = gw.events.events.filter((e) => e.event === 'ws-refused');
-      assert.deepEqual(lines.map((e) => e.detail !== undefined && String(e.detail).split(';')[0]), ['JWT expired', 'JWT: bad signature', 'JWT: wrong issuer']);
-      const all = JSON.stringify(gw.events.events);
-      for (const t of [expired, resigned, otherIssuer, p, s]) assert.ok(!all.includes(t), 'no token or token part in the log');
-    } catch (err) {
-      passed = false;
-      throw err;
-    }
-  });
+  it('an expired token and a bad signature are refused 403 at the upgrade, and the token is not logged', () => outcome.run(async () => {
+    const refused = async (jwt: string): Promise<{ status: number; reason: string }> => {
+      const ws = new WebSocket(`${url()}/?access_token=${jwt}`, 'sip', { localAddress: ATTACKER });
+      ws.on('error', () => undefined);
+      const [, res] = (await once(ws, 'unexpected-response')) as [unknown, http.IncomingMessage];
+      res.resume();
+      ws.terminate();
+      return { status: res.statusCode!, reason: res.statusMessage ?? '' };
+    };
+    const expired = await token('ES256', { sub: 'elif', exp: inMinutes(-5) });
+    assert.deepEqual(await refused(expired), { status: 403, reason: 'Credentials expired' });
+    const good = await token('RS256', { sub: 'ravi', exp: inMinutes(10) });
+    const [h, p, s] = good.split('.') as [string, string, string];
+    const resigned = `${h}.${Buffer.from(JSON.stringify({ iss: ISSUER, aud: 'trapezoid', sub: 'admin', exp: inMinutes(10) })).toString('base64url')}.${s}`;
+    assert.deepEqual(await refused(resigned), { status: 403, reason: 'Forbidden' });
+    const otherIssuer = await new SignJWT({ iss: 'https://evil.example', aud: 'trapezoid', sub: 'hana', exp: inMinutes(10) })
+      .setProtectedHeader({ alg: 'HS256' }).sign(Buffer.from(HS_SECRET));
+    assert.deepEqual(await refused(otherIssuer), { status: 403, reason: 'Forbidden' });
+    const lines = gw.events.events.filter((e) => e.event === 'ws-refused');
+    assert.deepEqual(lines.map((e) => e.detail !== undefined && String(e.detail).split(';')[0]), ['JWT expired', 'JWT: bad signature', 'JWT: wrong issuer']);
+    const all = JSON.stringify(gw.events.events);
+    for (const t of [expired, resigned, otherIssuer, p, s]) assert.ok(!all.includes(t), 'no token or token part in the log');
+  }));
 });

@@ -60,6 +60,11 @@ export class GatewayWsAdmission {
     return { wsAdmit, wsAuthTimeoutMs: this.opts.config.websocket.authTimeout * 1000 };
   }
 
+  /** Writes the counts of refusals not logged one by one so far (ops, tests). */
+  flushRefusals(): void {
+    this.refusals.flush(true);
+  }
+
   close(): void {
     this.opts.transport.off('wsRefused', this.onRefused);
     this.refusals.close();
