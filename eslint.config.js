@@ -19,7 +19,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['apps/gateway/public/**/*.js', 'test/**/pages/**/*.js'],
+    files: ['apps/gateway/public/**/*.js', 'apps/gateway/admin-page/**/*.js', 'test/**/pages/**/*.js'],
     languageOptions: {
       globals: {
         window: 'readonly', document: 'readonly', location: 'readonly', fetch: 'readonly',

@@ -6,12 +6,8 @@
 // API or check a configuration file (cli/).
 
 import { readFileSync } from 'node:fs';
-import { loadConfig, ConfigError } from './config/index.js';
-import { createLogger } from './logging.js';
-import { Gateway } from './gateway.js';
+import type { ConfigError as ConfigErrorType } from './config/index.js';
 import { EXIT, USAGE, UsageError, parseArgs, type CliArgs } from './cli/args.js';
-import { checkConfig } from './cli/check-config.js';
-import { CliFailure, runApiCommand } from './cli/api-commands.js';
 
 const out = (s: string): void => void process.stdout.write(`${s}\n`);
 const err = (s: string): void => void process.stderr.write(`trapezoid: ${s}\n`);
@@ -21,7 +17,9 @@ function version(): string {
   return pkg.version;
 }
 
+/** Modules are loaded by the command that needs them: --help and --version load none. */
 async function start(args: CliArgs): Promise<void> {
+  const { loadConfig, ConfigError } = await import('./config/index.js');
   const path = args.config ?? (process.env.TRAPEZOID_CONFIG || undefined);
   let config;
   try {
@@ -33,6 +31,8 @@ async function start(args: CliArgs): Promise<void> {
     }
     throw e;
   }
+  // Loaded here only: the other commands start in a fraction of the time without it.
+  const [{ createLogger }, { Gateway }] = await Promise.all([import('./logging.js'), import('./gateway.js')]);
   const log = createLogger(config.logging.level);
   let stopping = false;
   const stop = (why: string): void => {
@@ -74,7 +74,11 @@ async function main(): Promise<void> {
   if (args.help) return out(USAGE);
   if (args.version) return out(args.json ? JSON.stringify({ version: version(), node: process.version }) : `trapezoid ${version()} (node ${process.version})`);
   if (args.command === 'start') return start(args);
-  if (args.command === 'check-config') process.exit(checkConfig(args.positional[0]!, args.json, out, process.env));
+  if (args.command === 'check-config') {
+    const { checkConfig } = await import('./cli/check-config.js');
+    process.exit(checkConfig(args.positional[0]!, args.json, out, process.env));
+  }
+  const { CliFailure, runApiCommand } = await import('./cli/api-commands.js');
   try {
     process.exitCode = await runApiCommand(args, process.env, out);
   } catch (e) {
@@ -82,8 +86,8 @@ async function main(): Promise<void> {
       err(e.message);
       process.exit(e.code);
     }
-    if (e instanceof ConfigError) {
-      err(e.message);
+    if ((e as ConfigErrorType).name === 'ConfigError') {
+      err((e as ConfigErrorType).message);
       process.exit(EXIT.usage);
     }
     throw e;

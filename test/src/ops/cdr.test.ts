@@ -87,7 +87,7 @@ describe('call detail records', { timeout: 150_000 }, () => {
     try {
       const g = gw = await startGateway({
         ports: PORTS, answerTimeout: 1.5,
-        edit: (raw) => { raw.cdr = { file, webhook: { url: hook.url } }; raw.node = 'cdr-test-node'; },
+        edit: (raw) => { raw.cdr = { file, webhook: { url: hook.url } }; raw.cluster = { node: 'cdr-test-node' }; },
       });
       ua = await registerCaller(g, {}, false);
       const trunk = async (args: string[]): Promise<SippRun> => (sipp = await startSipp({ port: g.trunkPort, args: [...args, '-m', '1'], timeoutSec: 30 }));

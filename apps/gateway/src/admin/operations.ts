@@ -55,7 +55,7 @@ export class Operations {
 
   constructor(private readonly deps: OperationsDeps) {
     const { config, log, transport, calls, registrar, router } = deps;
-    this.node = config.node || hostname();
+    this.node = config.cluster.node ?? hostname();
     this.observer = new CallObserver({
       calls, transport, log,
       trunkAt: (source) => router.trunkFrom(source)?.name,

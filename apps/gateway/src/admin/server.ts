@@ -19,7 +19,8 @@ import { fileURLToPath } from 'node:url';
 import type { AdminAuth } from './auth.js';
 import type { CallView, RegistrationView, TrunkView } from './views.js';
 
-const ADMIN_DIR = fileURLToPath(new URL('../../public/admin/', import.meta.url));
+// Outside public/: the public listener's static files must not include the admin page.
+const ADMIN_DIR = fileURLToPath(new URL('../../admin-page/', import.meta.url));
 const PAGE_FILES: Record<string, [file: string, type: string]> = {
   '/admin': ['index.html', 'text/html; charset=utf-8'],
   '/admin/': ['index.html', 'text/html; charset=utf-8'],

@@ -3,7 +3,6 @@
 // requests and a table (or the API's JSON with --json). Exit codes say what went wrong.
 
 import { readFileSync } from 'node:fs';
-import { loadConfig } from '../config/index.js';
 import { EXIT, type CliArgs } from './args.js';
 
 interface Target {
@@ -18,11 +17,13 @@ export class CliFailure extends Error {
 }
 
 /** Flags first, then TRAPEZOID_ADMIN_URL/TOKEN, then the config file's admin section. */
-export function resolveTarget(args: CliArgs, env: NodeJS.ProcessEnv): Target {
+export async function resolveTarget(args: CliArgs, env: NodeJS.ProcessEnv): Promise<Target> {
   let url = args.url ?? env.TRAPEZOID_ADMIN_URL;
   let token = args.token ?? env.TRAPEZOID_ADMIN_TOKEN;
   const path = args.config ?? env.TRAPEZOID_CONFIG;
   if ((url === undefined || token === undefined) && path) {
+    // Only then: the schema and what it imports cost a second of start-up.
+    const { loadConfig } = await import('../config/index.js');
     const c = loadConfig({ path, env }).admin;
     const host = c.address === '0.0.0.0' ? '127.0.0.1' : c.address === '::' ? '::1' : c.address;
     url ??= `http://${host.includes(':') ? `[${host}]` : host}:${c.port}`;
@@ -38,8 +39,8 @@ async function api(t: Target, method: string, path: string): Promise<unknown> {
       method, headers: t.token ? { authorization: `Bearer ${t.token}` } : {}, signal: AbortSignal.timeout(10_000),
     });
   } catch (err) {
-    const e = err as { cause?: { code?: string }; message?: string };
-    throw new CliFailure(`cannot reach the admin API at ${t.url}: ${e.cause?.code ?? e.message ?? String(err)}`, EXIT.unreachable);
+    const e = err as { cause?: { code?: string; message?: string }; message?: string };
+    throw new CliFailure(`cannot reach the admin API at ${t.url}: ${e.cause?.code ?? e.cause?.message ?? e.message ?? String(err)}`, EXIT.unreachable);
   }
   const text = await res.text();
   let body: unknown = text;
@@ -62,7 +63,7 @@ interface CallRow {
 }
 
 export async function runApiCommand(args: CliArgs, env: NodeJS.ProcessEnv, out: (s: string) => void): Promise<number> {
-  const t = resolveTarget(args, env);
+  const t = await resolveTarget(args, env);
   switch (args.command) {
     case 'calls': {
       const { calls } = (await api(t, 'GET', '/api/v1/calls')) as { calls: CallRow[] };

@@ -261,7 +261,6 @@ export const configSchema = z.strictObject({
       .describe('JSON Web Tokens (HS256, RS256, ES256) at the WebSocket upgrade: `?token=` or `?access_token=` in the URL, or `Authorization: Bearer`; `exp` is required.'),
   }).prefault({}).describe('Authentication of browser clients.'),
   users: z.array(user).default([]).describe('Static digest users (the embedded demo has demo/demo).'),
-  node: z.string().default('').describe('Name of this gateway in metrics (the `node` label), call records and capture; empty = the host name.'),
   admin: admin.describe('Admin HTTP listener: /healthz, /readyz, /metrics, the API under /api/v1 and the /admin page.'),
   monitor: z.strictObject({
     intervalMs: z.number().int().min(50).default(1000).describe('How often every call\'s media counters are sampled (metrics, one-way-audio detector, admin API).'),

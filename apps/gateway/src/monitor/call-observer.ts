@@ -75,6 +75,8 @@ export interface ObserverEvents {
   webrtcFailure: [ob: ObservedCall, stage: WebRtcFailureStage];
   /** The call is over and its record complete (final media counters included). */
   ended: [ob: ObservedCall];
+  /** A dead node's call carried on here (issue 10 takeover); its record is written here when it ends. */
+  adopted: [ob: ObservedCall];
 }
 
 export interface CallObserverOptions {
@@ -120,8 +122,11 @@ export class CallObserver extends EventEmitter<ObserverEvents> {
     super();
     this.untap = opts.transport.addTap((m) => this.tapped(m));
     opts.calls.on('started', (call) => this.started(call));
+    opts.calls.on('adopted', (call) => this.started(call, true));
     opts.calls.on('state', (call, state) => this.state(call, state));
     opts.calls.on('ended', (call) => this.ended(call));
+    // Another node owns it now: it writes the record; here it is only forgotten.
+    opts.calls.on('handedOver', (call) => this.forget(call));
   }
 
   /** Starts sampling the engine's legs (the engine starts after the gateway is built). */
@@ -157,7 +162,7 @@ export class CallObserver extends EventEmitter<ObserverEvents> {
 
   // ---- call registry ----
 
-  private started(call: Call): void {
+  private started(call: Call, adopted = false): void {
     const ob: ObservedCall = {
       call, sdp: {}, counters: directionCounters([]), jitterSeconds: { browser: 0, trunk: 0 }, firstMediaAt: {}, webrtc: {},
       verdict: { status: 'setup', silent: [] }, final: false, detector: new OneWayAudioDetector(this.opts.oneWayAudioMs),
@@ -177,7 +182,7 @@ export class CallObserver extends EventEmitter<ObserverEvents> {
     queueMicrotask(() => {
       const src = ob.aSource;
       ob.trunk = call.record.trunk ?? (call.record.direction === 'inbound' && src ? this.opts.trunkAt(src) : undefined);
-      this.emit('attempted', ob);
+      this.emit(adopted ? 'adopted' : 'attempted', ob);
     });
   }
 
@@ -205,8 +210,18 @@ export class CallObserver extends EventEmitter<ObserverEvents> {
   }
 
   private ended(call: Call): void {
-    const ob = this.live.get(call.id);
+    const ob = this.forget(call);
     if (!ob) return;
+    if (CallObserver.wasAnswered(ob) && !ob.webrtc.failure) {
+      if (ob.webrtc.iceConnectedAt === undefined) this.fail(ob, 'ice');
+      else if (ob.webrtc.dtlsConnectedAt === undefined) this.fail(ob, 'dtls');
+    }
+    this.emit('ended', ob);
+  }
+
+  private forget(call: Call): ObservedCall | undefined {
+    const ob = this.live.get(call.id);
+    if (!ob) return undefined;
     this.live.delete(call.id);
     for (const id of ob.callIds) {
       if (this.byCallId.get(id)?.ob !== ob) continue;
@@ -214,11 +229,7 @@ export class CallObserver extends EventEmitter<ObserverEvents> {
       this.endedCallIds.set(id, { aCallId: call.record.aCallId, at: Date.now() });
     }
     if (ob.bridgeId) this.byBridge.delete(ob.bridgeId);
-    if (CallObserver.wasAnswered(ob) && !ob.webrtc.failure) {
-      if (ob.webrtc.iceConnectedAt === undefined) this.fail(ob, 'ice');
-      else if (ob.webrtc.dtlsConnectedAt === undefined) this.fail(ob, 'dtls');
-    }
-    this.emit('ended', ob);
+    return ob;
   }
 
   // ---- transport tap ----
