@@ -22,6 +22,39 @@
     pc.addEventListener('track', (ev) => { $('remote').srcObject = ev.streams[0] || new MediaStream([ev.track]); });
   }
 
+  // What a person wants to see during a call: how long it lasts, whether sound goes out
+  // and comes in (level meters), packets and loss both ways, and how it is encrypted.
+  // Read from getStats() four times a second while a call is up.
+  let meterTimer = null;
+  let confirmedAt = 0;
+  function startMeters() {
+    confirmedAt = Date.now();
+    $('media').hidden = false;
+    if (!meterTimer) meterTimer = setInterval(updateMeters, 250);
+  }
+  function stopMeters() {
+    if (meterTimer) clearInterval(meterTimer);
+    meterTimer = null;
+  }
+  async function updateMeters() {
+    const m = await state.stats();
+    if (!m) return;
+    state.media = m;
+    const secs = Math.floor((Date.now() - confirmedAt) / 1000);
+    $('duration').textContent = String(Math.floor(secs / 60)).padStart(2, '0') + ':' + String(secs % 60).padStart(2, '0');
+    $('level-out').value = m.inputLevel;
+    $('level-out-value').textContent = m.inputLevel.toFixed(2);
+    $('level-in').value = m.outputLevel;
+    $('level-in-value').textContent = m.outputLevel.toFixed(2);
+    $('packets-sent').textContent = String(m.packetsSent);
+    $('packets-received').textContent = String(m.packetsReceived);
+    $('lost-in').textContent = String(m.packetsLost);
+    $('lost-out').textContent = m.remotePacketsLost === null ? '-' : String(m.remotePacketsLost);
+    $('crypto').textContent = m.dtlsState === 'connected'
+      ? [m.tlsVersion && 'DTLS ' + m.tlsVersion, m.dtlsCipher, 'SRTP ' + (m.srtpCipher || '?')].filter(Boolean).join(', ')
+      : 'DTLS ' + (m.dtlsState || 'new');
+  }
+
   function wireSession(session) {
     state.session = session;
     state.ended = null;
@@ -29,11 +62,12 @@
     session.on('peerconnection', () => attachMedia(session));
     session.on('progress', () => setStatus('ringing'));
     session.on('accepted', () => setStatus('answered'));
-    session.on('confirmed', () => { setStatus('in call'); attachMedia(session); });
+    session.on('confirmed', () => { setStatus('in call'); attachMedia(session); startMeters(); });
     session.on('ended', (e) => { state.ended = { cause: e.cause, originator: e.originator }; setStatus('ended: ' + e.cause); done(); });
     session.on('failed', (e) => { state.ended = { cause: e.cause, originator: e.originator, status: e.message && e.message.status_code }; setStatus('failed: ' + e.cause); done(); });
   }
   function done() {
+    stopMeters();
     $('hangup').disabled = true;
     $('answer').disabled = true;
   }
@@ -85,15 +119,33 @@
   $('answer').onclick = () => { if (state.session) state.session.answer({ mediaConstraints: { audio: true, video: false } }); $('answer').disabled = true; };
   $('hangup').onclick = () => { if (state.session && !state.session.isEnded()) state.session.terminate(); };
 
-  /** Packets received/sent by the current call's peer connection (for tests and curious users). */
+  /**
+   * The current call's media as getStats() reports it: packets both ways, loss (ours of
+   * what arrives; the far end's of what we send, from its RTCP reports), audio levels
+   * (0..1) of the microphone and of what is played, and the DTLS/SRTP suite.
+   */
   state.stats = async function () {
     const pc = state.session && state.session.connection;
     if (!pc) return null;
-    const out = { packetsReceived: 0, packetsSent: 0, dtlsState: null };
+    const out = {
+      packetsReceived: 0, packetsSent: 0, packetsLost: 0, remotePacketsLost: null,
+      inputLevel: 0, outputLevel: 0, dtlsState: null, tlsVersion: null, dtlsCipher: null, srtpCipher: null,
+    };
     (await pc.getStats()).forEach((r) => {
-      if (r.type === 'inbound-rtp' && r.kind === 'audio') out.packetsReceived += r.packetsReceived;
+      if (r.type === 'inbound-rtp' && r.kind === 'audio') {
+        out.packetsReceived += r.packetsReceived;
+        out.packetsLost += r.packetsLost || 0;
+        out.outputLevel = r.audioLevel || 0;
+      }
       if (r.type === 'outbound-rtp' && r.kind === 'audio') out.packetsSent += r.packetsSent;
-      if (r.type === 'transport') out.dtlsState = r.dtlsState;
+      if (r.type === 'remote-inbound-rtp' && r.kind === 'audio') out.remotePacketsLost = r.packetsLost || 0;
+      if (r.type === 'media-source' && r.kind === 'audio') out.inputLevel = r.audioLevel || 0;
+      if (r.type === 'transport') {
+        out.dtlsState = r.dtlsState;
+        out.tlsVersion = r.tlsVersion || null;
+        out.dtlsCipher = r.dtlsCipher || null;
+        out.srtpCipher = r.srtpCipher || null;
+      }
     });
     return out;
   };

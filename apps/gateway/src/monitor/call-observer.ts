@@ -8,58 +8,16 @@
 // first packet (the 200 -> first media figure). Nothing here runs per packet.
 
 import { EventEmitter } from 'node:events';
-import { parseCSeq, type SipRequest, type TappedMessage, type TransportInfo, type TransportLayer } from '@trapezoid/sip';
+import { parseCSeq, type TappedMessage, type TransportInfo, type TransportLayer } from '@trapezoid/sip';
 import type { BridgeCounters, LegEvent, LegStats, MediaEngine } from '@trapezoid/media';
-import type { Call, CallEnd, CallRegistry } from '../calls/call.js';
+import type { Call, CallRegistry } from '../calls/call.js';
 import type { Logger } from '../logging.js';
 import { directionCounters, MEDIA_DIRECTIONS, type DirectionCounters, type MediaDirectionName, type MediaLegName } from './directions.js';
-import { OneWayAudioDetector, type MediaVerdict } from './one-way-audio.js';
-import { sdpFacts, sdpOf, type SdpFacts } from './sdp-facts.js';
+import type { MediaVerdict } from './one-way-audio.js';
+import { sdpFacts, sdpOf } from './sdp-facts.js';
+import { identityOf, isHeld, newObservedCall, sameSilence, type LegIdentity, type ObservedCall, type WebRtcFailureStage } from './observed-call.js';
 
-export type WebRtcFailureStage = 'ice' | 'dtls' | 'consent';
-
-/** A leg's identity as its INVITE carried it (tags left out). */
-export interface LegIdentity {
-  callId: string;
-  requestUri: string;
-  from: string;
-  to: string;
-}
-
-export interface ObservedCall {
-  readonly call: Call;
-  /** Where the caller's INVITE came from, and when it arrived (the INVITE that created the call). */
-  aSource?: TransportInfo;
-  inviteAt?: number;
-  aInvite?: LegIdentity;
-  /** Where the gateway's INVITE to the other side went. */
-  bTarget?: TransportInfo;
-  bInvite?: LegIdentity;
-  /** The trunk this call used (by configuration or by the INVITE's source address). */
-  trunk?: string;
-  /** The latest SDP seen on each leg (offer or answer, either way). */
-  sdp: { a?: SdpFacts; b?: SdpFacts };
-  ringSentAt?: number;
-  /** When the 2xx left for the caller (the call may end before its state says answered). */
-  answerSentAt?: number;
-  bridgeId?: string;
-  /** Running totals per direction, as of the last sample. */
-  counters: Record<MediaDirectionName, DirectionCounters>;
-  /** Jitter in seconds of what each leg receives, as of the last sample. */
-  jitterSeconds: Record<MediaLegName, number>;
-  firstMediaAt: Partial<Record<MediaLegName, number>>;
-  webrtc: { iceConnectedAt?: number; dtlsConnectedAt?: number; srtpProfile?: string; failure?: WebRtcFailureStage };
-  verdict: MediaVerdict;
-  /** When the current one-way/no-media verdict was first reached. */
-  flaggedAt?: number;
-  /** The bridge reported its last counters (destroyed): no later sample counts. */
-  final: boolean;
-  /** How the call ended (status, reason, who, cause), once it has. */
-  end?: CallEnd;
-  /** Every Call-ID of its legs seen so far (a B leg may be retried on another trunk). */
-  readonly callIds: Set<string>;
-  readonly detector: OneWayAudioDetector;
-}
+export type { LegIdentity, ObservedCall, WebRtcFailureStage } from './observed-call.js';
 
 export interface ObserverEvents {
   /** A call started, its trunk resolved. */
@@ -163,11 +121,7 @@ export class CallObserver extends EventEmitter<ObserverEvents> {
   // ---- call registry ----
 
   private started(call: Call, adopted = false): void {
-    const ob: ObservedCall = {
-      call, sdp: {}, counters: directionCounters([]), jitterSeconds: { browser: 0, trunk: 0 }, firstMediaAt: {}, webrtc: {},
-      verdict: { status: 'setup', silent: [] }, final: false, detector: new OneWayAudioDetector(this.opts.oneWayAudioMs),
-      callIds: new Set([call.record.aCallId]),
-    };
+    const ob = newObservedCall(call, this.opts.oneWayAudioMs);
     this.live.set(call.id, ob);
     this.byCallId.set(call.record.aCallId, { ob, leg: 'a' });
     call.once('ended', (end) => { ob.end = end; });
@@ -430,17 +384,4 @@ export class CallObserver extends EventEmitter<ObserverEvents> {
       }
     }
   }
-}
-
-function identityOf(msg: SipRequest): LegIdentity {
-  const untagged = (v: string | undefined): string => (v ?? '').replace(/;\s*tag=[^;>\s]*/i, '').trim();
-  return { callId: msg.callId, requestUri: msg.uri, from: untagged(msg.headers.get('from')), to: untagged(msg.headers.get('to')) };
-}
-
-function isHeld(facts: SdpFacts | undefined): boolean {
-  return facts !== undefined && facts.direction !== 'sendrecv';
-}
-
-function sameSilence(a: MediaVerdict, b: MediaVerdict): boolean {
-  return a.silent.length === b.silent.length && a.silent.every((s, i) => s.direction === b.silent[i]!.direction);
 }
