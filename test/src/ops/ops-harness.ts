@@ -5,12 +5,11 @@
 
 import assert from 'node:assert/strict';
 import { RtpHeader, RtpPacket, type RTCPeerConnection, type MediaStreamTrack } from 'werift';
-import { loadJsSIP, nextEvent } from '../sip/jssip-node.js';
+import { nextEvent } from '../sip/jssip-node.js';
 import { ADMIN_TOKEN, CALLER, DOMAIN, sleep, type TestGateway } from '../gateway/harness.js';
+import { JsSIP, stopUa, type JsSipSession, type JsSipUA } from '../gateway/jssip-caller.js';
 
-const JsSIP = loadJsSIP();
-export type JsSipUA = InstanceType<typeof JsSIP.UA>;
-export type JsSipSession = ReturnType<JsSipUA['call']>;
+export { stopUa, type JsSipSession, type JsSipUA };
 
 /** A request to the gateway's admin API; `token` null sends none. */
 export async function admin(gw: TestGateway, method: string, path: string, token: string | null = ADMIN_TOKEN): Promise<{ status: number; body: unknown; text: string }> {
@@ -72,17 +71,6 @@ export async function registerCaller(gw: TestGateway, extra: Record<string, unkn
   ua.start();
   await ready;
   return ua;
-}
-
-export async function stopUa(ua: JsSipUA): Promise<void> {
-  if (!ua.isConnected()) {
-    // Not connected: stop() still cancels its reconnection timers.
-    ua.stop();
-    return;
-  }
-  const gone = nextEvent(ua, 'disconnected');
-  ua.stop();
-  await gone;
 }
 
 /** A call from the werift "browser": counts what it receives, sends PCMU when told to. */

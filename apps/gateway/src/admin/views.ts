@@ -3,7 +3,8 @@
 
 import type { Binding } from '../registrar/bindings.js';
 import type { ObservedCall } from '../monitor/call-observer.js';
-import { MEDIA_DIRECTIONS, type MediaDirectionName } from '../monitor/directions.js';
+import { mediaSummary } from '../monitor/observed-call.js';
+import type { MediaDirectionName } from '../monitor/directions.js';
 import type { MediaHealthStatus, SilentDirection } from '../monitor/one-way-audio.js';
 import { redactDeep } from '../hep/redact.js';
 
@@ -60,14 +61,7 @@ export function callView(ob: ObservedCall, now = Date.now()): CallView {
       ...(facts ? { sdpDirection: facts.direction } : {}),
     };
   };
-  const directions = {} as CallView['media']['directions'];
-  for (const d of MEDIA_DIRECTIONS) {
-    const c = ob.counters[d];
-    const receiving = d === 'browser->gateway' || d === 'trunk->gateway';
-    directions[d] = receiving
-      ? { packets: c.packets, bytes: c.bytes, lost: c.lost, jitterMs: Math.round((d === 'browser->gateway' ? ob.jitterSeconds.browser : ob.jitterSeconds.trunk) * 10_000) / 10 }
-      : { packets: c.packets, bytes: c.bytes };
-  }
+  const directions = mediaSummary(ob);
   const w = ob.webrtc;
   const view: CallView = {
     id: r.id, direction: r.direction, state: r.state, ...(ob.trunk ? { trunk: ob.trunk } : {}),

@@ -5,7 +5,8 @@
 
 import type { TransportInfo } from '@trapezoid/sip';
 import type { LegIdentity, ObservedCall } from '../monitor/call-observer.js';
-import { MEDIA_DIRECTIONS, type MediaDirectionName, type MediaLegName } from '../monitor/directions.js';
+import { mediaSummary } from '../monitor/observed-call.js';
+import type { MediaDirectionName, MediaLegName } from '../monitor/directions.js';
 import { redactDeep } from '../hep/redact.js';
 import { endCause, hangupParty, type HangupParty } from './cause.js';
 
@@ -81,14 +82,7 @@ export function buildCdr(ob: ObservedCall, node: string): CallDetailRecord {
   const browserIsA = ob.call.browserSide === 'a';
   const end = r.endedAt ?? Date.now();
   const answer = ob.answerSentAt ?? r.answeredAt;
-  const media = {} as CallDetailRecord['media'];
-  for (const d of MEDIA_DIRECTIONS) {
-    const c = ob.counters[d];
-    const receiving = d === 'browser->gateway' || d === 'trunk->gateway';
-    media[d] = receiving
-      ? { packets: c.packets, bytes: c.bytes, lost: c.lost, jitterMs: Math.round((d === 'browser->gateway' ? ob.jitterSeconds.browser : ob.jitterSeconds.trunk) * 10_000) / 10 }
-      : { packets: c.packets, bytes: c.bytes };
-  }
+  const media: CallDetailRecord['media'] = mediaSummary(ob);
   if (ob.webrtc.srtpProfile) media.srtpProfile = ob.webrtc.srtpProfile;
   if (ob.flaggedAt !== undefined && (ob.verdict.status === 'one-way' || ob.verdict.status === 'no-media')) {
     media.oneWayAudio = { status: ob.verdict.status, directions: ob.verdict.silent.map((s) => s.direction), since: iso(ob.flaggedAt)! };

@@ -4,7 +4,7 @@
 
 import type { SipRequest, TransportInfo } from '@trapezoid/sip';
 import type { Call, CallEnd } from '../calls/call.js';
-import { directionCounters, type DirectionCounters, type MediaDirectionName, type MediaLegName } from './directions.js';
+import { directionCounters, MEDIA_DIRECTIONS, type DirectionCounters, type MediaDirectionName, type MediaLegName } from './directions.js';
 import { OneWayAudioDetector, type MediaVerdict } from './one-way-audio.js';
 import type { SdpFacts } from './sdp-facts.js';
 
@@ -51,6 +51,17 @@ export interface ObservedCall {
   /** Every Call-ID of its legs seen so far (a B leg may be retried on another trunk). */
   readonly callIds: Set<string>;
   readonly detector: OneWayAudioDetector;
+}
+
+/** Each direction's totals, with loss and jitter (ms) for the two the gateway receives: for views and records. */
+export function mediaSummary(ob: ObservedCall): Record<MediaDirectionName, { packets: number; bytes: number; lost?: number; jitterMs?: number }> {
+  const out = {} as Record<MediaDirectionName, { packets: number; bytes: number; lost?: number; jitterMs?: number }>;
+  for (const d of MEDIA_DIRECTIONS) {
+    const c = ob.counters[d];
+    const from: MediaLegName | null = d === 'browser->gateway' ? 'browser' : d === 'trunk->gateway' ? 'trunk' : null;
+    out[d] = from ? { packets: c.packets, bytes: c.bytes, lost: c.lost, jitterMs: Math.round(ob.jitterSeconds[from] * 10_000) / 10 } : { packets: c.packets, bytes: c.bytes };
+  }
+  return out;
 }
 
 export function newObservedCall(call: Call, oneWayAudioMs: number): ObservedCall {
