@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startSipp, type SippRun } from '../sip/sipp.js';
 import { nextEvent } from '../sip/jssip-node.js';
-import { AGENT, AGENT_NUMBER, CALLER, DOMAIN, GATEWAY_SCENARIOS, assertReleasedAndStop, sleep, startGateway, udpPort, type TestGateway } from './harness.js';
+import { AGENT, AGENT_NUMBER, CALLER, DOMAIN, GATEWAY_SCENARIOS, assertReleasedAndStop, sleep, startGateway, udpPort, SuiteOutcome, type TestGateway } from './harness.js';
 import { callFails, callWithWerift, echoed, registerUa, stopUa, type JsSipUA } from './jssip-caller.js';
 import { RawSipClient, requestText } from './raw-sip.js';
 import { createAuthorization, type SipResponse } from '@trapezoid/sip';
@@ -28,7 +28,8 @@ const BURST = { username: 'burst', password: 'burst-secret' };
 
 describe('toll-fraud guards: dial patterns, call limits, contacts per AOR, fork width', { timeout: 120_000 }, () => {
   let gw: TestGateway;
-  let passed = true;
+  const outcome = new SuiteOutcome();
+  const run = outcome.run;
   const uas: JsSipUA[] = [];
   const closers: Array<() => void> = [];
   let sipp: SippRun | null = null;
@@ -51,16 +52,8 @@ describe('toll-fraud guards: dial patterns, call limits, contacts per AOR, fork 
     await Promise.all(uas.splice(0).map((ua) => stopUa(ua)));
     for (const close of closers.splice(0)) close();
     await sipp?.stop();
-    await assertReleasedAndStop(gw, passed);
+    await assertReleasedAndStop(gw, outcome.passed);
   });
-  async function run(t: () => Promise<void>): Promise<void> {
-    try {
-      await t();
-    } catch (err) {
-      passed = false;
-      throw err;
-    }
-  }
   async function client(user: { username: string; password: string }): Promise<JsSipUA> {
     const ua = await registerUa(gw, {}, user);
     uas.push(ua);

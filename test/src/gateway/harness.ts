@@ -145,6 +145,23 @@ export async function assertReleasedAndStop(gw: TestGateway, check = true): Prom
   }
 }
 
+/**
+ * For a describe() whose tests share one gateway: run() marks the suite failed when a
+ * test throws, so after() checks the release (assertReleasedAndStop(gw, outcome.passed))
+ * only when every test passed, and the first failure stays the one reported.
+ */
+export class SuiteOutcome {
+  passed = true;
+  readonly run = async (t: () => Promise<void>): Promise<void> => {
+    try {
+      await t();
+    } catch (err) {
+      this.passed = false;
+      throw err;
+    }
+  };
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

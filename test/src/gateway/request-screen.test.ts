@@ -12,7 +12,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { SIPP_SCENARIOS, startSipp } from '../sip/sipp.js';
-import { CALLER, assertReleasedAndStop, sleep, startGateway, udpPort, type TestGateway } from './harness.js';
+import { CALLER, assertReleasedAndStop, sleep, startGateway, udpPort, SuiteOutcome, type TestGateway } from './harness.js';
 import { RawSipClient, requestText, startLine } from './raw-sip.js';
 
 const PORTS = { min: 19560, max: 19579 };
@@ -23,7 +23,8 @@ const T1 = 50;
 
 describe('request screen: stateless challenge, rate limit and ban, scanners', { timeout: 90_000 }, () => {
   let gw: TestGateway;
-  let passed = true;
+  const outcome = new SuiteOutcome();
+  const run = outcome.run;
   const closers: Array<() => unknown> = [];
   before(async () => {
     gw = await startGateway({
@@ -39,16 +40,8 @@ describe('request screen: stateless challenge, rate limit and ban, scanners', { 
   });
   after(async () => {
     for (const close of closers.reverse()) await close();
-    await assertReleasedAndStop(gw, passed);
+    await assertReleasedAndStop(gw, outcome.passed);
   });
-  async function run(t: () => Promise<void>): Promise<void> {
-    try {
-      await t();
-    } catch (err) {
-      passed = false;
-      throw err;
-    }
-  }
   async function attacker(localAddress = ATTACKER): Promise<RawSipClient> {
     const c = await RawSipClient.open('udp', udpPort(gw), { localAddress });
     closers.push(() => c.close());

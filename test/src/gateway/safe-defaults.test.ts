@@ -12,6 +12,7 @@ import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { CALLER, assertReleasedAndStop, startGateway, udpPort, type TestGateway } from './harness.js';
+import { newBranch, requestText } from './raw-sip.js';
 import { callFails, callWithWerift, echoed, registerUa, stopUa, type JsSipUA } from './jssip-caller.js';
 
 const PORTS = { min: 19520, max: 19559 };
@@ -41,15 +42,13 @@ function ownUdpPorts(): number[] {
   return ports.sort((a, b) => a - b);
 }
 
-function invite(viaTransport: string, host: string, port: number, to: number): Buffer {
-  const tag = randomBytes(4).toString('hex');
-  const callId = randomBytes(8).toString('hex');
-  return Buffer.from([
-    `INVITE sip:1000@127.0.0.1:${to} SIP/2.0`,
-    `Via: SIP/2.0/${viaTransport} ${host}:${port};branch=z9hG4bK${randomBytes(6).toString('hex')}`,
-    'Max-Forwards: 70', `From: <sip:mallory@${host}>;tag=${tag}`, `To: <sip:1000@127.0.0.1>`,
-    `Call-ID: ${callId}`, 'CSeq: 1 INVITE', `Contact: <sip:mallory@${host}:${port}>`, 'Content-Length: 0', '', '',
-  ].join('\r\n'), 'latin1');
+/** An unauthenticated INVITE whose Via names `host:port` over `viaTransport`. */
+function invite(viaTransport: string, host: string, port: number, to: number): string {
+  return requestText({
+    method: 'INVITE', uri: `sip:1000@127.0.0.1:${to}`, via: `SIP/2.0/${viaTransport} ${host}:${port};branch=${newBranch()}`,
+    from: `<sip:mallory@${host}>;tag=${randomBytes(4).toString('hex')}`, to: '<sip:1000@127.0.0.1>',
+    callId: randomBytes(8).toString('hex'), cseq: 1, headers: [`Contact: <sip:mallory@${host}:${port}>`],
+  });
 }
 
 describe('safe defaults', { timeout: 90_000 }, () => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { TransportLayer, UserAgent } from '@trapezoid/sip';
 import { freePort, startSipp, type SippRun } from '../sip/sipp.js';
-import { CALLER, GATEWAY_SCENARIOS, assertReleasedAndStop, startGateway, udpPort, type TestGateway } from './harness.js';
+import { CALLER, GATEWAY_SCENARIOS, assertReleasedAndStop, startGateway, udpPort, SuiteOutcome, type TestGateway } from './harness.js';
 import { callWithWerift, registerUa, stopUa, type JsSipUA } from './jssip-caller.js';
 import { RawSipClient, requestText } from './raw-sip.js';
 import { TestPki } from './tls-certs.js';
@@ -19,7 +19,8 @@ const PORTS = { min: 19660, max: 19699 };
 
 describe('SDES and SIPS only over TLS', { timeout: 90_000 }, () => {
   let gw: TestGateway;
-  let passed = true;
+  const outcome = new SuiteOutcome();
+  const run = outcome.run;
   let tcpTrunkPort = 0;
   const pki = new TestPki();
   const server = pki.issue('gateway.test', { dns: ['gateway.test'], ip: ['127.0.0.1'] });
@@ -39,17 +40,9 @@ describe('SDES and SIPS only over TLS', { timeout: 90_000 }, () => {
   after(async () => {
     if (ua) await stopUa(ua);
     for (const s of sipps) await s.stop();
-    await assertReleasedAndStop(gw, passed);
+    await assertReleasedAndStop(gw, outcome.passed);
     pki.close();
   });
-  async function run(t: () => Promise<void>): Promise<void> {
-    try {
-      await t();
-    } catch (err) {
-      passed = false;
-      throw err;
-    }
-  }
 
   it('the offer to a trunk over UDP and over TCP is RTP/AVP without a=crypto', () => run(async () => {
     ua = await registerUa(gw);
