@@ -10,6 +10,7 @@ import type { GatewayConfig, TrunkConfig } from './config/index.js';
 import { createLogger, type Logger } from './logging.js';
 import { Registrar } from './registrar/registrar.js';
 import { CallRegistry } from './calls/call.js';
+import { CallLifetime, lifetimeLimits } from './calls/lifetime.js';
 import { Router } from './calls/routing.js';
 import { handleOutboundInvite } from './calls/outbound.js';
 import { handleInboundInvite } from './calls/inbound.js';
@@ -82,6 +83,8 @@ export class Gateway {
   readonly ops: Operations;
   /** Replication and takeover (issue 10; a memory store without cluster.redis). */
   cluster: ClusterNode | null = null;
+  /** Ends answered calls whose parties are gone (browser flow, media silence, ICE): calls/lifetime.ts. */
+  readonly lifetime: CallLifetime;
 
   private constructor(readonly config: GatewayConfig, opts: GatewayOptions) {
     this.log = opts.log ?? createLogger(config.logging.level);
@@ -137,6 +140,12 @@ export class Gateway {
       ...(opts.onDrained ? { onDrained: opts.onDrained } : {}),
     });
     for (const w of exposureWarnings(config)) this.log.warn(w.message, w.meta);
+    this.lifetime = new CallLifetime({
+      limits: lifetimeLimits(config.lifetime), calls: this.calls, flows: this.transport, registrar: this.registrar, log: this.log,
+      // The monitor follows every offer and answer on the wire: it knows when a call is on hold.
+      isHeld: (call) => this.ops.observer.isHeld(call.id),
+    });
+    this.ops.observer.on('hold', (ob, held) => this.lifetime.setHeld(ob.call, held));
   }
 
   static async start(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
@@ -288,6 +297,7 @@ export class Gateway {
     for (const w of this.certWatchers.splice(0)) w.close();
     this.trunks.stop();
     await this.calls.endAll('Gateway shutting down');
+    this.lifetime.close();
     await this.cluster?.stop();
     this.cluster = null;
     await this.ops.stop();

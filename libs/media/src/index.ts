@@ -40,7 +40,7 @@ export { MAX_SEND_JUMP, advanceSendState, sendJump } from './engine/takeover-jum
 export type { SendJump, SendJumpOptions } from './engine/takeover-jump.js';
 export type {
   BridgeCore, BridgeCounters, BridgeDescription, BridgeOptionsSpec, BridgeSpec, BridgeState as EngineBridgeState, BridgeStats, BridgeUpdate,
-  CertificatePem, LegChange, LegDescription, LegEvent, LegEventName, LegReplacement, LegSpec, RtpLegDescription, RtpLegSpec,
+  CertificatePem, IceTimeoutDetail, LegChange, LegDescription, LegEvent, LegEventName, LegSignalEvent, LegWatchEvent, MediaTimeoutDetail, MediaWatch, LegReplacement, LegSpec, RtpLegDescription, RtpLegSpec,
   RtpRemoteChange, SdesLegSpec, WebRtcLegDescription, WebRtcLegSpec, WebRtcRemoteChange, SrtpProfileName, WorkerUsage,
   TransportAddress as EngineTransportAddress,
 } from './engine/protocol.js';

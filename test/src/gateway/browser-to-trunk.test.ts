@@ -121,7 +121,7 @@ describe('browser (Chromium + JsSIP) -> gateway -> SIPp trunk', { timeout: 240_0
   }));
 
   it('SIPp hangs up after answering: the browser sees the call end', { timeout: 60_000 }, () => scenario(async () => {
-    const { sipp, page, gw } = await setUp(['-sf', join(GATEWAY_SCENARIOS, 'uas-bye-after-answer.xml'), '-rtp_echo'], '1001');
+    const { sipp, page, gw } = await setUp(['-sf', join(GATEWAY_SCENARIOS, 'uas-bye-after-answer.xml'), '-d', '3000', '-rtp_echo'], '1001');
     await page.click('#call');
     await waitCallState(page, /^in call$/);
     const s = await waitPackets(page, { received: 20, sent: 20 });
@@ -240,7 +240,8 @@ describe('browser (Chromium + JsSIP) -> gateway -> SIPp trunk', { timeout: 240_0
   // Chromium sends no BYE and no DTLS alert when a tab closes: the call ends when ICE
   // consent expires (RFC 7675 §5.1: 30 s without a consent check), about 30 s later.
   it('the tab closes mid-call without a BYE: consent expires, the gateway hangs up the trunk', { timeout: 60_000 }, () => scenario(async () => {
-    const { sipp, page, gw } = await setUp(['-sn', 'uas', '-rtp_echo'], '1005');
+    // The tab's WebSocket closes too: a grace time longer than consent's keeps this about consent.
+    const { sipp, page, gw } = await setUp(['-sn', 'uas', '-rtp_echo'], '1005', { edit: (c) => { c.lifetime = { flowGrace: 120 }; } });
     await page.click('#call');
     await waitCallState(page, /^in call$/);
     await waitPackets(page, { received: 20, sent: 20 });
@@ -249,8 +250,10 @@ describe('browser (Chromium + JsSIP) -> gateway -> SIPp trunk', { timeout: 240_0
     const r = await sipp.done;
     console.log(`tab closed: SIPp got the BYE after ${Date.now() - closedAt} ms`);
     assert.equal(r.code, 0, `SIPp's call ended with a BYE: ${r.stdout.slice(-1500)}`);
-    const ended = await callEnd(gw);
-    assert.deepEqual([ended.status, ended.endedBy], [480, 'a'], `ended by the lost consent: ${JSON.stringify(ended)}`);
+    const bye = r.messages.find((m) => m.direction === 'received' && m.startLine.startsWith('BYE '));
+    assert.match(bye?.text ?? '', /^Reason: SIP ;cause=480 ;text="Browser media consent lost \(RFC 7675\)"/m, 'the BYE says why');
+    const ended = await callEnd(gw) as { status: number; endedBy?: string; cause?: string };
+    assert.deepEqual([ended.status, ended.endedBy, ended.cause], [480, 'gateway', 'consent-lost'], `ended by the lost consent: ${JSON.stringify(ended)}`);
   }));
 
   it('SIPp rings past the trunk\'s answer timeout: the gateway cancels it, the browser gets 480', { timeout: 30_000 }, () => scenario(async () => {

@@ -218,3 +218,48 @@ export function silentBrowserOffer(address = '127.0.0.1', port = 9): string {
     'a=rtpmap:8 PCMA/8000', 'a=rtpmap:126 telephone-event/8000', 'a=ssrc:1001 cname:silent', '',
   ].join('\r\n');
 }
+
+/** A call placed by a RawSipClient: what its in-dialog requests and responses need. */
+export interface RawCall {
+  callId: string;
+  /** Our From (with tag) and the gateway's To (with tag). */
+  from: string;
+  to: string;
+  /** The gateway's Contact URI (Request-URI of our in-dialog requests). */
+  remoteTarget: string;
+  /** The 200 that answered the INVITE. */
+  answer: SipResponse;
+}
+
+/**
+ * Places an authenticated call from `user` to `uri` with `offer`: INVITE, 407, ACK,
+ * INVITE with Proxy-Authorization, 200, ACK (RFC 3261 §13.2.2.4). Rejects on any final
+ * other than 2xx.
+ */
+export async function placeRawCall(client: RawSipClient, uri: string, user: { username: string; password: string }, domain: string, offer: string): Promise<RawCall> {
+  const callId = `${randomBytes(6).toString('hex')}@client.invalid`;
+  const from = `<sip:${user.username}@${domain}>;tag=${randomBytes(4).toString('hex')}`;
+  const to = `<${uri}>`;
+  const contact = `Contact: <sip:${user.username}@${client.sentBy};transport=${client.transport}>`;
+  const b1 = newBranch();
+  client.send(requestText({ method: 'INVITE', uri, via: client.viaHeader(b1), from, to, callId, cseq: 1, body: offer, headers: [contact] }));
+  const challenge = await client.response('1 INVITE', (s) => s >= 200, 5000);
+  if (challenge.status !== 407) throw new Error(`expected 407, got ${challenge.status} ${challenge.reason}`);
+  client.send(requestText({ method: 'ACK', uri, via: client.viaHeader(b1), from, to: challenge.headers.get('to')!, callId, cseq: 1 }));
+  const auth = `Proxy-Authorization: ${proxyAuthorization(challenge, 'INVITE', uri, user)}`;
+  client.send(requestText({ method: 'INVITE', uri, via: client.viaHeader(), from, to, callId, cseq: 2, body: offer, headers: [contact, auth] }));
+  const answer = await client.response('2 INVITE', (s) => s >= 200, 10_000);
+  if (answer.status >= 300) throw new Error(`call failed: ${answer.status} ${answer.reason}`);
+  const remoteTarget = /<([^>]+)>/.exec(answer.headers.get('contact') ?? '')?.[1] ?? uri;
+  const call: RawCall = { callId, from, to: answer.headers.get('to')!, remoteTarget, answer };
+  client.send(requestText({ method: 'ACK', uri: remoteTarget, via: client.viaHeader(), from, to: call.to, callId, cseq: 2 }));
+  return call;
+}
+
+/** Answers a request the client received (e.g. the gateway's BYE) with `status`. */
+export function respond(client: RawSipClient, req: SipMessage, status = 200, reason = 'OK'): void {
+  const h = req.headers;
+  const lines = [`SIP/2.0 ${status} ${reason}`, ...h.getAll('via').map((v) => `Via: ${v}`),
+    `From: ${h.get('from')!}`, `To: ${h.get('to')!}`, `Call-ID: ${h.get('call-id')!}`, `CSeq: ${h.get('cseq')!}`, 'Content-Length: 0', '', ''];
+  client.send(lines.join('\r\n'));
+}

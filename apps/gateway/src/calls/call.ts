@@ -15,6 +15,7 @@ import { checkMove, type CallState } from './call-state.js';
 import type { OfferAnswer, OfferAnswerSnapshot } from './offer-answer.js';
 
 export { CallStateError, type CallState } from './call-state.js';
+import { sipReasonHeader } from './reason-header.js';
 
 export type CallDirection = 'outbound' | 'inbound';
 export type LegSide = 'a' | 'b';
@@ -50,6 +51,8 @@ export interface CallRecord {
   endReason?: string;
   /** Which leg hung up: 'a' (the caller's), 'b', or absent when the gateway ended it. */
   endedBy?: 'a' | 'b';
+  /** Why the gateway ended it, when it did: 'flow-lost', 'media-timeout', 'ice-timeout', 'consent-lost' ... */
+  endCause?: string;
   aDialog?: DialogState;
   bDialog?: DialogState;
 }
@@ -181,10 +184,9 @@ export class Call extends EventEmitter<CallEvents> {
   /** Takes ownership of the call's media: released by end(); a browser gone silent ends the call. */
   attachMedia(media: CallMedia): void {
     this.media = media;
-    media.onConsentLost(() => {
-      this.log.info('browser consent lost (RFC 7675)', { event: 'consent-lost' });
-      void this.end(480, 'Browser media consent lost', this.browserSide, 'consent-lost');
-    });
+    // The browser stopped answering consent checks: its media is gone, perhaps not its
+    // signalling, so both legs get a BYE saying why.
+    media.onConsentLost(() => void this.end(480, 'Browser media consent lost (RFC 7675)', 'gateway', 'consent-lost'));
   }
 
   /** Joins the two dialogs: a BYE on one is relayed as a BYE on the other. */
@@ -253,7 +255,8 @@ export class Call extends EventEmitter<CallEvents> {
   /**
    * Ends the call once: runs cleanups, hangs up whichever dialog is still up (the
    * side that ended it is not sent a BYE), releases the media and drops the record.
-   * Later calls return the end already under way.
+   * Later calls return the end already under way. When the gateway ends it, its BYEs
+   * carry a Reason header (RFC 3326) with `status` and `reason`.
    */
   end(status: number, reason: string, endedBy: EndedBy = 'gateway', cause?: EndCause): Promise<void> {
     if (this.endPromise) return this.endPromise;
@@ -300,9 +303,10 @@ export class Call extends EventEmitter<CallEvents> {
       try { fn(); } catch (err) { this.log.warn('cleanup failed', { event: 'call-cleanup-error', error: String(err) }); }
     }
     const hangups: Promise<unknown>[] = [];
+    const bye = end.endedBy === 'gateway' ? { headers: { Reason: sipReasonHeader(end.status, end.reason) } } : undefined;
     for (const side of ['a', 'b'] as const) {
       const d = this.dialogs[side];
-      if (d && end.endedBy !== side && !d.terminated) hangups.push(d.bye().catch(() => undefined));
+      if (d && end.endedBy !== side && !d.terminated) hangups.push(d.bye(bye).catch(() => undefined));
     }
     const media = this.media;
     this.media = null;

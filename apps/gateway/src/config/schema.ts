@@ -292,6 +292,16 @@ export const configSchema = z.strictObject({
   }).prefault({}).describe('Admission of SIP WebSocket connections before any SIP is read (each listener adds its origins and hosts).'),
   security: securitySchema,
   sip: sipSchema,
+  lifetime: z.strictObject({
+    flowGrace: z.number().min(0).default(30)
+      .describe('Seconds an answered call waits for a browser whose WebSocket closed to reconnect and register again (same AOR and +sip.instance) before both legs get a BYE; 0 ends it at once. JsSIP and SIP.js retry after 2, 4, 8, 16 s.'),
+    mediaTimeout: z.number().min(0).default(60)
+      .describe('Seconds without RTP or RTCP received on either leg of an answered call before it is ended (rtpengine\'s timeout, same default); 0 = never.'),
+    holdTimeout: z.number().min(0).default(3600)
+      .describe('The same while the call is on hold (an SDP direction other than sendrecv on either leg; rtpengine\'s silent-timeout, same default); 0 = never.'),
+    iceTimeout: z.number().min(0).default(20)
+      .describe('Seconds after the answer by which the browser must have completed ICE and DTLS, or the call is ended (a client that never does ICE would hold the trunk leg forever); 0 = never.'),
+  }).prefault({}).describe('When a call whose parties are gone is ended (issue 8): each end sends BYE on the legs still up with a Reason header and logs one call-ended line naming the cause.'),
   logging: z.strictObject({
     level: z.enum(['error', 'warn', 'info', 'debug']).default('info').describe('Lowest level written (JSON lines on stderr).'),
   }).prefault({}).describe('Logs.'),

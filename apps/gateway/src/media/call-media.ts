@@ -7,7 +7,7 @@
 // call got.
 
 import { randomBytes } from 'node:crypto';
-import { generateIceCredentials, type BridgeDescription, type EngineBridgeState, type IceCredentials, type BridgeOptionsSpec, type LegChange, type LegEvent, type LegStats, type MediaEngine, type RtpLegDescription, type RtpRemoteChange, type WebRtcLegDescription, type WebRtcRemoteChange } from '@trapezoid/media';
+import { generateIceCredentials, type BridgeDescription, type EngineBridgeState, type IceCredentials, type BridgeOptionsSpec, type LegChange, type LegEvent, type LegStats, type LegWatchEvent, type MediaWatch, type MediaEngine, type RtpLegDescription, type RtpRemoteChange, type WebRtcLegDescription, type WebRtcRemoteChange } from '@trapezoid/media';
 import type { IceDtlsParams, LocalStream, MediaEndpoint, PtMapping, RtpRemote, WebRtcRemote } from '@trapezoid/sdp';
 
 /** A bind address and the address SDP names for it (NAT, floating IP). */
@@ -68,6 +68,7 @@ export class CallMedia {
   private dtlsConnected: (() => void) | null = null;
   /** Silenced while this node may have lost the call (self-fencing): leg events are moot then. */
   private silenced = false;
+  private watchListener: ((ev: LegWatchEvent & { side: 'browser' | 'trunk' }) => void) | null = null;
 
   private constructor(
     private readonly engine: MediaEngine,
@@ -83,7 +84,12 @@ export class CallMedia {
     readonly towardBrowser: LocalStream = { ssrc: randomBytes(4).readUInt32BE(0) >>> 0, cname: randomBytes(8).toString('base64url') },
   ) {
     legEventRoutes(engine).set(id, (ev) => {
-      if (ev.leg !== WEBRTC || this.silenced) return;
+      if (this.silenced) return;
+      if (ev.name === 'mediaTimeout' || ev.name === 'iceTimeout') {
+        this.watchListener?.({ ...ev, side: ev.leg === WEBRTC ? 'browser' : 'trunk' });
+        return;
+      }
+      if (ev.leg !== WEBRTC) return;
       if (ev.name === 'consentLost') this.consentLost?.();
       else if (ev.name === 'dtlsConnected') this.dtlsConnected?.();
     });
@@ -154,6 +160,24 @@ export class CallMedia {
       this.consentLost = null;
       fn();
     };
+  }
+
+  /**
+   * Arms or changes the media worker's lifetime watch of this call (silence per leg,
+   * hold, ICE/DTLS completion: MediaWatch); what it reports goes to onWatchEvent.
+   */
+  async watch(w: MediaWatch): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.engine.updateBridge(this.id, { watch: w });
+    } catch (err) {
+      if (!this.closed) throw err;
+    }
+  }
+
+  /** The one listener of what the watch reports ('browser' is the WebRTC leg). */
+  onWatchEvent(fn: (ev: LegWatchEvent & { side: 'browser' | 'trunk' }) => void): void {
+    this.watchListener = fn;
   }
 
   /** Our ICE-lite/DTLS parameters, for the SDP we send the browser. */
@@ -277,6 +301,7 @@ export class CallMedia {
     this.closed = true;
     this.consentLost = null;
     this.dtlsConnected = null;
+    this.watchListener = null;
     legEventRoutes(this.engine).delete(this.id);
     await this.engine.destroyBridge(this.id);
   }

@@ -35,6 +35,8 @@ export interface ObserverEvents {
   ended: [ob: ObservedCall];
   /** A dead node's call carried on here (issue 10 takeover); its record is written here when it ends. */
   adopted: [ob: ObservedCall];
+  /** Either leg's SDP put the call on hold (true) or took it off (false). */
+  hold: [ob: ObservedCall, held: boolean];
 }
 
 export interface CallObserverOptions {
@@ -111,6 +113,12 @@ export class CallObserver extends EventEmitter<ObserverEvents> {
 
   list(): ObservedCall[] {
     return [...this.live.values()];
+  }
+
+  /** True while either leg's latest SDP holds the media (a direction other than sendrecv). */
+  isHeld(callId: string): boolean {
+    const ob = this.live.get(callId);
+    return ob !== undefined && (isHeld(ob.sdp.a) || isHeld(ob.sdp.b));
   }
 
   /** The correlation id of a SIP message's Call-ID: its call's A-leg Call-ID, shared by both legs. */
@@ -212,7 +220,12 @@ export class CallObserver extends EventEmitter<ObserverEvents> {
     const sdp = sdpOf(msg);
     if (sdp !== undefined) {
       const facts = sdpFacts(sdp);
-      if (facts) ob.sdp[leg] = facts;
+      if (facts) {
+        const wasHeld = isHeld(ob.sdp.a) || isHeld(ob.sdp.b);
+        ob.sdp[leg] = facts;
+        const held = isHeld(ob.sdp.a) || isHeld(ob.sdp.b);
+        if (held !== wasHeld) this.emit('hold', ob, held);
+      }
     }
   }
 

@@ -6,6 +6,7 @@ import {
   parseNameAddr, parseUri, parseCSeq, formatUri, isSipUri, unquote, SipError,
   type IncomingRequest, type UserAgent, type TransportLayer,
 } from '@trapezoid/sip';
+import { EventEmitter } from 'node:events';
 import type { Logger } from '../logging.js';
 import type { RequestAuthenticator } from '../auth/authenticator.js';
 import { sourceOf } from '../auth/source.js';
@@ -24,7 +25,13 @@ export interface RegistrarOptions {
   maxContacts?: number;
 }
 
-export class Registrar {
+/** What the registrar tells the rest of the gateway (the call lifetime watchdog). */
+export interface RegistrarEvents {
+  /** A binding was made or refreshed (after the 200 went out); its flow may be a new one. */
+  registered: [binding: Binding];
+}
+
+export class Registrar extends EventEmitter<RegistrarEvents> {
   readonly bindings = new BindingStore();
   private readonly maxExpires: number;
   private readonly minExpires: number;
@@ -36,6 +43,7 @@ export class Registrar {
   };
 
   constructor(private readonly opts: RegistrarOptions) {
+    super();
     this.maxExpires = opts.maxExpires ?? 3600;
     this.minExpires = opts.minExpires ?? 60;
     opts.ua.onRequest('REGISTER', (req) => this.handle(req));
@@ -101,6 +109,11 @@ export class Registrar {
         });
       }
       req.reply(200, { headers: header.length > 0 ? { Contact: header } : {} });
+      for (const u of updates) {
+        if (u.expires <= 0) continue;
+        const made = list.find((x) => x.contact === u.contact);
+        if (made) this.emit('registered', made);
+      }
     } catch (err) {
       if (!(err instanceof RegistrationError || err instanceof SipError)) throw err;
       this.opts.log.warn('registration refused', {

@@ -97,6 +97,40 @@ export interface BridgeUpdate {
    * continue.
    */
   mapping?: { payloadTypes: Array<[number, number]>; clockRate: number };
+  /** Arms or changes the bridge's lifetime watch (see MediaWatch). */
+  watch?: MediaWatch;
+}
+
+/**
+ * What a worker watches on a bridge so that a call whose parties are gone ends
+ * (issue 8): it compares each leg's accepted RTP and RTCP counters on a coarse timer and
+ * reports a leg silent for the limit ('mediaTimeout'), and a WebRTC leg that has not
+ * completed ICE and DTLS within `iceTimeoutMs` of this update ('iceTimeout'), once each.
+ * Fields left out keep their value; 0 turns a limit off. Any change restarts the clocks.
+ */
+export interface MediaWatch {
+  /** No RTP/RTCP on a leg for this long (rtpengine's `timeout`). */
+  mediaTimeoutMs?: number;
+  /** The same while the call is on hold (rtpengine's `silent-timeout`). */
+  holdTimeoutMs?: number;
+  /** The call is on hold: the hold limit applies. */
+  held?: boolean;
+  /** ICE and DTLS of the WebRTC leg must be done this long after this update. */
+  iceTimeoutMs?: number;
+}
+
+export interface MediaTimeoutDetail {
+  /** How long the leg had been silent when reported. */
+  silentMs: number;
+  limitMs: number;
+  held: boolean;
+}
+
+export interface IceTimeoutDetail {
+  limitMs: number;
+  /** A valid ICE check arrived (the browser reached us) but DTLS did not finish. */
+  iceChecked: boolean;
+  dtlsConnected: boolean;
 }
 
 export interface RtpLegDescription {
@@ -221,14 +255,21 @@ export type WorkerReply =
 /** Leg events a worker forwards to the main thread (signalling reacts to them). */
 export type LegEventName = 'connected' | 'pairChanged' | 'dtlsConnected' | 'dtlsClosed' | 'consentLost' | 'error';
 
-/** A leg event (ICE connected, DTLS connected, consent lost, ...) of bridge `id`. */
-export interface LegEvent {
+/** A leg's own event (ICE connected, DTLS connected, consent lost, ...) of bridge `id`. */
+export interface LegSignalEvent {
   id: string;
   leg: number;
   name: LegEventName;
   /** The selected pair, the SRTP profile, or an error's message. */
   detail?: TransportAddress | string | { message: string };
 }
+
+/** What the worker's lifetime watch reports of a leg (see MediaWatch). */
+export type LegWatchEvent =
+  | { id: string; leg: number; name: 'mediaTimeout'; detail: MediaTimeoutDetail }
+  | { id: string; leg: number; name: 'iceTimeout'; detail: IceTimeoutDetail };
+
+export type LegEvent = LegSignalEvent | LegWatchEvent;
 
 export type WorkerEvent =
   /** `fingerprint`: of the worker's DTLS certificate (what its WebRTC legs' SDP carries). */

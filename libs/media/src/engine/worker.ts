@@ -8,13 +8,14 @@ import { getHeapStatistics } from 'node:v8';
 import type { MediaLeg } from '../leg.js';
 import type {
   BridgeCounters, BridgeDescription, BridgeState, BridgeStats, BridgeUpdate, WorkerInit, WorkerLoad,
-  WorkerReply, WorkerRequest, BridgeSpec, WorkerEvent, WorkerResults, WorkerUsage, LegEvent,
+  WorkerReply, WorkerRequest, BridgeSpec, WorkerEvent, WorkerResults, WorkerUsage, LegSignalEvent,
 } from './protocol.js';
 import { BRIDGE_STATE_VERSION } from './protocol.js';
 import { FORWARDED_LEG_EVENTS, LegFactory, WorkerError, type BridgeHandle } from './factory.js';
 import { PreboundPool, type Prebound } from './prebound.js';
 import { WebRtcLeg } from '../webrtc/webrtc-leg.js';
 import { getCertificate, useCertificate } from '../webrtc/certificate.js';
+import { MediaWatchdog } from './watchdog.js';
 
 interface Entry {
   id: string;
@@ -32,6 +33,25 @@ const factory = new LegFactory(init.portMin, init.portMax, init.address, init.na
 const bridges = new Map<string, Entry>();
 const prebound = new PreboundPool((address) => factory.allocatorFor(address), init.native,
   (reservations) => port?.postMessage({ event: 'reserved', reservations, load: load() } satisfies WorkerEvent));
+
+const watchdog = new MediaWatchdog();
+let watchTimer: NodeJS.Timeout | null = null;
+let watchPeriod = 0;
+
+/** One coarse timer for every watched bridge of this worker, at the pace the shortest limit needs. */
+function rearmWatch(): void {
+  const period = watchdog.periodMs;
+  if (period === watchPeriod) return;
+  if (watchTimer) clearInterval(watchTimer);
+  watchTimer = null;
+  watchPeriod = period;
+  if (period === 0) return;
+  watchTimer = setInterval(() => {
+    for (const r of watchdog.tick()) port?.postMessage({ event: 'leg', ...r } satisfies WorkerEvent);
+    rearmWatch();
+  }, period);
+  watchTimer.unref();
+}
 
 // GC counts let the benchmark prove the steady state allocates (next to) nothing.
 const gcCounts = { minor: 0, major: 0 };
@@ -69,7 +89,7 @@ function forwardEvents(id: string, index: number, leg: MediaLeg): void {
   for (const name of FORWARDED_LEG_EVENTS) {
     emitter.on(name, (detail?: unknown) => {
       if (bridges.get(id)?.legs[index] !== leg) return;
-      const plain = (detail instanceof Error ? { message: detail.message } : detail) as LegEvent['detail'];
+      const plain = (detail instanceof Error ? { message: detail.message } : detail) as LegSignalEvent['detail'];
       port?.postMessage({ event: 'leg', id, leg: index, name, ...(plain !== undefined ? { detail: plain } : {}) } satisfies WorkerEvent);
     });
   }
@@ -138,6 +158,7 @@ async function update(id: string, u: BridgeUpdate): Promise<BridgeDescription> {
       e.legs[i] = leg;
       forwardEvents(id, i, leg);
       e.bridge?.replaceLeg(i === 0 ? 'a' : 'b', leg);
+      watchdog.legsChanged(id, e.legs);
       await factory.closeLeg(old);
     } else {
       factory.updateLeg(e.legs[i], change);
@@ -152,6 +173,10 @@ async function update(id: string, u: BridgeUpdate): Promise<BridgeDescription> {
     if (!e.bridge) throw Object.assign(new Error('no live bridge to re-map'), { status: 500 });
     e.bridge.setMapping(u.mapping.payloadTypes, u.mapping.clockRate);
   }
+  if (u.watch) {
+    watchdog.set(id, e.legs, u.watch);
+    rearmWatch();
+  }
   return describe(e);
 }
 
@@ -160,6 +185,8 @@ async function destroy(id: string): Promise<BridgeCounters> {
   const e = bridges.get(id);
   if (!e) return { id, legs: [] };
   bridges.delete(id);
+  watchdog.delete(id);
+  rearmWatch();
   try {
     await e.bridge?.close();
   } finally {

@@ -112,4 +112,18 @@ describe('ICE-lite agent', () => {
     agent.handle(elsewhere, elsewhere.length, '127.0.0.9', 1234);
     assert.equal(agent.consentAt, t, 'a check on another pair does not refresh consent for the selected one');
   });
+
+  test('consent also covers a pair that was never nominated (media flows on a valid pair before USE-CANDIDATE)', () => {
+    const agent = new IceLiteAgent(local, { remoteUfrag: REMOTE_UFRAG, consentTimeoutMs: 30_000 });
+    const req = check();
+    assert.equal(agent.handle(req, req.length, '127.0.0.1', 50000), CheckResult.Answered);
+    assert.equal(agent.selected, null, 'nothing nominated');
+    const t = agent.consentAt;
+    assert.ok(t > 0);
+    assert.equal(agent.consentExpired(t + 29_000), false);
+    assert.equal(agent.consentExpired(t + 30_001), true, 'the browser went away without ever nominating: consent lost');
+    const again = check();
+    agent.handle(again, again.length, '127.0.0.1', 50000);
+    assert.ok(agent.consentAt > t, 'each valid check refreshes it');
+  });
 });

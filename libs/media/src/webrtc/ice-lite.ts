@@ -58,7 +58,12 @@ export class IceLiteAgent {
   selected: SelectedPair | null = null;
   /** performance.now() of the first nomination, 0 before. */
   nominatedAt = 0;
-  /** performance.now() of the last valid check on the selected pair (consent, RFC 7675 §5.1). */
+  /**
+   * performance.now() of the last valid check on the pair media uses (consent, RFC 7675
+   * §5.1): the selected pair, or before any nomination the pair of any valid check
+   * (the leg sends to the last one; Chrome sends media on a valid pair it never
+   * nominates, RFC 8445 §12.1). 0: no valid check yet.
+   */
   consentAt = 0;
   /** The response to send for the last handled datagram (valid until the next call). */
   response: Buffer | null = null;
@@ -102,7 +107,7 @@ export class IceLiteAgent {
     const now = performance.now();
     const sel = this.selected;
     const onSelected = sel !== null && sel.port === port && sel.address === address;
-    if (onSelected) this.consentAt = now;
+    if (onSelected || sel === null) this.consentAt = now;
     // §8.2.2 / §7.3.1.5: a lite agent takes what the controlling agent nominates. The
     // latest nomination wins, so a browser that renominates after a network change
     // moves the media with it.
@@ -130,9 +135,13 @@ export class IceLiteAgent {
     return 0;
   }
 
-  /** RFC 7675 §5.1: true once no valid check arrived on the selected pair for the timeout. */
+  /**
+   * RFC 7675 §5.1: true once no valid check arrived for the timeout on the pair media
+   * uses, nominated or not. A peer that never sent a valid check has given no consent to
+   * lose: that is the call's ICE timeout (engine watch), not this.
+   */
   consentExpired(now: number): boolean {
-    return this.selected !== null && now - this.consentAt > this.consentTimeoutMs;
+    return this.consentAt !== 0 && now - this.consentAt > this.consentTimeoutMs;
   }
 }
 

@@ -291,4 +291,16 @@ describe('dialogs (mock clock, loopback UDP)', () => {
     assert.equal(p.tb.count(isReq('BYE')), 1);
     assert.equal(p.a.dialogs.size, 0);
   });
+
+  it('rebindFlow: requests toward the peer leave over the new flow, and the state says so (RFC 5626 §5.3)', async () => {
+    const { bd } = await call(p);
+    const updates: string[] = [];
+    bd.on('updated', () => updates.push('updated'));
+    const flow = { protocol: 'ws' as const, address: '127.0.0.3', port: 40000, flowId: 'ws:127.0.0.3:40000#7' };
+    bd.rebindFlow(flow);
+    assert.deepEqual(bd.state.flow, flow);
+    assert.deepEqual(bd.toState().flow, flow);
+    assert.deepEqual(bd.buildRequest('BYE', 2, 'z9hG4bKrebind').dest, flow);
+    assert.deepEqual(updates, ['updated']);
+  });
 });

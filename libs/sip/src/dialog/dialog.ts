@@ -302,6 +302,17 @@ export class Dialog extends EventEmitter {
     else inc.reply(405, { headers: { Allow: 'INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE' } });
   }
 
+  /**
+   * The peer is now reachable over another flow (RFC 5626 §5.3: a browser whose
+   * WebSocket closed reconnected and registered again with the same instance): requests
+   * toward it go there from now on. Reported as 'updated' (state to store).
+   */
+  rebindFlow(flow: Destination): void {
+    if (this.s.state === 'terminated') return;
+    this.s.flow = { ...flow };
+    this.emit('updated');
+  }
+
   /** Target refresh by a request we answered 2xx (§12.2.2). */
   refreshTargetFromRequest(req: SipRequest): void {
     if (!TARGET_REFRESH.has(req.method)) return;
