@@ -17,6 +17,8 @@ export interface RawSipOptions {
   localAddress?: string;
   /** WebSocket: the request target, path and query (credentials at the upgrade). Default "/". */
   wsPath?: string;
+  /** UDP: the local port (default any): 5060 receives what goes to a Via without a port. */
+  localPort?: number;
 }
 
 export class RawSipClient {
@@ -44,7 +46,7 @@ export class RawSipClient {
     const local = opts.localAddress ?? '127.0.0.1';
     if (transport === 'udp') {
       const s = createSocket('udp4');
-      await new Promise<void>((resolve, reject) => { s.once('error', reject); s.bind(0, local, () => resolve()); });
+      await new Promise<void>((resolve, reject) => { s.once('error', reject); s.bind(opts.localPort ?? 0, local, () => resolve()); });
       const c = new RawSipClient('udp', s, null, null, port, host, `${local}:${s.address().port}`);
       s.on('message', (m) => c.take(m));
       return c;

@@ -12,7 +12,7 @@
 //             ---ACK------>        ---ACK----->  linked: the Call carries on (in-dialog.ts)
 
 import {
-  SipError, tagOf,
+  SipError, isMediaType, tagOf,
   type Dialog, type HeaderValues, type IncomingRequest, type SipResponse,
 } from '@trapezoid/sip';
 import { SdpError, type CodecPolicy } from '@trapezoid/sdp';
@@ -273,5 +273,5 @@ export function failureToCaller(finals: Final[], canceledByCaller: boolean, time
 }
 
 export function hasSdp(msg: { body: Buffer; headers: { get(name: string): string | undefined } }): boolean {
-  return msg.body.length > 0 && /^\s*application\/sdp\s*(;|$)/i.test(msg.headers.get('content-type') ?? '');
+  return msg.body.length > 0 && isMediaType(msg.headers.get('content-type'), 'application/sdp');
 }

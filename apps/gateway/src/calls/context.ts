@@ -1,6 +1,6 @@
 // What call handlers need from the gateway, passed explicitly (no singletons).
 
-import { SipError, type UserAgent, type IncomingRequest } from '@trapezoid/sip';
+import { SipError, acceptsMediaType, isMediaType, type UserAgent, type IncomingRequest, type SipRequest } from '@trapezoid/sip';
 import { SdpError } from '@trapezoid/sdp';
 import type { MediaEngine } from '@trapezoid/media';
 import type { GatewayConfig, TrunkConfig } from '../config/index.js';
@@ -52,6 +52,24 @@ export function replyRefusal(req: IncomingRequest, r: CallRefusal): void {
  * A call whose setup threw: the caller gets the error's status (SipError and SdpError
  * carry one; anything else is our fault, 500, and logged) and the call ends with it.
  */
+/**
+ * RFC 3261 §8.2.3 for an INVITE the gateway is to bridge: its body must be SDP (415 with
+ * Accept, RFC 4475 invut), the answer will be SDP so the caller must accept it (406,
+ * sdp01), and there must be an offer (488: the gateway does not offer in the 200).
+ * Checked once the caller is authenticated, as §8.2 orders it.
+ */
+export function checkInviteOffer(msg: SipRequest): void {
+  if (msg.body.length > 0 && !isMediaType(msg.headers.get('content-type'), 'application/sdp')) {
+    throw new SipError(415, 'Unsupported Media Type: the offer must be application/sdp', { headers: { Accept: 'application/sdp' } });
+  }
+  if (msg.headers.has('accept') && !acceptsMediaType(msg.headers.getAll('accept'), 'application/sdp')) {
+    throw new SipError(406, 'Not Acceptable: the answer would be application/sdp', {
+      headers: { Accept: 'application/sdp', Warning: '399 trapezoid "Accept does not include application/sdp"' },
+    });
+  }
+  if (msg.body.length === 0) throw new SipError(488, 'An SDP offer is required in the INVITE');
+}
+
 export async function failSetup(call: Call, req: IncomingRequest, err: unknown): Promise<void> {
   const known = err instanceof SipError || err instanceof SdpError;
   const status = known ? err.status : 500;

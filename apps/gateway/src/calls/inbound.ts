@@ -6,12 +6,13 @@
 import { parseUri, isSipUri, parseNameAddr, SipError, type IncomingRequest } from '@trapezoid/sip';
 import type { TrunkConfig } from '../config/index.js';
 import { connectB2bua } from './b2bua.js';
-import { replyRefusal, type CallContext } from './context.js';
+import { checkInviteOffer, replyRefusal, type CallContext } from './context.js';
 import { sourceOf } from '../auth/source.js';
 import { isSecureTransport, isSipsUri } from '../security/secure-transport.js';
 
 export async function handleInboundInvite(ctx: CallContext, req: IncomingRequest, trunk: TrunkConfig): Promise<void> {
   const msg = req.message;
+  checkInviteOffer(msg);
   const ruri = parseUri(msg.uri);
   const called = isSipUri(ruri) ? ruri.user ?? '' : '';
   const route = ctx.router.inboundAor(called);
@@ -22,7 +23,6 @@ export async function handleInboundInvite(ctx: CallContext, req: IncomingRequest
   if (all.length === 0) throw new SipError(480, 'Agent not registered');
   const registered = sips ? all.filter((b) => isSecureTransport(b.source.protocol)) : all;
   if (registered.length === 0) throw new SipError(480, 'No agent on a secure connection for a SIPS URI');
-  if (msg.body.length === 0) throw new SipError(488, 'An SDP offer is required in the INVITE');
   const admission = ctx.guards.admitInbound(trunk, { callId: msg.callId, called, ...sourceOf(msg.transport) });
   if (!('release' in admission)) return replyRefusal(req, admission);
   // Forking is bounded (security.maxForks): the most recently registered contacts ring.

@@ -6,7 +6,7 @@
 import { parseUri, isSipUri, SipError, type IncomingRequest } from '@trapezoid/sip';
 import { TrunkLeg, trunkDomain } from '../trunks/index.js';
 import { connectB2bua } from './b2bua.js';
-import { authenticate, replyRefusal, type CallContext } from './context.js';
+import { authenticate, checkInviteOffer, replyRefusal, type CallContext } from './context.js';
 import { sourceOf } from '../auth/source.js';
 import { isSipsUri } from '../security/secure-transport.js';
 
@@ -16,6 +16,7 @@ export async function handleOutboundInvite(ctx: CallContext, req: IncomingReques
   // A CANCEL read with the INVITE (one TCP or WebSocket read) was answered while the
   // digest check ran: the caller is gone before any call exists.
   if (identity === undefined || req.canceled) return;
+  checkInviteOffer(msg);
   const user = identity.user;
   const ruri = parseUri(msg.uri);
   const dialled = isSipUri(ruri) ? ruri.user ?? '' : '';
@@ -29,7 +30,6 @@ export async function handleOutboundInvite(ctx: CallContext, req: IncomingReques
   const trunk = trunks[0];
   if (!trunk && sips) throw new SipError(480, 'No TLS trunk for a SIPS URI');
   if (!trunk) throw new SipError(503, 'Echo service not running');
-  if (msg.body.length === 0) throw new SipError(488, 'An SDP offer is required in the INVITE');
   const admission = ctx.guards.admitOutbound(identity, dialled, target.kind === 'trunk' ? trunk : undefined, { callId: msg.callId, ...sourceOf(msg.transport) });
   if (!('release' in admission)) return replyRefusal(req, admission);
 

@@ -111,6 +111,10 @@ test('request checks: missing, malformed, wrong realm, wrong uri, algorithm not 
     { ok: false, stale: false, reason: 'no credentials', status: 401 });
   const mal = await s.verify({ ...req, authorization: 'Digest username=' });
   assert.equal(!mal.ok && mal.status, 400);
+  assert.doesNotMatch(!mal.ok ? mal.reason : '', /^\d{3} /, 'the reason is the fault, not "400 ..." again');
+  // RFC 4475 regaut01: credentials of a scheme nobody knows are no credentials: challenge.
+  const unknown = await s.verify({ ...req, authorization: 'NoOneKnowsThisScheme opaque-data=here' });
+  assert.deepEqual(!unknown.ok && [unknown.status, unknown.reason], [401, 'credentials of the unknown scheme NoOneKnowsThisScheme']);
   const good = answer(s);
   const wrongUri = await s.verify({ method: 'REGISTER', uri: 'sip:other.example', authorization: good });
   assert.equal(!wrongUri.ok && wrongUri.status, 400);

@@ -15,6 +15,7 @@ import { parseCredentials, type DigestCredentials } from './credentials.js';
 import {
   baseAlgorithm, computeHA1, computeResponse, hashHexLength, normalizeAlgorithm, type DigestAlgorithm,
 } from './hash.js';
+import { SipError } from '../message/index.js';
 import { NonceMint } from './nonce.js';
 import { MemoryNonceUseStore, type NonceUseStore } from './nonce-use.js';
 
@@ -137,11 +138,15 @@ export class DigestServer {
 
   async verify(req: DigestVerifyRequest): Promise<DigestVerifyResult> {
     if (req.authorization === undefined) return fail('no credentials', 401);
+    // Credentials of a scheme we do not know are none we can check: challenge (RFC 4475
+    // regaut01, RFC 3261 §22.1), rather than refuse the request.
+    const scheme = /^\s*([^\s,]+)/.exec(req.authorization)?.[1] ?? '';
+    if (scheme.toLowerCase() !== 'digest') return fail(`credentials of the unknown scheme ${scheme || '(none)'}`, 401);
     let c: DigestCredentials;
     try {
       c = parseCredentials(req.authorization);
     } catch (e) {
-      return fail((e as Error).message, 400);
+      return fail(e instanceof SipError ? e.reason : 'Bad Authorization Header', 400);
     }
     const user = c.username;
     // Credentials for another realm are not ours to judge (RFC 3261 §22.3).

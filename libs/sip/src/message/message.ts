@@ -159,10 +159,17 @@ export function reasonPhrase(status: number): string {
 export class SipError extends Error {
   readonly status: number;
   readonly reason: string;
-  constructor(status: number, reason?: string, options?: { cause?: unknown }) {
+  /**
+   * Header fields the response must carry to be useful (Allow with 405 and 501, Accept
+   * with 415 and 406, Unsupported with 420, Retry-After with 503), added by whoever
+   * answers with this error.
+   */
+  readonly headers: Readonly<Record<string, string>> | undefined;
+  constructor(status: number, reason?: string, options?: { cause?: unknown; headers?: Record<string, string> }) {
     super(`${status} ${reason ?? reasonPhrase(status)}`, options);
     this.name = 'SipError';
     this.status = status;
     this.reason = reason ?? reasonPhrase(status);
+    this.headers = options?.headers;
   }
 }

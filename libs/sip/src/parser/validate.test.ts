@@ -61,6 +61,13 @@ test('501 for methods not implemented, 416 for schemes not accepted', () => {
   assert.doesNotThrow(() => validateRequest(request(undefined, 'INVITE', 'SIPS:bob@example.com'), opts));
 });
 
+test('a registrar refuses a REGISTER whose address of record is not a sip or sips URI (400); a proxy does not', () => {
+  const register = (to: string): SipRequest => request((h) => [...replace('CSeq', '1 REGISTER')(replace('To', to)(h))], 'REGISTER');
+  rejects(register('<isbn:2983792873>'), 400, /the To of a REGISTER must be a sip or sips URI/, { registrar: true });
+  assert.doesNotThrow(() => validateRequest(register('<isbn:2983792873>')));
+  assert.doesNotThrow(() => validateRequest(register('<sips:alice@example.com>'), { registrar: true }));
+});
+
 test('Contact: * only in a REGISTER, alone', () => {
   assert.doesNotThrow(() => validateRequest(request((h) => [...replace('CSeq', '1 REGISTER')(h), ['Contact', '*'], ['Expires', '0']], 'REGISTER')));
   rejects(request((h) => [...h, ['Contact', '*']]), 400, /malformed Contact/);

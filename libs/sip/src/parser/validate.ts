@@ -16,6 +16,11 @@ export interface ValidateOptions {
   methods?: Iterable<string>;
   /** Request-URI schemes accepted (lowercase); any other gets 416 (§8.2.2.1, RFC 4475 unkscm). */
   uriSchemes?: Iterable<string>;
+  /**
+   * This element is a registrar: a REGISTER whose To (the address of record) is not a
+   * sip or sips URI gets 400 (§10.3 step 3; RFC 4475 unksm2). A proxy passes it on.
+   */
+  registrar?: boolean;
 }
 
 const MANDATORY = ['via', 'from', 'to', 'call-id', 'cseq'] as const;
@@ -70,9 +75,14 @@ export function validateRequest(req: SipRequest, options?: ValidateOptions): CSe
   const ruri = within('Request-URI', () => parseUri(req.uri));
   // RFC 3261 §19.1.1 table: headers are not allowed in a Request-URI (RFC 4475 escruri).
   if (isSipUri(ruri) && ruri.headers.size > 0) throw badRequest('Request-URI must not contain headers');
-  if (options?.methods && !new Set(options.methods).has(req.method)) throw new SipError(501, 'Not Implemented');
-  if (options?.uriSchemes && !new Set(options.uriSchemes).has(ruri.scheme.toLowerCase())) throw new SipError(416, 'Unsupported URI Scheme');
+  // An unknown method is 501 even when its CSeq names another (RFC 4475 mismatch02
+  // prefers it to 400), and an unknown Request-URI scheme 416 (§8.2.2.1).
+  if (options?.methods && !has(options.methods, req.method)) throw new SipError(501, `Not Implemented: method ${req.method}`);
+  if (options?.uriSchemes && !has(options.uriSchemes, ruri.scheme.toLowerCase())) throw new SipError(416, `Unsupported URI Scheme: ${ruri.scheme}`);
   if (cseq.method !== req.method) throw badRequest('CSeq method does not match the request method');
+  if (options?.registrar && req.method === 'REGISTER' && !isSipUri(parseUri(parseNameAddr(h.getRaw('to')!).uri))) {
+    throw badRequest('the To of a REGISTER must be a sip or sips URI');
+  }
   const contacts = h.getAll('contact');
   within('Contact', () => {
     for (const c of contacts) {
@@ -81,6 +91,12 @@ export function validateRequest(req: SipRequest, options?: ValidateOptions): CSe
     }
   });
   return cseq;
+}
+
+function has(list: Iterable<string>, item: string): boolean {
+  if (list instanceof Set) return list.has(item);
+  for (const x of list) if (x === item) return true;
+  return false;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { SipMessage, SipRequest, SipResponse } from '../message/index.js';
 import { SipError } from '../message/index.js';
 import { tagOf } from '../parser/index.js';
 import type { Destination } from '../transport/types.js';
+import { pinToSource } from '../transport/inbound.js';
 import type { ClientTransaction, ClientTransactionUser } from './client.js';
 import { InviteClientTransaction } from './invite-client.js';
 import { InviteServerTransaction } from './invite-server.js';
@@ -135,7 +136,11 @@ export class TransactionLayer {
       this.counters.rejectedRequests++;
       const e = err instanceof SipError ? err : new SipError(400, 'Bad Request');
       try {
-        this.transport.sendResponse(createResponse(req, e.status, e.reason), req).then(undefined, ignore);
+        const res = createResponse(req, e.status, e.reason);
+        if (e.headers) for (const [name, value] of Object.entries(e.headers)) res.headers.set(name, value);
+        // Back to where the packet came from: the Via of a request we refuse may be wrong.
+        if (req.transport) pinToSource(res, req.transport);
+        this.transport.sendResponse(res, req).then(undefined, ignore);
       } catch {
         // too broken to be answered (no Via at all)
       }

@@ -26,6 +26,29 @@ export function stampTopVia(req: SipRequest, info: TransportInfo): void {
   replaceTopVia(req.headers, list === null ? top : [top, ...list.slice(1)].join(', '));
 }
 
+/**
+ * Points a stateless error response at the packet's real source: its top Via gets
+ * received= and rport= the source address and port (RFC 3581 §4 as if rport had been
+ * asked for), so responseTarget() sends it there and not to the port the Via of a
+ * request we refused names (it may be wrong, or someone else's). A top Via that does not
+ * parse leaves the response as it is.
+ */
+export function pinToSource(res: SipResponse, info: TransportInfo): void {
+  const raw = res.headers.getRaw('via');
+  if (raw === undefined) return;
+  const list = raw.indexOf(',') === -1 ? null : splitList(raw);
+  let via;
+  try {
+    via = parseVia(list === null ? raw : list[0]!);
+  } catch {
+    return;
+  }
+  via.rport = info.remotePort;
+  via.received = info.remoteAddress;
+  const top = formatVia(via);
+  replaceTopVia(res.headers, list === null ? top : [top, ...list.slice(1)].join(', '));
+}
+
 /** Replaces the first Via field line, keeping every later Via in order. */
 function replaceTopVia(headers: Headers, firstLine: string): void {
   if (headers.countLines('via') === 1) {

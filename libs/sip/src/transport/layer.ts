@@ -333,7 +333,9 @@ export class TransportLayer extends EventEmitter implements FlowSink {
       msg = parseMessage(data, this.limits);
     } catch (err) {
       if (this.taps.length > 0) this.tapped({ direction: 'received', data, transport: info, at: Date.now() });
-      this.rejectMalformed(err, info);
+      // A datagram over the size limit is refused before its header fields are read:
+      // read them now so the sender learns why (513), as stream transports do.
+      this.rejectMalformed(withRecoveredHeaders(err, data, this.limits), info);
       return;
     }
     msg.transport = info;

@@ -102,9 +102,19 @@ describe('malformed input over UDP', { timeout: 20_000 }, () => {
     assert.equal(replies.length, 0);
   });
 
-  it('an oversize datagram is refused (513) without a reply', async () => {
+  it('an oversize datagram is refused with 513 Message Too Large, its header fields read to address the answer', async () => {
     const big = BAD_START_LINE.replace('OPTIONS  sip', 'OPTIONS sip').replace('Content-Length: 0\r\n\r\n', `Content-Length: 6000\r\n\r\n${'x'.repeat(6000)}`);
     const [err] = await sendAndSettle(big);
+    assert.equal(err.status, 513);
+    assert.equal(replies.length, 1);
+    const res = parseMessage(replies[0]!) as SipResponse;
+    assert.deepEqual([res.status, res.reason], [513, 'Message Too Large']);
+    assert.equal(res.headers.get('call-id'), 'badstart@client.invalid');
+  });
+
+  it('an oversize datagram whose header section is itself over the limit is dropped (nothing to address)', async () => {
+    const huge = 'OPTIONS sip:gw@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bKhuge\r\nX-Pad: ' + 'p'.repeat(5000) + '\r\n\r\n';
+    const [err] = await sendAndSettle(huge);
     assert.equal(err.status, 513);
     assert.equal(replies.length, 0);
   });

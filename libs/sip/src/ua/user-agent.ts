@@ -36,6 +36,8 @@ export interface UserAgentOptions {
   advertisedAddress?: string;
   /** Option tags this UA's application handles (a Require naming others gets 420). */
   supported?: string[];
+  /** Request-URI schemes this UA takes (lowercase); any other gets 416 (§8.2.2.1). Default sip, sips, tel. */
+  uriSchemes?: string[];
   /**
    * Asked about every request outside a dialog (no To tag) except CANCEL, before its
    * handler: a refusal is answered at once with its status and reason, then `after()`
@@ -109,6 +111,7 @@ export class UserAgent extends EventEmitter implements UaCore, TransactionUser {
   private readonly contactUser: string;
   private readonly advertisedAddress: string | undefined;
   readonly supported: ReadonlySet<string>;
+  private readonly uriSchemes: ReadonlySet<string>;
   private readonly dialogLookup: UserAgentOptions['dialogLookup'];
   private readonly screenRequest: UserAgentOptions['screenRequest'];
   private readonly statelessScreen: RequestScreen | undefined;
@@ -125,6 +128,7 @@ export class UserAgent extends EventEmitter implements UaCore, TransactionUser {
     this.contactUser = opts.contactUser ?? 'trapezoid';
     this.advertisedAddress = opts.advertisedAddress;
     this.supported = new Set(opts.supported ?? []);
+    this.uriSchemes = new Set(opts.uriSchemes ?? ['sip', 'sips', 'tel']);
     this.dialogLookup = opts.dialogLookup;
     this.screenRequest = opts.screenRequest;
     this.statelessScreen = opts.statelessScreen;
@@ -258,8 +262,17 @@ export class UserAgent extends EventEmitter implements UaCore, TransactionUser {
     return statelessResponse(req, verdict, this.userAgentName);
   }
 
+  /**
+   * §8.2.1-8.2.2 before any transaction: malformed (400), a method this stack does not
+   * know (501 with Allow), a Request-URI scheme it does not take (416).
+   */
   validateRequest(req: SipRequest): void {
-    validateRequest(req);
+    try {
+      validateRequest(req, { methods: KNOWN_METHODS, uriSchemes: this.uriSchemes, registrar: this.handlers.has('REGISTER') });
+    } catch (err) {
+      if (err instanceof SipError && err.status === 501) throw new SipError(501, err.reason, { headers: { Allow: this.allow() } });
+      throw err;
+    }
   }
 
   receiveRequest(req: SipRequest, tx: ServerTransaction | undefined): void {
@@ -376,7 +389,7 @@ export class UserAgent extends EventEmitter implements UaCore, TransactionUser {
 
 function handlerFailed(inc: IncomingRequest, err: unknown): void {
   if (inc.finalSent) return;
-  if (err instanceof SipError) inc.reply(err.status, err.reason);
+  if (err instanceof SipError) inc.reply(err.status, err.reason, err.headers ? { headers: { ...err.headers } } : undefined);
   else inc.reply(500);
 }
 
