@@ -30,6 +30,10 @@ export class RawSipClient {
   private streamBuf = Buffer.alloc(0);
   /** Set when the gateway closed the connection (WS close code, or 0 for TCP). */
   closeCode: number | null = null;
+  /** Called with each message as it arrives (a peer that answers requests). */
+  onMessage: ((m: SipMessage) => void) | null = null;
+  /** False: received messages are not kept (long fuzz runs); onMessage still sees them. */
+  keep = true;
 
   private constructor(
     readonly transport: RawTransport,
@@ -128,11 +132,16 @@ export class RawSipClient {
   }
 
   private take(buf: Buffer): void {
+    let m: SipMessage;
     try {
-      this.received.push(parseMessage(buf));
+      m = parseMessage(buf);
     } catch {
       this.garbage.push(Buffer.from(buf));
+      this.wake();
+      return;
     }
+    if (this.keep) this.received.push(m);
+    this.onMessage?.(m);
     this.wake();
   }
 
