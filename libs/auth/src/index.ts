@@ -1,5 +1,5 @@
 // Public surface of @trapezoid/auth: admission and identity rules that sit in front of
-// SIP (DESIGN.md, edge security). No SIP parsing here and no import of the other libs.
+// SIP (docs/architecture.md, "Edge security"). No SIP parsing here and no import of the other libs.
 export { CidrSet, CidrError, parseCidr, cidrContains, ipBytes } from './cidr.js';
 export type { Cidr } from './cidr.js';
 export type { ConnectionIdentity, IdentityMethod } from './identity.js';

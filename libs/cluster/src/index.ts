@@ -1,4 +1,4 @@
-// Public surface of @trapezoid/cluster: the replicated call state (DESIGN.md, "State
+// Public surface of @trapezoid/cluster: the replicated call state (docs/architecture.md, "State
 // and failover"). One CallStore interface with two implementations (in memory, the
 // embedded default; Redis), the record writer that never makes a call wait, this
 // node's lease with its self-fencing rule, and the takeover of a dead node's calls.

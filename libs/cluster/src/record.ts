@@ -1,4 +1,4 @@
-// The replicated call record (DESIGN.md, "State and failover"): what another node
+// The replicated call record (docs/architecture.md, "State and failover"): what another node
 // needs to carry a call on. It crosses machines, so it is typed, carries its format
 // version in `v`, and is read back only through decodeCallRecord(), which refuses a
 // version this build does not know instead of guessing at its fields.

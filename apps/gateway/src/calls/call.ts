@@ -30,7 +30,7 @@ export type EndCause =
   | 'hangup' | 'canceled' | 'rejected' | 'no-answer' | 'setup-failed' | 'media-failed' | 'consent-lost'
   | 'session-expired' | 'request-failed' | 'transferred' | 'shutdown' | (string & Record<never, never>);
 
-/** The replicable part of a call: plain data (see DESIGN.md, state and failover). */
+/** The replicable part of a call: plain data (see docs/architecture.md, "State and failover"). */
 export interface CallRecord {
   id: string;
   direction: CallDirection;
@@ -92,7 +92,7 @@ export interface CallEvents {
 }
 
 /**
- * Everything another node needs to carry the call on (DESIGN.md, state and failover),
+ * Everything another node needs to carry the call on (docs/architecture.md, "State and failover"),
  * JSON-safe. The media worker's own state (SRTP contexts, rewrite offsets) is exported
  * separately by MediaEngine.exportState(media.bridgeId). Version 1.
  */

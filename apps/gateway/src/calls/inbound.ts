@@ -1,4 +1,4 @@
-// Trunk -> browser agent (DESIGN.md call flow 2, call-centre ingress): the trunk's
+// Trunk -> browser agent (docs/architecture.md, "Call flows": call-centre ingress): the trunk's
 // INVITE is routed by called number to an agent AOR, and the B2BUA primitive forks a
 // WebRTC offer in parallel to every registered contact of it (first 2xx wins, the
 // other branches are cancelled); the winner's answer becomes the RTP/AVP answer.

@@ -1,4 +1,4 @@
-// Browser -> trunk (DESIGN.md call flow 1): the browser's INVITE over WebSocket is
+// Browser -> trunk (docs/architecture.md, "Call flows"): the browser's INVITE over WebSocket is
 // authenticated and routed by dialled number; the B2BUA primitive carries it to the
 // trunk (WebRTC offer -> RTP/AVP offer, the trunk's answer -> WebRTC answer), through
 // the route's trunks in turn while they fail over (TrunkLeg).

@@ -1,6 +1,6 @@
 // The media of one call: a WebRTC leg toward the browser, an RTP leg toward the
 // trunk, and the bridge that joins them once the codecs are negotiated — all living
-// on a media worker of the gateway's MediaEngine (DESIGN.md, "Where the time goes");
+// on a media worker of the gateway's MediaEngine (docs/architecture.md, "Where the time goes");
 // this class is the call's handle on them. Legs are bound when the offer is converted
 // (their ports go into the SDP); forwarding starts when the answer gives the
 // payload-type mapping. close() releases all of it on every path, however far the
