@@ -121,7 +121,7 @@ describe('browser (Chromium + JsSIP) -> gateway -> SIPp trunk', { timeout: 240_0
   }));
 
   it('SIPp hangs up after answering: the browser sees the call end', { timeout: 60_000 }, () => scenario(async () => {
-    const { sipp, page, gw } = await setUp(['-sf', join(GATEWAY_SCENARIOS, 'uas-bye-after-answer.xml'), '-d', '3000', '-rtp_echo'], '1001');
+    const { sipp, page, gw } = await setUp(['-sf', join(GATEWAY_SCENARIOS, 'uas-bye-after-answer.xml'), '-rtp_echo'], '1001');
     await page.click('#call');
     await waitCallState(page, /^in call$/);
     const s = await waitPackets(page, { received: 20, sent: 20 });

@@ -106,7 +106,7 @@ describe('calls end when their parties are gone', { timeout: 120_000 }, () => {
     let passed = false;
     try {
       // SIPp hangs up 7 s after the answer: after the grace time (4 s) has run out.
-      const g = await setUp(['-sf', join(GATEWAY_SCENARIOS, 'uas-bye-after-answer.xml'), '-d', '7000'], { flowGrace: 4 });
+      const g = await setUp(['-sf', join(GATEWAY_SCENARIOS, 'uas-bye-after-pause.xml'), '-d', '7000'], { flowGrace: 4 });
       ua = await registerUa(g, { connection_recovery_min_interval: 1, connection_recovery_max_interval: 1 });
       const call = await callWithWerift(ua, '1000');
       const reRegistered = nextEvent(ua, 'registered', 'registrationFailed', 5_000);

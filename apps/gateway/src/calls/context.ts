@@ -53,10 +53,10 @@ export function replyRefusal(req: IncomingRequest, r: CallRefusal): void {
  * carry one; anything else is our fault, 500, and logged) and the call ends with it.
  */
 /**
- * RFC 3261 §8.2.3 for an INVITE the gateway is to bridge: its body must be SDP (415 with
- * Accept, RFC 4475 invut), the answer will be SDP so the caller must accept it (406,
- * sdp01), and there must be an offer (488: the gateway does not offer in the 200).
- * Checked once the caller is authenticated, as §8.2 orders it.
+ * RFC 3261 §8.2.3 for an INVITE the gateway is to bridge: a body must be SDP (415 with
+ * Accept, RFC 4475 invut), and the answer will be SDP so the caller must accept that
+ * (406, sdp01). Checked once the caller is authenticated and before routing, as §8.2
+ * orders it; a missing offer is the call flows' 488.
  */
 export function checkInviteOffer(msg: SipRequest): void {
   if (msg.body.length > 0 && !isMediaType(msg.headers.get('content-type'), 'application/sdp')) {
@@ -67,7 +67,6 @@ export function checkInviteOffer(msg: SipRequest): void {
       headers: { Accept: 'application/sdp', Warning: '399 trapezoid "Accept does not include application/sdp"' },
     });
   }
-  if (msg.body.length === 0) throw new SipError(488, 'An SDP offer is required in the INVITE');
 }
 
 export async function failSetup(call: Call, req: IncomingRequest, err: unknown): Promise<void> {

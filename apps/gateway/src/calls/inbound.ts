@@ -23,6 +23,7 @@ export async function handleInboundInvite(ctx: CallContext, req: IncomingRequest
   if (all.length === 0) throw new SipError(480, 'Agent not registered');
   const registered = sips ? all.filter((b) => isSecureTransport(b.source.protocol)) : all;
   if (registered.length === 0) throw new SipError(480, 'No agent on a secure connection for a SIPS URI');
+  if (msg.body.length === 0) throw new SipError(488, 'An SDP offer is required in the INVITE');
   const admission = ctx.guards.admitInbound(trunk, { callId: msg.callId, called, ...sourceOf(msg.transport) });
   if (!('release' in admission)) return replyRefusal(req, admission);
   // Forking is bounded (security.maxForks): the most recently registered contacts ring.

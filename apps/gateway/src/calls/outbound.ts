@@ -30,6 +30,7 @@ export async function handleOutboundInvite(ctx: CallContext, req: IncomingReques
   const trunk = trunks[0];
   if (!trunk && sips) throw new SipError(480, 'No TLS trunk for a SIPS URI');
   if (!trunk) throw new SipError(503, 'Echo service not running');
+  if (msg.body.length === 0) throw new SipError(488, 'An SDP offer is required in the INVITE');
   const admission = ctx.guards.admitOutbound(identity, dialled, target.kind === 'trunk' ? trunk : undefined, { callId: msg.callId, ...sourceOf(msg.transport) });
   if (!('release' in admission)) return replyRefusal(req, admission);
 
