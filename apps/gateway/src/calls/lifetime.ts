@@ -14,8 +14,9 @@
 // and one call-ended log line naming the cause. This module only watches: it reaches
 // the call through its registry's events, its dialogs, its media and end().
 
-import type { Destination, Dialog, TransportProtocol } from '@trapezoid/sip';
+import { parseNameAddr, type Destination, type Dialog, type TransportProtocol } from '@trapezoid/sip';
 import type { Binding } from '../registrar/bindings.js';
+import { normalizeAor } from '../registrar/registrar.js';
 import type { Logger } from '../logging.js';
 import type { Call, CallRegistry } from './call.js';
 
@@ -50,6 +51,8 @@ export interface LifetimeOptions {
     on(event: 'registered', fn: (b: Binding) => void): unknown;
     off(event: 'registered', fn: (b: Binding) => void): unknown;
     bindings: { findByFlow(flowId: string): Binding | undefined };
+    /** Live bindings of an AOR. */
+    lookup(aor: string): Binding[];
   };
   /** Whether the call is on hold now (an SDP direction other than sendrecv on a leg). */
   isHeld?: (call: Call) => boolean;
@@ -151,8 +154,9 @@ export class CallLifetime {
         held: this.opts.isHeld?.(call) ?? false,
       });
     }
-    // The flow may have closed between the 2xx and the ACK's arrival over it.
-    if (flowId !== undefined && !this.opts.flows.hasFlow(flowId)) this.flowLost(w);
+    // The flow may be gone already: closed between the 2xx and the ACK, or a call taken
+    // over from a dead node whose browser may have registered here before the takeover.
+    if (flowId !== undefined && !this.opts.flows.hasFlow(flowId) && !this.foundAgain(w)) this.flowLost(w);
   }
 
   private arm(w: Watch, change: Parameters<NonNullable<Call['media']>['watch']>[0]): void {
@@ -163,7 +167,7 @@ export class CallLifetime {
 
   /** The identities registered over the browser's flow, and its Contact. */
   private browserOf(dialog: Dialog, flowId: string | undefined): Browser[] {
-    const out: Browser[] = [{ aor: undefined, instanceId: undefined, contact: dialog.state.remoteTarget }];
+    const out: Browser[] = [{ aor: aorOf(dialog), instanceId: undefined, contact: dialog.state.remoteTarget }];
     const b = flowId === undefined ? undefined : this.opts.registrar.bindings.findByFlow(flowId);
     if (b) out.push({ aor: b.aor, instanceId: b.instanceId, contact: b.contact });
     return out;
@@ -196,15 +200,30 @@ export class CallLifetime {
     if (b.flowId === undefined) return;
     for (const w of this.watches.values()) {
       if (w.grace === null || w.flowId === b.flowId || !w.browser.some((who) => sameBrowser(who, b))) continue;
-      clearTimeout(w.grace);
-      w.grace = null;
-      const flow: Destination = { protocol: b.source.protocol as TransportProtocol, address: b.source.address, port: b.source.port, flowId: b.flowId };
-      w.dialog.rebindFlow(flow);
-      this.unindex(w);
-      w.flowId = b.flowId;
-      this.index(w);
-      w.call.log.info('browser flow restored', { event: 'browser-flow-restored', flowId: b.flowId, afterMs: Date.now() - w.lostAt, aor: b.aor });
+      this.rebind(w, b);
     }
+  }
+
+  /** The browser of a call whose flow is gone is registered on another live flow already. */
+  private foundAgain(w: Watch): boolean {
+    const aor = w.browser[0]?.aor;
+    if (aor === undefined) return false;
+    const b = this.opts.registrar.lookup(aor).find((x) => x.flowId !== undefined && x.flowId !== w.flowId
+      && this.opts.flows.hasFlow(x.flowId) && w.browser.some((who) => sameBrowser(who, x)));
+    if (!b) return false;
+    this.rebind(w, b);
+    return true;
+  }
+
+  private rebind(w: Watch, b: Binding): void {
+    if (w.grace) clearTimeout(w.grace);
+    w.grace = null;
+    const flow: Destination = { protocol: b.source.protocol as TransportProtocol, address: b.source.address, port: b.source.port, flowId: b.flowId! };
+    w.dialog.rebindFlow(flow);
+    this.unindex(w);
+    w.flowId = b.flowId;
+    this.index(w);
+    w.call.log.info('browser flow restored', { event: 'browser-flow-restored', flowId: b.flowId, afterMs: w.lostAt ? Date.now() - w.lostAt : 0, aor: b.aor });
   }
 
   private end(w: Watch, cause: LifetimeCause, status: number, reason: string): void {
@@ -241,6 +260,15 @@ export class CallLifetime {
 function sameBrowser(who: Browser, b: Binding): boolean {
   if (who.instanceId !== undefined && b.instanceId !== undefined) return who.aor === b.aor && who.instanceId === b.instanceId;
   return who.contact === b.contact;
+}
+
+/** The browser's address of record: its URI in the dialog (From of its INVITE, or To of ours). */
+function aorOf(dialog: Dialog): string | undefined {
+  try {
+    return normalizeAor(parseNameAddr(dialog.state.remoteUri).uri);
+  } catch {
+    return undefined;
+  }
 }
 
 function seconds(ms: number): string {
