@@ -16,7 +16,7 @@ import { Ajv } from 'ajv';
 import { parse, parseAllDocuments } from 'yaml';
 import { configSchema } from '@trapezoid/gateway';
 import { REPO_ROOT } from '../sip/sipp.js';
-import { startGateway, type TestGateway } from '../gateway/harness.js';
+import { assertReleasedAndStop, startGateway, type TestGateway } from '../gateway/harness.js';
 import { admin } from './ops-harness.js';
 
 const INFRA = join(REPO_ROOT, 'infra');
@@ -126,8 +126,8 @@ describe('packaging', { timeout: 60_000 }, () => {
       });
     });
     assert.equal(await run(), 0, 'healthy');
-    await g.stop();
     gw = null;
+    await assertReleasedAndStop(g);
     assert.equal(await run(), 1, 'unhealthy when the gateway is gone');
   });
 
@@ -152,8 +152,8 @@ describe('packaging', { timeout: 60_000 }, () => {
       exported.add(m[1]!);
       if (m[2] === 'histogram') for (const s of ['_bucket', '_sum', '_count']) exported.add(m[1]! + s);
     }
-    await g.stop();
     gw = null;
+    await assertReleasedAndStop(g);
     const exprs = [...dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr)), ...dashboard.templating.list.map((v) => String(v.query ?? ''))];
     const named = new Set(exprs.flatMap((e) => [...e.matchAll(/\b(trapezoid_[a-z0-9_]+)\b/g)].map((m) => m[1]!)));
     assert.ok(named.size >= 25, `the dashboard covers the metrics: ${named.size}`);
