@@ -146,6 +146,8 @@ export class AdminServer {
     }
     const token = new URLSearchParams(body).get('token') ?? '';
     if (!this.opts.auth.matches(token)) {
+      // Half a second per wrong guess: guessing a 16+ character token stays hopeless.
+      await new Promise((r) => setTimeout(r, 500));
       return send(res, 401, 'text/html; charset=utf-8', LOGIN_PAGE.replace('<!--error-->', '<p class="error">Wrong token.</p>'));
     }
     res.writeHead(303, { location: '/admin', 'set-cookie': this.opts.auth.sessionCookie(false), 'cache-control': 'no-store' });
