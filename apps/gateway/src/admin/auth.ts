@@ -24,7 +24,12 @@ export class AdminAuth {
   static fromConfig(c: { token?: string | undefined; tokenFile?: string | undefined }): { auth: AdminAuth; generated: boolean } {
     if (c.token !== undefined) return { auth: new AdminAuth(c.token), generated: false };
     if (c.tokenFile !== undefined) {
-      const t = readFileSync(c.tokenFile, 'utf8').split(/\r?\n/)[0]!.trim();
+      let t: string;
+      try {
+        t = readFileSync(c.tokenFile, 'utf8').split(/\r?\n/)[0]!.trim();
+      } catch (err) {
+        throw new Error(`admin.tokenFile ${c.tokenFile}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+      }
       if (t.length < 16) throw new Error(`admin.tokenFile ${c.tokenFile}: the token must have at least 16 characters`);
       return { auth: new AdminAuth(t), generated: false };
     }
