@@ -49,6 +49,7 @@ try {
       'admin: { port: 0, token: bench-admin-token-0123456789 }',
       `media: { portMin: ${c.media[0]}, portMax: ${c.media[1]}, workers: 1 }`,
       'auth: { required: false }',
+      "routes: [{ match: '^echo$', internal: echo }]",
       `cdr: { file: ${join(work, `${c.media[0]}.jsonl`)}${c.webhook ? `, webhook: { url: "${c.webhook}", timeoutMs: 5000, backoffMs: 1000 }` : ''} }`,
       'logging: { level: error }',
     ].join('\n'));

@@ -50,8 +50,10 @@
     $('packets-received').textContent = String(m.packetsReceived);
     $('lost-in').textContent = String(m.packetsLost);
     $('lost-out').textContent = m.remotePacketsLost === null ? '-' : String(m.remotePacketsLost);
+    // getStats() gives the DTLS version as the record's hex code (FEFD is DTLS 1.2).
+    const dtls = { FEFD: '1.2', FEFF: '1.0', FEFC: '1.3' }[String(m.tlsVersion).toUpperCase()] || m.tlsVersion;
     $('crypto').textContent = m.dtlsState === 'connected'
-      ? [m.tlsVersion && 'DTLS ' + m.tlsVersion, m.dtlsCipher, 'SRTP ' + (m.srtpCipher || '?')].filter(Boolean).join(', ')
+      ? ['DTLS' + (dtls ? ' ' + dtls : ''), m.dtlsCipher, m.srtpCipher || 'SRTP ?'].filter(Boolean).join(', ')
       : 'DTLS ' + (m.dtlsState || 'new');
   }
 
