@@ -109,10 +109,12 @@ describe('failover drill: kill -9 the node carrying a browser call, the survivor
    * The wire after the kill: media toward the browser and toward SIPp resumes from the
    * service address with sequence numbers moving forward, and no DTLS handshake.
    */
-  function assertWire(wire: Datagram[], killedAt: number, browserPort: number): { gapMs: number; toBrowserAfter: Datagram[] } {
+  function assertWire(wire: Datagram[], killedAt: number, webrtcPort: number): { gapMs: number; toBrowserAfter: Datagram[] } {
     const fromService = wire.filter((p) => p.src === A_ADDRESS && kindOf(p) === 'rtp');
-    const toBrowser = fromService.filter((p) => p.dport === browserPort);
-    const toTrunk = fromService.filter((p) => p.dport !== browserPort && p.dst === '127.0.0.1');
+    // The WebRTC leg's port sends toward the browser (whichever of its candidates the
+    // browser picked); every other media port of the service address toward SIPp.
+    const toBrowser = fromService.filter((p) => p.sport === webrtcPort);
+    const toTrunk = fromService.filter((p) => p.sport !== webrtcPort && p.dst === '127.0.0.1');
     const browserFlow = flowAround(toBrowser, killedAt);
     const trunkFlow = flowAround(toTrunk, killedAt);
     console.log(`media gap toward the browser: ${browserFlow.gapMs} ms, toward SIPp: ${trunkFlow.gapMs} ms`);
@@ -134,11 +136,11 @@ describe('failover drill: kill -9 the node carrying a browser call, the survivor
     assert.ok(got >= sentAfter * 0.9 - 10, `the browser took (decrypted) ${got} of the ${sentAfter} SRTP packets sent to it after the kill`);
   }
 
-  /** The browser's local media port: where the service address sends its SRTP. */
-  function browserPortFrom(wire: Datagram[]): number {
+  /** The WebRTC leg's port on the service address: where the browser's ICE checks go. */
+  function webrtcPortFrom(wire: Datagram[]): number {
     const stun = wire.find((p) => p.dst === A_ADDRESS && kindOf(p) === 'stun');
     assert.ok(stun, 'the browser sent ICE checks to the service address');
-    return stun.sport;
+    return stun.dport;
   }
 
   it('browser -> SIPp: media resumes from the service address, no new DTLS handshake, then the browser\'s BYE reaches SIPp', { timeout: 90_000 }, () => drill(['-sn', 'uas', '-rtp_echo', '-m', '1'], async (d) => {
@@ -163,7 +165,7 @@ describe('failover drill: kill -9 the node carrying a browser call, the survivor
     assert.ok(bye, 'SIPp received the browser\'s BYE');
     assert.match(bye.text, new RegExp(`^Via: SIP/2.0/UDP ${A_ADDRESS.replace(/\./g, '\\.')}:`, 'mi'), 'the BYE left from the service address');
     const wire = await d.capture.stop();
-    const { toBrowserAfter } = assertWire(wire, killedAt, browserPortFrom(wire));
+    const { toBrowserAfter } = assertWire(wire, killedAt, webrtcPortFrom(wire));
     assertDecrypted(atKill, resumed, toBrowserAfter.filter((p) => p.at <= readAt).length);
   }));
 
@@ -182,7 +184,7 @@ describe('failover drill: kill -9 the node carrying a browser call, the survivor
       const r = await d.sipp!.done;
       assert.equal(r.code, 0, `SIPp's BYE was answered 200: ${r.stdout.slice(-1500)}`);
       const wire = await d.capture.stop();
-      assertWire(wire, killedAt, browserPortFrom(wire));
+      assertWire(wire, killedAt, webrtcPortFrom(wire));
       const bye = r.messages.find((m) => m.direction === 'sent' && m.startLine.startsWith('BYE '));
       assert.ok(bye && bye.at > killedAt, 'SIPp hung up after the takeover');
       assert.ok(atKill.packetsReceived > 0);
@@ -191,7 +193,8 @@ describe('failover drill: kill -9 the node carrying a browser call, the survivor
   it('ten browser calls through A when it is killed: all ten go on through B', { timeout: 120_000 }, () => drill(['-sn', 'uas', '-rtp_echo', '-m', '10'], async (d) => {
     const pages = await Promise.all(Array.from({ length: 10 }, () => browser.context.newPage()));
     d.pages.push(...pages);
-    await Promise.all(pages.map((p, i) => openSoftphoneAt(p, d.a.httpUrl, { user: CALLER.username, password: CALLER.password, target: String(1100 + i) })));
+    // One after the other: ten registrations at once on a loaded CI machine can take long.
+    for (const [i, p] of pages.entries()) await openSoftphoneAt(p, d.a.httpUrl, { user: CALLER.username, password: CALLER.password, target: String(1100 + i) }, 30_000);
     await Promise.all(pages.map((p) => p.click('#call')));
     await Promise.all(pages.map((p) => waitCallState(p, /^in call$/, 30_000)));
     await Promise.all(pages.map((p) => statsUntil(p, (s) => s.packetsReceived >= 50)));
@@ -235,7 +238,7 @@ describe('failover drill: kill -9 the node carrying a browser call, the survivor
       const r = await sipp.done;
       assert.equal(r.code, 0, `SIPp's call: INVITE, 200, ACK, BYE answered 200: ${r.stdout.slice(-1500)}`);
       const wire = await d.capture.stop();
-      assertWire(wire, killedAt, browserPortFrom(wire));
+      assertWire(wire, killedAt, webrtcPortFrom(wire));
     } finally {
       await sipp.stop();
     }

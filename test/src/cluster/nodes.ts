@@ -194,12 +194,12 @@ export class GatewayNode {
 declare const window: { softphone: { registered: boolean } };
 
 /** Opens the demo softphone served by a node (its page at `url`) and waits until it registered. */
-export async function openSoftphoneAt(page: Page, url: string, p: PageParams): Promise<void> {
+export async function openSoftphoneAt(page: Page, url: string, p: PageParams, timeout = 15_000): Promise<void> {
   const q = new URLSearchParams({ user: p.user, password: p.password });
   if (p.target) q.set('target', p.target);
   if (p.autoanswer) q.set('autoanswer', '1');
   await page.goto(`${url}?${q.toString()}`);
-  await page.waitForFunction(() => window.softphone.registered, undefined, { timeout: 15_000 });
+  await page.waitForFunction(() => window.softphone.registered, undefined, { timeout });
 }
 
 export function runIn(netns: string, argv: string[]): Promise<string> {
