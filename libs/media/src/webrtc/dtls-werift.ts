@@ -21,12 +21,15 @@
 // measures ICE connected -> DTLS done ~15–80 ms and first SRTP in ~35–90 ms.
 import { DtlsClient, DtlsServer, type DtlsSocket } from 'werift';
 import { type RemoteFingerprint, verifyPeer } from './dtls-verify.js';
+import { installWeriftX25519 } from './werift-x25519.js';
 import type { DtlsResult, DtlsRole, DtlsSession, DtlsSessionOptions } from './dtls.js';
 import { DTLS_SRTP_EXPORTER_LABEL, dtlsSrtpKeyingMaterialLength, srtpKeysFromDtls } from '../srtp/dtls-keys.js';
 import { SRTP_PROFILE_IDS, srtpProfileFromId } from '../srtp/profile.js';
 
 const FIRST_RETRANSMIT_MS = 50;
 const MAX_RETRANSMITS = 6;
+
+installWeriftX25519();
 
 export class WeriftDtlsSession implements DtlsSession {
   readonly role: DtlsRole;
