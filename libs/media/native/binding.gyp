@@ -9,7 +9,8 @@
         "src/srtp.c",
         "src/rtp.c",
         "src/route_config.c",
-        "src/dtls.c"
+        "src/dtls.c",
+        "src/certificate.c"
       ],
       "defines": ["_GNU_SOURCE", "NAPI_VERSION=8"],
       "cflags!": ["-O3"],

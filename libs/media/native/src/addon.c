@@ -249,6 +249,7 @@ NAPI_MODULE_INIT() {
     { "dtlsExport", NULL, js_dtls_export, NULL, NULL, NULL, napi_enumerable, a },
     { "dtlsPeerCertificate", NULL, js_dtls_peer_certificate, NULL, NULL, NULL, napi_enumerable, a },
     { "dtlsClose", NULL, js_dtls_close, NULL, NULL, NULL, napi_enumerable, a },
+    { "dtlsCertificate", NULL, js_dtls_certificate, NULL, NULL, NULL, napi_enumerable, a },
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

@@ -101,6 +101,8 @@ napi_value js_dtls_error(napi_env env, napi_callback_info info);
 napi_value js_dtls_export(napi_env env, napi_callback_info info);
 napi_value js_dtls_peer_certificate(napi_env env, napi_callback_info info);
 napi_value js_dtls_close(napi_env env, napi_callback_info info);
+/* certificate.c */
+napi_value js_dtls_certificate(napi_env env, napi_callback_info info);
 
 /* route.c */
 /* 1 = handled (forwarded or dropped, counted), 0 = hand the packet to JS. */

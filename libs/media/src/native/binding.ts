@@ -58,6 +58,8 @@ export interface NativeBinding {
   dtlsPeerCertificate(session: DtlsSessionHandle): Buffer | null;
   /** Frees the session now (no close_notify). */
   dtlsClose(session: DtlsSessionHandle): void;
+  /** A fresh self-signed ECDSA P-256 / SHA-256 certificate (RFC 8827 §6.5), valid a year. */
+  dtlsCertificate(): { certPem: string; keyPem: string };
 }
 
 declare const dtlsContextBrand: unique symbol;

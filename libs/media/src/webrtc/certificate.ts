@@ -1,8 +1,9 @@
 // The DTLS certificate (RFC 8827 §6.5: self-signed, identified by its fingerprint in
 // the SDP). One ECDSA P-256 certificate per process (per worker thread): generating
-// one costs milliseconds and would otherwise sit on every call's setup path.
+// one costs milliseconds and would otherwise sit on every call's setup path. Made by the
+// native addon when it is built (so nothing loads werift), else by werift's helper.
 import { X509Certificate, createHash } from 'node:crypto';
-import { CipherContext } from 'werift';
+import { loadNativeBinding } from '../native/binding.js';
 
 export interface DtlsCertificate {
   certPem: string;
@@ -27,7 +28,10 @@ export function useCertificate(pem: { certPem: string; keyPem: string }): DtlsCe
 
 /** A fresh self-signed ECDSA P-256 certificate (RFC 8827 §6.5) as PEM. */
 export async function generateCertificate(): Promise<{ certPem: string; keyPem: string }> {
+  const native = loadNativeBinding();
+  if (native !== null) return native.dtlsCertificate();
   // werift's helper: SignatureAlgorithm.ecdsa_3, HashAlgorithm.sha256_4, secp256r1_23.
+  const { CipherContext } = await import('werift');
   const { certPem, keyPem } = await CipherContext.createSelfSignedCertificateWithKey({ signature: 3, hash: 4 }, 23);
   return { certPem, keyPem };
 }

@@ -19,7 +19,7 @@
 // where the peer is (no sleep), and an unanswered flight is resent after 50 ms,
 // doubling (RFC 6347 §4.2.4.1 makes 1 s a default, not a rule). With Chromium the leg
 // measures ICE connected -> DTLS done ~15–80 ms and first SRTP in ~35–90 ms.
-import { DtlsClient, DtlsServer, type DtlsSocket } from 'werift';
+import type { DtlsSocket } from 'werift';
 import { type RemoteFingerprint, verifyPeer } from './dtls-verify.js';
 import { installWeriftX25519 } from './werift-x25519.js';
 import type { DtlsResult, DtlsRole, DtlsSession, DtlsSessionOptions } from './dtls.js';
@@ -29,7 +29,15 @@ import { SRTP_PROFILE_IDS, srtpProfileFromId } from '../srtp/profile.js';
 const FIRST_RETRANSMIT_MS = 50;
 const MAX_RETRANSMITS = 6;
 
-installWeriftX25519();
+/** werift, loaded on first need (its import alone takes about a second per thread). */
+let werift: typeof import('werift') | null = null;
+
+/** Loads werift (and puts node:crypto's X25519 under it); sessions need it loaded first. */
+export async function loadWerift(): Promise<void> {
+  if (werift !== null) return;
+  werift = await import('werift');
+  installWeriftX25519();
+}
 
 export class WeriftDtlsSession implements DtlsSession {
   readonly role: DtlsRole;
@@ -73,7 +81,8 @@ export class WeriftDtlsSession implements DtlsSession {
       // RFC 5763 §5: the client's certificate is what its a=fingerprint names, so ask for it.
       certificateRequest: true,
     };
-    this.socket = opts.role === 'server' ? new DtlsServer(options) : new DtlsClient(options);
+    if (werift === null) throw new Error('werift DTLS: call loadWerift() first (WebRtcLeg.prepare or create does)');
+    this.socket = opts.role === 'server' ? new werift.DtlsServer(options) : new werift.DtlsClient(options);
     this.socket.onConnect.subscribe(() => this.connected());
     this.socket.onError.subscribe((e: Error) => this.fail(e instanceof Error ? e : new Error(String(e))));
     this.socket.onClose.subscribe(() => { if (!this.closed) this.onClose?.(); });
@@ -86,7 +95,7 @@ export class WeriftDtlsSession implements DtlsSession {
   start(): void {
     if (this.started || this.closed) return;
     this.started = true;
-    if (this.socket instanceof DtlsClient) this.socket.connect().catch((e: unknown) => this.fail(e as Error));
+    if (this.socket instanceof werift!.DtlsClient) this.socket.connect().catch((e: unknown) => this.fail(e as Error));
   }
 
   /** One DTLS datagram from the peer. */

@@ -4,12 +4,12 @@
 // a=fingerprint and hold that certificate's key, and a lost first flight is resent fast.
 // The browser tests (test/src/media/webrtc-browser.test.ts) run both against Chromium.
 import assert from 'node:assert/strict';
-import { X509Certificate } from 'node:crypto';
-import { describe, test } from 'node:test';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { before, describe, test } from 'node:test';
 import { CipherContext } from 'werift';
 import type { SrtpProfile } from '../srtp/profile.js';
 import { getCertificate, type DtlsCertificate } from './certificate.js';
-import { createDtlsSession, type DtlsImplementation, type DtlsResult, type DtlsSession } from './dtls.js';
+import { createDtlsSession, prepareDtls, type DtlsImplementation, type DtlsResult, type DtlsSession } from './dtls.js';
 import { nativeForTest } from '../native/test-support.js';
 
 async function otherCertificate(): Promise<DtlsCertificate> {
@@ -92,6 +92,8 @@ function ok(r: DtlsResult | Error | null): DtlsResult {
 }
 
 describe('DTLS-SRTP session', () => {
+  before(() => prepareDtls('werift'));
+
   test('the native addon is built (its DTLS is what these pairings compare with werift)', () => {
     assert.equal(typeof nativeForTest().dtlsCreate, 'function');
   });
@@ -171,6 +173,19 @@ describe('DTLS-SRTP session', () => {
       assert.match(serverImpostor.client.message, checker === 'native' ? /signature/i : /ServerKeyExchange/);
     });
   }
+
+  test('the process certificate is made natively: self-signed ECDSA P-256 / SHA-256 (RFC 8827 §6.5), its fingerprint the SDP\'s', async () => {
+    const made = nativeForTest().dtlsCertificate();
+    const x = new X509Certificate(made.certPem);
+    assert.equal(x.publicKey.asymmetricKeyType, 'ec');
+    assert.equal(x.publicKey.asymmetricKeyDetails?.namedCurve, 'prime256v1');
+    assert.equal(x.subject, x.issuer, 'self-signed');
+    assert.ok(x.verify(x.publicKey), 'signed by its own key');
+    assert.ok(x.checkPrivateKey(createPrivateKey(made.keyPem)), 'the key goes with it');
+    assert.ok(new Date(x.validTo).getTime() > Date.now() + 300 * 86_400_000, 'valid for months');
+    const cert = await getCertificate();
+    assert.equal(cert.fingerprint, new X509Certificate(cert.certPem).fingerprint256);
+  });
 
   test('native: a certificate whose key does not go with it is refused at once, naming the fault', async () => {
     const cert = await getCertificate();

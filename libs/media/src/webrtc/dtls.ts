@@ -9,7 +9,7 @@ import type { RemoteFingerprint } from './dtls-verify.js';
 import type { SrtpKeys, SrtpProfile } from '../srtp/profile.js';
 import { loadNativeBinding } from '../native/binding.js';
 import { NativeDtlsSession } from './dtls-native.js';
-import { WeriftDtlsSession } from './dtls-werift.js';
+import { WeriftDtlsSession, loadWerift } from './dtls-werift.js';
 
 export type DtlsRole = 'client' | 'server';
 
@@ -72,6 +72,11 @@ export function dtlsImplementation(opts: { native?: boolean; nativeDtls?: boolea
   return loadNativeBinding() !== null ? 'native' : 'werift';
 }
 
+/** Loads what `implementation` needs (werift is only loaded for its path); before createDtlsSession. */
+export async function prepareDtls(implementation: DtlsImplementation): Promise<void> {
+  if (implementation === 'werift') await loadWerift();
+}
+
 export function createDtlsSession(opts: DtlsSessionOptions, implementation: DtlsImplementation): DtlsSession {
   return implementation === 'native' ? new NativeDtlsSession(opts) : new WeriftDtlsSession(opts);
 }
@@ -81,8 +86,9 @@ export function createDtlsSession(opts: DtlsSessionOptions, implementation: Dtls
  * for cold code (werift: ~110 ms for the first handshake in a process, ~20 ms after).
  * Call once per process or worker at startup.
  */
-export function warmUpDtls(certificate: DtlsCertificate, implementation: DtlsImplementation): Promise<void> {
-  return handshakeInMemory((opts) => createDtlsSession(opts, implementation), certificate);
+export async function warmUpDtls(certificate: DtlsCertificate, implementation: DtlsImplementation): Promise<void> {
+  await prepareDtls(implementation);
+  await handshakeInMemory((opts) => createDtlsSession(opts, implementation), certificate);
 }
 
 /** The handshake in memory between two sessions of `make` (warm-up; tests). */

@@ -9,7 +9,7 @@ import { SrtpContext } from '../srtp/context.js';
 import type { SrtpProfile } from '../srtp/profile.js';
 import { answerSetup, type DtlsSetup, type WebRtcLegMarks, type WebRtcLegOptions, type WebRtcLegState, type WebRtcLocalParameters, type WebRtcRemoteParameters } from './parameters.js';
 import { getCertificate, type DtlsCertificate } from './certificate.js';
-import { createDtlsSession, dtlsImplementation, warmUpDtls, type DtlsImplementation, type DtlsResult, type DtlsRole, type DtlsSession } from './dtls.js';
+import { createDtlsSession, dtlsImplementation, prepareDtls, warmUpDtls, type DtlsImplementation, type DtlsResult, type DtlsRole, type DtlsSession } from './dtls.js';
 import { CheckResult, IceLiteAgent, generateIceCredentials, type IceCredentials, type SelectedPair } from './ice-lite.js';
 import type { PortAllocator } from '../ports/allocator.js';
 import { RtpReceiveStats } from '../rtp/stats.js';
@@ -111,6 +111,7 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
   /** Binds the socket (and makes the process certificate on first use). */
   static async create(opts: WebRtcLegOptions): Promise<WebRtcLeg> {
     const certificate = await getCertificate();
+    await prepareDtls(dtlsImplementation(opts));
     if (opts.prebound) return new WebRtcLeg(opts.prebound, certificate, opts, opts.prebound.localPort);
     const allocator = opts.allocator;
     if (!allocator) {
