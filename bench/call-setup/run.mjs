@@ -302,7 +302,8 @@ async function startTrapezoid(tag) {
   closeSync(logFd);
   const stopBoth = async () => {
     if (gw.connected) gw.send({ type: 'stop' });
-    await stop(gw, 5000);
+    // A profiled gateway (GATEWAY_NODE_ARGS=--cpu-prof) needs time to write its profiles.
+    await stop(gw, process.env.GATEWAY_NODE_ARGS ? 30000 : 5000);
     await stop(sipp);
   };
   try {

@@ -7,10 +7,16 @@ export type {
 } from './webrtc/parameters.js';
 export { getCertificate, generateCertificate, useCertificate } from './webrtc/certificate.js';
 export type { DtlsCertificate } from './webrtc/certificate.js';
-export { generateIceCredentials } from './webrtc/ice-lite.js';
+export { generateIceCredentials, IceLiteAgent, CheckResult } from './webrtc/ice-lite.js';
+// The browser's side of ICE (controlling, aggressive nomination): load client and tests.
+export { IceControllingAgent } from './webrtc/ice-controlling.js';
+export type { IceControllingOptions } from './webrtc/ice-controlling.js';
+// The legs' UDP socket (native addon or dgram), for tools that speak media themselves.
+export { bindMediaSocket } from './net/media-socket.js';
+export type { MediaSocket } from './net/media-socket.js';
 export type { IceCredentials, SelectedPair } from './webrtc/ice-lite.js';
 export type { RemoteFingerprint } from './webrtc/dtls-verify.js';
-export { createDtlsSession, dtlsImplementation } from './webrtc/dtls.js';
+export { createDtlsSession, dtlsImplementation, prepareDtls } from './webrtc/dtls.js';
 export type { DtlsImplementation, DtlsResult, DtlsRole, DtlsSession, DtlsSessionOptions } from './webrtc/dtls.js';
 // SRTP (RFC 3711, RFC 7714), DTLS-SRTP keys (RFC 5764), SDES (RFC 4568).
 export { SrtpContext } from './srtp/context.js';
