@@ -73,8 +73,12 @@ describe('browser (Chromium + JsSIP) -> gateway -> SIPp trunk', { timeout: 240_0
     sipp = null;
   }
 
-  it('calls SIPp uas -rtp_echo: answered, audio both ways, the browser\'s BYE reaches SIPp', { timeout: 60_000 }, () => scenario(async () => {
-    const { sipp, page, gw } = await setUp(['-sn', 'uas', '-rtp_echo'], '1000');
+  // Both media paths: the native addon (forwarding and OpenSSL DTLS, the default) and the
+  // fallback a build without it runs (TypeScript forwarding, werift DTLS: media.native false).
+  for (const native of [true, false]) it(`calls SIPp uas -rtp_echo: answered, audio both ways, the browser's BYE reaches SIPp (${native ? 'native path' : 'TypeScript and werift fallback'})`, { timeout: 60_000 }, () => scenario(async () => {
+    const { sipp, page, gw } = await setUp(['-sn', 'uas', '-rtp_echo'], '1000', { native });
+    const started = gw.events.events.find((e) => e.event === 'media-started');
+    assert.match(String(started?.dtls), native ? /^native \(OpenSSL/ : /^werift \(media\.native is false\)/, 'the start-up log names the DTLS path');
     await page.click('#call');
     await waitCallState(page, /^in call$/);
     const s = await waitPackets(page, { received: 50, sent: 50 });
@@ -85,7 +89,7 @@ describe('browser (Chromium + JsSIP) -> gateway -> SIPp trunk', { timeout: 240_0
     // Once both directions are settled the media worker forwards them in the native addon
     // (npm test builds it), and the counters it keeps reach the stats path.
     const media = await gw.calls.list()[0]!.media!.stats();
-    assert.deepEqual(media.native, { toTrunk: true, toBrowser: true }, `native fast path: ${JSON.stringify(media)}`);
+    assert.deepEqual(media.native, { toTrunk: native, toBrowser: native }, `which path forwarded: ${JSON.stringify(media)}`);
     assert.ok(media.webrtc.packetsIn! >= 50 && media.rtp.packetsOut! >= 50 && media.rtp.packetsIn! >= 50 && media.webrtc.packetsOut! >= 50, JSON.stringify(media));
     assert.equal(media.webrtc.packetsDropped, 0, 'every SRTP packet from Chromium authenticated');
 
