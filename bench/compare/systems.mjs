@@ -131,7 +131,7 @@ export async function startTrapezoid({ wsPort, udpPort, httpPort, sippPort, medi
 }
 
 /** Kamailio (websocket, tm, rr, auth) + rtpengine userspace, both pinned to `cpus`. */
-export async function startKamailio({ wsPort, udpPort, ngPort, sippPort, media, cpus, work, children = 2, rtpengineThreads = 1 }) {
+export async function startKamailio({ wsPort, udpPort, ngPort, sippPort, media, cpus, work, children = 4, rtpengineThreads = 1 }) {
   const rtpengine = await startRtpengine({ ngPort, portMin: media.min, portMax: media.max, threads: rtpengineThreads });
   adopt(rtpengine.child, 'rtpengine');
   if (cpus) start('taskset', 'taskset', ['-a', '-c', '-p', cpus, String(rtpengine.child.pid)]);

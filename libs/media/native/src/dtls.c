@@ -56,6 +56,7 @@ typedef struct {
   int have_peer;
   int server;
   int state;
+  int busy;                /* inside an OpenSSL call: its send callback may not feed us again */
   const uint8_t *in;       /* the datagram being fed, read once by the BIO */
   size_t in_len;
   char error[200];
@@ -226,6 +227,8 @@ static SSL_CTX *make_ctx(napi_env env, const char *cert_pem, const char *key_pem
     return NULL;
   }
   SSL_CTX_set_options(ctx, SSL_OP_NO_QUERY_MTU | SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
+  /* A session idles for the whole call once keys are out: no read/write buffers held meanwhile. */
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   /* RFC 5763 §5: each side's certificate is what its a=fingerprint names, so ask for it. */
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, accept_self_signed);
@@ -367,14 +370,26 @@ napi_value js_dtls_create(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static int advance_locked(dtls_t *d);
+
 /* Runs the handshake (or, once connected, reads what the peer sent) and returns the state. */
 static int advance(dtls_t *d) {
   if (d->ssl == NULL || d->state == STATE_FAILED || d->state == STATE_CLOSED) return d->state;
+  d->busy = 1;
+  int state = advance_locked(d);
+  d->busy = 0;
+  return state;
+}
+
+static int advance_locked(dtls_t *d) {
   ERR_clear_error();
   if (d->state == STATE_HANDSHAKING) {
     int rc = SSL_do_handshake(d->ssl);
     if (rc == 1) {
       d->state = STATE_CONNECTED;
+      /* The record layer's read and write buffers (~17 KiB each) idle for the rest of the
+       * call; OpenSSL makes them again if an alert or a retransmitted flight comes. */
+      SSL_free_buffers(d->ssl);
     } else {
       int err = SSL_get_error(d->ssl, rc);
       if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
@@ -398,6 +413,7 @@ static int advance(dtls_t *d) {
     }
   }
   d->in = NULL;
+  if (d->state == STATE_CONNECTED) SSL_free_buffers(d->ssl);
   ERR_clear_error();
   return d->state;
 }
@@ -415,6 +431,7 @@ static napi_value state_value(napi_env env, int state) {
   if (argc < 1) { napi_throw_type_error(env, NULL, "DTLS session expected"); return NULL; } \
   dtls_t *d = get_session(env, argv[0]);                                          \
   if (d == NULL) return NULL;                                                     \
+  if (d->busy) { napi_throw_error(env, NULL, "DTLS session re-entered from its own send callback"); return NULL; } \
   d->env = env;
 
 /* The family of the session's native socket (IPv4 peers of an IPv6 socket are v4-mapped), or 0. */
@@ -466,10 +483,12 @@ napi_value js_dtls_timeout(napi_env env, napi_callback_info info) {
   SESSION_ARGS(1)
   if (d->ssl != NULL && d->state == STATE_HANDSHAKING) {
     ERR_clear_error();
+    d->busy = 1;
     if (DTLSv1_handle_timeout(d->ssl) < 0) {
       d->state = STATE_FAILED;
       take_error(d, "DTLS handshake timed out");
     }
+    d->busy = 0;
     ERR_clear_error();
   }
   return state_value(env, d->state);

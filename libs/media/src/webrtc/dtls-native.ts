@@ -46,6 +46,7 @@ export class NativeDtlsSession implements DtlsSession {
   private state: DtlsState = DtlsState.HANDSHAKING;
   private started = false;
   private closed = false;
+  private released = false;
 
   constructor(opts: DtlsSessionOptions) {
     const binding = loadNativeBinding();
@@ -70,7 +71,21 @@ export class NativeDtlsSession implements DtlsSession {
 
   receive(datagram: Buffer): void {
     if (this.closed) return;
+    if (this.released) {
+      // RFC 6347 §4.1: content type 21 is an alert; the browser's close_notify on hang-up.
+      if (datagram[0] === 21) {
+        this.closed = true;
+        this.onClose?.();
+      }
+      return;
+    }
     this.settle(this.binding.dtlsFeed(this.session, datagram));
+  }
+
+  release(): void {
+    if (this.released || this.closed || this.state !== DtlsState.CONNECTED) return;
+    this.released = true;
+    this.binding.dtlsClose(this.session);
   }
 
   private readonly retransmit = (): void => {
@@ -126,6 +141,6 @@ export class NativeDtlsSession implements DtlsSession {
     if (this.closed) return;
     this.closed = true;
     this.stopTimer();
-    this.binding.dtlsClose(this.session);
+    if (!this.released) this.binding.dtlsClose(this.session);
   }
 }

@@ -91,6 +91,9 @@ export class WeriftDtlsSession implements DtlsSession {
   /** The leg sends through `send` to its own peer address. */
   setPeer(): void { /* nothing to keep */ }
 
+  /** werift's state is JavaScript the session holds anyway; it stays for its alerts. */
+  release(): void { /* nothing to free early */ }
+
   /** The client sends its ClientHello now; a server just waits for one. */
   start(): void {
     if (this.started || this.closed) return;

@@ -187,6 +187,30 @@ describe('DTLS-SRTP session', () => {
     assert.equal(cert.fingerprint, new X509Certificate(cert.certPem).fingerprint256);
   });
 
+  test('native: released after the peer\'s media proved it has its keys, an alert from the peer still reports the close', async () => {
+    const cert = await getCertificate();
+    const sessions: { server: DtlsSession | null; client: DtlsSession | null } = { server: null, client: null };
+    const server = createDtlsSession({ role: 'server', certificate: cert, profiles: ['AEAD_AES_128_GCM'],
+      send: (d) => { const b = Buffer.from(d); setImmediate(() => sessions.client?.receive(b)); } }, 'native');
+    const client = createDtlsSession({ role: 'client', certificate: cert, profiles: ['AEAD_AES_128_GCM'],
+      send: (d) => { const b = Buffer.from(d); setImmediate(() => sessions.server?.receive(b)); } }, 'native');
+    Object.assign(sessions, { server, client });
+    for (const s of [server, client]) s.remoteFingerprints = [{ algorithm: 'sha-256', value: cert.fingerprint }];
+    const up = Promise.all([server, client].map((s) => new Promise((resolve) => { s.onConnected = resolve; })));
+    server.start();
+    client.start();
+    await up;
+    let closed = 0;
+    server.onClose = () => { closed++; };
+    server.release();
+    server.receive(Buffer.from([22, 0xfe, 0xfd, 0, 1])); // a stray handshake record: ignored
+    assert.equal(closed, 0);
+    server.receive(Buffer.from([21, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 1, 0, 2, 1, 0])); // an alert (close_notify on hang-up)
+    assert.equal(closed, 1);
+    server.close();
+    client.close();
+  });
+
   test('native: a certificate whose key does not go with it is refused at once, naming the fault', async () => {
     const cert = await getCertificate();
     const other = await otherCertificate();

@@ -55,6 +55,12 @@ export interface DtlsSession {
   receive(datagram: Buffer): void;
   /** Checks the peer against the SDP fingerprints; called at connect or when they arrive late. */
   verify(): void;
+  /**
+   * The peer's SRTP authenticated: it has its keys, so it got our last flight and will not
+   * resend its own. The handshake state can go (OpenSSL's is ~45 KiB a call); an alert
+   * from the peer still reports onClose, read from the record type alone.
+   */
+  release(): void;
   close(): void;
 }
 

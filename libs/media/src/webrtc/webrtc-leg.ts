@@ -296,7 +296,11 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
     st.packetsIn++;
     st.bytesIn += n;
     st.lastPacketAt = Date.now();
-    if (this.marks.firstRtpInAt === 0) this.marks.firstRtpInAt = performance.now();
+    if (this.marks.firstRtpInAt === 0) {
+      this.marks.firstRtpInAt = performance.now();
+      // The browser has its keys, so it has our last DTLS flight: the handshake state can go.
+      this.dtls?.release();
+    }
     this.reception.update(msg, performance.now());
     this.reception.writeTo(st);
     if (this.onRtp !== null) this.onRtp(msg, n);
