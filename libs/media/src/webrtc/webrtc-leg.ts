@@ -17,6 +17,8 @@ import { RtpReceiveStats } from '../rtp/stats.js';
 export type { DtlsSetup, WebRtcLegMarks, WebRtcLegOptions, WebRtcLegState, WebRtcLocalParameters, WebRtcRemoteParameters };
 
 const DEFAULT_PROFILES: SrtpProfile[] = ['AEAD_AES_128_GCM', 'AES_CM_128_HMAC_SHA1_80'];
+/** DTLS handshake state kept this long after connecting when no SRTP has proven the peer keyed. */
+const DTLS_RELEASE_MS = 15_000;
 
 function bind(address: string, port: number, native: boolean | undefined): Promise<MediaSocket> {
   return bindMediaSocket(address, port, { native: native ?? true });
@@ -353,6 +355,10 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
   }
 
   private readonly checkConsent = (): void => {
+    // A call with no media from the browser yet still lets the handshake state go in time:
+    // a lost last flight is resent by the browser within seconds (RFC 6347 §4.2.4).
+    const connectedAt = this.marks.dtlsConnectedAt;
+    if (connectedAt !== 0 && this.marks.firstRtpInAt === 0 && performance.now() - connectedAt > DTLS_RELEASE_MS) this.dtls?.release();
     if (this.consentLost || !this.ice.consentExpired(performance.now())) return;
     // RFC 7675 §5.1: stop sending on the pair once consent has expired.
     this.consentLost = true;
