@@ -17,11 +17,28 @@ export const redactSecrets = winston.format((info) => {
 
 export type Logger = winston.Logger;
 
+const MESSAGE = Symbol.for('message');
+const stableJson = winston.format.json();
+
+/**
+ * The JSON line, with JSON.stringify: several times cheaper than the key-sorting stringify
+ * behind winston's json() (a call logs a handful of lines on its setup path). That one
+ * is kept for what JSON.stringify cannot write (a cycle, a BigInt).
+ */
+export const jsonLine = winston.format((info) => {
+  try {
+    (info as unknown as Record<symbol, string>)[MESSAGE] = JSON.stringify(info);
+    return info;
+  } catch {
+    return stableJson.transform(info, stableJson.options);
+  }
+});
+
 export function createLogger(level: string, silent = false): Logger {
   return winston.createLogger({
     level,
     silent,
-    format: winston.format.combine(redactSecrets(), winston.format.timestamp(), winston.format.json()),
+    format: winston.format.combine(redactSecrets(), winston.format.timestamp(), jsonLine()),
     defaultMeta: { service: 'trapezoid' },
     transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] })],
   });
