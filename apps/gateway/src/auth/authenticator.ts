@@ -1,7 +1,9 @@
 // Authentication of the requests clients send the gateway (REGISTER, and INVITE
 // outside a dialog), over every transport: digest (RFC 3261 §22) with replay-proof
-// nonces, failures banned per (source address, user), every failure logged with
-// where it came from.
+// nonces, static users or ephemeral ones (password derived from the user name),
+// failures banned per (source address, user), every failure logged with where it came
+// from. A WebSocket that proved its identity at the upgrade (ephemeral credentials or a
+// JWT, upgradeCredentials()) is not challenged: its requests are held to that identity.
 //
 // One rule for every authentication failure, whatever its cause (unknown user, wrong
 // password, forged or foreign nonce, a banned client): a fresh challenge, 401 for
@@ -12,10 +14,10 @@
 // client proved who it is: an identity asking for what it may not have (another
 // user's AOR or From, an expired credential).
 
+import { readFileSync } from 'node:fs';
 import {
   DigestServer, MemoryNonceUseStore, parseCredentials, type IncomingRequest, type NonceUseStore, type TransportInfo, type TransportLayer,
 } from '@trapezoid/sip';
-import { readFileSync } from 'node:fs';
 import {
   BanTable, EphemeralCredentials, JwtVerifier, jwksKeys, type ConnectionIdentity, type JwtKey, type UpgradeCredentials, type UpgradeRequest,
 } from '@trapezoid/auth';
