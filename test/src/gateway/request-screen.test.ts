@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { SIPP_SCENARIOS, startSipp } from '../sip/sipp.js';
 import { CALLER, assertReleasedAndStop, sleep, startGateway, udpPort, SuiteOutcome, type TestGateway } from './harness.js';
+import type { SipResponse } from '@trapezoid/sip';
 import { RawSipClient, requestText, startLine } from './raw-sip.js';
 
 const PORTS = { min: 19560, max: 19579 };
@@ -92,6 +93,15 @@ describe('request screen: stateless challenge, rate limit and ban, scanners', { 
     const [to1, to2] = c.received.map((m) => m.headers.get('to'));
     assert.equal(to2, to1, 'the same To tag for every copy of the request');
     assert.equal(gw.counters().serverTransactionsCreated, before.serverTransactionsCreated);
+    // Made-up credentials get a transaction (they must be checked), but their challenge
+    // too goes out once and the transaction ends with it.
+    const forged = invite(c, 'stateless-2', ['Proxy-Authorization: Digest username="alice", realm="trapezoid", nonce="forged", uri="sip:1000@127.0.0.1", response="00000000000000000000000000000000"']);
+    c.send(forged);
+    const again = await c.next((m) => !m.isRequest && m.callId === 'stateless-2') as SipResponse;
+    assert.equal(again.status, 407);
+    await sleep(32 * T1);
+    assert.equal(c.received.filter((m) => m.callId === 'stateless-2').length, 1, 'exactly one 407 for the forged credentials too');
+    assert.equal(gw.counters().transactions, 0, 'its transaction ended with the challenge');
     await clientRegisters();
   }));
 

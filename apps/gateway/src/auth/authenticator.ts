@@ -201,7 +201,10 @@ export class RequestAuthenticator {
   /** 401 + WWW-Authenticate for REGISTER, 407 + Proxy-Authenticate otherwise (RFC 3261 §22.1, §22.3). */
   private challenge(req: IncomingRequest, stale: boolean): void {
     const c = this.challengeFor(req.message.method, stale);
-    req.reply(c.status, { headers: c.headers });
+    // Over UDP the challenge goes out once, statelessly (RFC 3261 §8.2.7): a spoofed
+    // request with made-up credentials must not get a retransmitted 407 (issue 8).
+    if (req.message.transport?.protocol === 'udp') req.replyOnce(c.status, undefined, { headers: c.headers });
+    else req.reply(c.status, { headers: c.headers });
   }
 
   /**

@@ -83,6 +83,14 @@ export class InviteServerTransaction implements ServerTransaction {
     return true;
   }
 
+  respondOnce(res: SipResponse): boolean {
+    if (this.state !== 'proceeding' || res.status < 300) return false;
+    this.lastResponse = res;
+    this.send(res);
+    this.terminate();
+    return true;
+  }
+
   receiveRetransmission(): void {
     // Proceeding: repeat the last provisional; Completed: the final; Accepted and
     // Confirmed absorb it (RFC 6026 §8.7).

@@ -50,6 +50,14 @@ export class NonInviteServerTransaction implements ServerTransaction {
     return true;
   }
 
+  respondOnce(res: SipResponse): boolean {
+    if ((this.state !== 'trying' && this.state !== 'proceeding') || res.status < 300) return false;
+    this.lastResponse = res;
+    this.send(res);
+    this.terminate();
+    return true;
+  }
+
   receiveRetransmission(): void {
     if (this.lastResponse && this.state !== 'terminated') this.send(this.lastResponse);
   }

@@ -36,6 +36,12 @@ export interface ServerTransaction {
   cancel?: CancelRecord | undefined;
   /** Hands a response from the TU to the transaction; false if the state forbids it. */
   respond(res: SipResponse): boolean;
+  /**
+   * A final non-2xx response sent once and never retransmitted, the transaction ending
+   * at once: what a stateless UAS would have sent (RFC 3261 §8.2.7), e.g. a challenge to
+   * credentials that failed over UDP. False if the state forbids it.
+   */
+  respondOnce(res: SipResponse): boolean;
   receiveRetransmission(): void;
   terminate(): void;
 }

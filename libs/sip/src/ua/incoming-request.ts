@@ -13,6 +13,7 @@ import { Dialog } from '../dialog/dialog.js';
 import { uasState } from '../dialog/state.js';
 import { applyMessageOptions, type MessageOptions, type UaCore } from './core.js';
 import { newTag } from './ids.js';
+import { statelessResponse } from './screen.js';
 import { names100rel, OPTION_100REL, ReliableSender } from './reliable-provisionals.js';
 
 export interface ReplyOptions extends MessageOptions {
@@ -129,6 +130,19 @@ export class IncomingRequest extends EventEmitter implements ServerTransactionOw
     if (status >= 300 && this.uasDialog && this.uasDialog.state.state === 'early') {
       this.uasDialog.terminate(this.canceled ? 'canceled' : 'rejected');
     }
+    return res;
+  }
+
+  /**
+   * A final failure sent once, never retransmitted, the transaction ended at once (RFC
+   * 3261 §8.2.7, the To tag derived from the request as a stateless UAS would): over
+   * UDP, a challenge answering failed credentials then reflects no more than the
+   * request's worth. Falls back to reply() for a 2xx or once a final was sent.
+   */
+  replyOnce(status: number, reason?: string, opts?: ReplyOptions): SipResponse {
+    if (status < 300 || this.transaction.finalSent) return reason !== undefined ? this.reply(status, reason, opts) : this.reply(status, opts ?? {});
+    const res = statelessResponse(this.message, { status, ...(reason !== undefined ? { reason } : {}), ...(opts?.headers ? { headers: opts.headers } : {}) }, this.core.userAgentName);
+    this.transaction.respondOnce(res);
     return res;
   }
 

@@ -101,3 +101,28 @@ describe('request screen (§8.2.7)', () => {
     assert.equal(b.counters.statelessResponses, 0);
   });
 });
+
+describe('replyOnce (§8.2.7 after a transaction exists)', () => {
+  it('sends the final once, never retransmits it, and ends the transaction at once', async () => {
+    mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
+    const net = new LoopbackNetwork();
+    const ta = net.endpoint({ port: 5060 });
+    const tb = net.endpoint({ port: 5070 });
+    const a = new UserAgent({ transport: ta, contactUser: 'alice' });
+    const b = new UserAgent({ transport: tb, contactUser: 'bob' });
+    try {
+      b.onRequest('INVITE', (req) => { req.replyOnce(407, undefined, { headers: { 'Proxy-Authenticate': 'Digest realm="r", nonce="n2"' } }); });
+      const res = await a.request('INVITE', 'sip:bob@127.0.0.1:5070').final;
+      assert.equal(res.status, 407);
+      assert.equal(b.counters.transactions, 0, 'the server transaction is gone at once');
+      await tick(64 * T1);
+      assert.equal(tb.count(isRes(407)), 1, 'never retransmitted');
+    } finally {
+      await a.close();
+      await b.close();
+      await ta.close();
+      await tb.close();
+      mock.timers.reset();
+    }
+  });
+});
