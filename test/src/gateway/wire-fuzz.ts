@@ -1,8 +1,9 @@
 // Fuzzing the gateway's whole receive path over the wire (issue 8): mutated SIP goes
 // to a running gateway over UDP and WebSocket from a stranger, and over UDP from its
 // trunk's own address (which skips authentication and reaches call setup: an agent is
-// registered and answers every INVITE, so mutants become calls, media ports, answers,
-// ACK timeouts and the lifetime watchdogs). Checked: the process survives, every reply
+// registered and answers every INVITE, half the time with a mutated 200, so mutants
+// become calls, media ports, answers, broken responses, ACK timeouts and the lifetime
+// watchdogs). Checked: the process survives, every reply
 // parses and validates, the gateway logs no error (an unexpected exception in a
 // handler is one), and once the transaction timers (short ones here) have run, no
 // transaction, dialog, call or media port is left. The bounded run is a test
@@ -24,6 +25,11 @@ export interface WireFuzzOptions {
   ports: { min: number; max: number };
   /** Told every 1,000 mutants. */
   progress?: (phase: string, done: number) => void;
+  /**
+   * The last inputs sent (most recent last), kept in the caller's array: a run that takes
+   * the process down (an uncaught exception) leaves the suspects there.
+   */
+  recent?: Buffer[];
 }
 
 export interface WireFuzzFailure {
@@ -89,8 +95,12 @@ function fresh(seed: Buffer, n: number, sentBy?: string): Buffer {
   return Buffer.from(text, 'latin1');
 }
 
-/** Registers AGENT over its own WebSocket and answers every INVITE at once (no ICE: the watchdog ends those calls). */
-async function agent(gw: TestGateway): Promise<RawSipClient> {
+/**
+ * Registers AGENT over its own WebSocket and answers every INVITE at once (no ICE: the
+ * watchdog ends those calls); `garble` mutates some of its answers, so the gateway's
+ * client transactions and dialogs get broken responses too.
+ */
+async function agent(gw: TestGateway, garble: (answer: Buffer) => Buffer): Promise<RawSipClient> {
   const wsPort = gw.listeningPoints().find((p) => p.protocol === 'ws')!.port;
   const c = await RawSipClient.open('ws', wsPort, { localAddress: '127.0.0.4' });
   const uri = `sip:${DOMAIN}`;
@@ -113,12 +123,13 @@ async function agent(gw: TestGateway): Promise<RawSipClient> {
     const h = req.headers;
     const to = /;\s*tag=/i.test(h.get('to') ?? '') ? h.get('to')! : `${h.get('to') ?? ''};tag=agent${randomBytes(3).toString('hex')}`;
     const body = req.method === 'INVITE' ? answer : '';
-    c.send([
+    const res = Buffer.from([
       'SIP/2.0 200 OK', ...h.getAll('via').map((v) => `Via: ${v}`), `From: ${h.get('from') ?? ''}`, `To: ${to}`,
       `Call-ID: ${h.get('call-id') ?? ''}`, `CSeq: ${h.get('cseq') ?? ''}`,
       ...(req.method === 'INVITE' ? [`Contact: <sip:${AGENT.username}@${c.sentBy};transport=ws>`, 'Content-Type: application/sdp'] : []),
       `Content-Length: ${Buffer.byteLength(body)}`, '', body,
-    ].join('\r\n'));
+    ].join('\r\n'), 'latin1');
+    c.send(req.method === 'INVITE' ? garble(res) : res);
   };
   return c;
 }
@@ -150,7 +161,11 @@ export async function runWireFuzz(opts: WireFuzzOptions): Promise<WireFuzzReport
     sent: { udp: 0, ws: 0, trunk: 0 }, replies: 0, failures: [], wsReconnects: 0, callsStarted: 0,
     left: { transactions: 0, dialogs: 0, liveCalls: 0, portsInUse: 0 }, seconds: 0,
   };
-  const recent: Buffer[] = [];
+  const recent: Buffer[] = opts.recent ?? [];
+  const remember = (input: Buffer): void => {
+    recent.push(input);
+    if (recent.length > RECENT) recent.shift();
+  };
   const fail = (what: string, detail: string): void => {
     if (report.failures.length < 50) report.failures.push({ what, detail, recent: [...recent] });
   };
@@ -182,8 +197,14 @@ export async function runWireFuzz(opts: WireFuzzOptions): Promise<WireFuzzReport
     for (const g of c.garbage.splice(0)) fail('unparseable reply', JSON.stringify(g.toString('latin1').slice(0, 1500)));
   };
   const clients: RawSipClient[] = [];
+  const rnd = prng(opts.seed);
   try {
-    clients.push(await agent(gw));
+    // Half the agent's answers to the gateway's INVITEs are mutated.
+    clients.push(await agent(gw, (answer) => {
+      const out = rnd() < 0.5 ? mutate(answer, [answer], rnd) : answer;
+      remember(out);
+      return out;
+    }));
     const lp = gw.listeningPoints();
     const udpPort = lp.find((p) => p.protocol === 'udp')!.port;
     const wsPort = lp.find((p) => p.protocol === 'ws')!.port;
@@ -194,7 +215,6 @@ export async function runWireFuzz(opts: WireFuzzOptions): Promise<WireFuzzReport
     watch(trunk);
     const seeds = gatewaySeeds();
     const strangerSeeds = [...tortureMessages().values(), ...fuzzCrashers().values(), ...Object.values(CORPUS).map((t) => Buffer.from(t, 'utf8')), ...seeds.stranger];
-    const rnd = prng(opts.seed);
     const pick = <T>(list: readonly T[]): T => list[Math.floor(rnd() * list.length)]!;
     const mutant = (seedList: readonly Buffer[], n: number, sentBy?: string): Buffer => {
       let m = fresh(pick(seedList), n, sentBy);
@@ -203,8 +223,7 @@ export async function runWireFuzz(opts: WireFuzzOptions): Promise<WireFuzzReport
       return m;
     };
     const send = async (c: RawSipClient, input: Buffer, n: number): Promise<void> => {
-      recent.push(input);
-      if (recent.length > RECENT) recent.shift();
+      remember(input);
       c.send(input);
       // Paced: a burst would only measure the socket buffers.
       if (n % 16 === 15) await sleep(2);

@@ -101,8 +101,13 @@ function has(list: Iterable<string>, item: string): boolean {
 
 /**
  * Validates a received response; a fault means "discard it" (RFC 4475
- * scalarlg): there is nobody to send a 400 to. Returns the parsed CSeq.
+ * scalarlg): there is nobody to send a 400 to. Also every Contact, which a dialog's
+ * remote target comes from. Returns the parsed CSeq.
  */
 export function validateResponse(res: SipResponse): CSeq {
-  return checkCommon(res);
+  const cseq = checkCommon(res);
+  within('Contact', () => {
+    for (const c of res.headers.getAll('contact')) if (c !== '*') parseUri(parseNameAddr(c).uri);
+  });
+  return cseq;
 }

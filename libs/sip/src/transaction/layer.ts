@@ -5,7 +5,7 @@
 
 import type { SipMessage, SipRequest, SipResponse } from '../message/index.js';
 import { SipError } from '../message/index.js';
-import { tagOf } from '../parser/index.js';
+import { tagOf, validateResponse } from '../parser/index.js';
 import type { Destination } from '../transport/types.js';
 import { pinToSource } from '../transport/inbound.js';
 import type { ClientTransaction, ClientTransactionUser } from './client.js';
@@ -112,9 +112,12 @@ export class TransactionLayer {
   private receiveResponse(res: SipResponse): void {
     let key: string | undefined;
     try {
+      // §18.1.2 and RFC 4475 (scalarlg, bigcode): a response whose mandatory fields do not
+      // parse is discarded here, before a transaction, a dialog or the TU reads them.
+      validateResponse(res);
       key = clientKeyOfResponse(res);
     } catch {
-      return; // §18.1.2: a response without a usable Via/CSeq is discarded
+      return;
     }
     const tx = key === undefined ? undefined : this.clients.get(key);
     if (tx) tx.receiveResponse(res);
