@@ -1,9 +1,17 @@
-// Demo softphone: registers with the gateway over WebSocket and calls through it.
-// Exposes window.softphone for automated tests (state, last stats).
+// Demo softphone: registers with the gateway over WebSocket and calls through it, with
+// hold, DTMF and blind transfer. JsSIP runs with its default settings (session timers
+// on: it refreshes the call with an UPDATE at half the interval). Exposes
+// window.softphone for automated tests (state, events, actions, last stats).
 (function () {
   const $ = (id) => document.getElementById(id);
   const params = new URLSearchParams(location.search);
-  const state = { registered: false, callState: 'idle', ended: null, session: null, incoming: 0 };
+  const state = {
+    registered: false, callState: 'idle', ended: null, session: null, incoming: 0,
+    /** 'hold'/'unhold' events of the current call, each with who did it (local/remote). */
+    holds: [],
+    /** NOTIFY progress of the last transfer (sipfrag status lines, RFC 3515/3420). */
+    refer: [],
+  };
   window.softphone = state;
 
   function log(msg) {
@@ -65,6 +73,8 @@
     session.on('progress', () => setStatus('ringing'));
     session.on('accepted', () => setStatus('answered'));
     session.on('confirmed', () => { setStatus('in call'); attachMedia(session); startMeters(); });
+    session.on('hold', (e) => { state.holds.push({ type: 'hold', originator: e.originator, at: Date.now() }); log('on hold (' + e.originator + ')'); });
+    session.on('unhold', (e) => { state.holds.push({ type: 'unhold', originator: e.originator, at: Date.now() }); log('resumed (' + e.originator + ')'); });
     session.on('ended', (e) => { state.ended = { cause: e.cause, originator: e.originator }; setStatus('ended: ' + e.cause); done(); });
     session.on('failed', (e) => { state.ended = { cause: e.cause, originator: e.originator, status: e.message && e.message.status_code }; setStatus('failed: ' + e.cause); done(); });
   }
@@ -83,7 +93,6 @@
       uri,
       password: $('password').value,
       register: true,
-      session_timers: false,
     });
     ua.on('registered', () => { state.registered = true; log('registered as ' + uri); setStatus('registered'); $('call').disabled = false; });
     ua.on('registrationFailed', (e) => { state.registered = false; log('registration failed: ' + e.cause); setStatus('registration failed: ' + e.cause); });
@@ -120,6 +129,33 @@
   $('call').onclick = call;
   $('answer').onclick = () => { if (state.session) state.session.answer({ mediaConstraints: { audio: true, video: false } }); $('answer').disabled = true; };
   $('hangup').onclick = () => { if (state.session && !state.session.isEnded()) state.session.terminate(); };
+  $('hold').onclick = () => { state.hold().then(() => log('hold done'), (e) => log('hold failed: ' + e)); };
+  $('resume').onclick = () => { state.unhold().then(() => log('resume done'), (e) => log('resume failed: ' + e)); };
+  $('send-dtmf').onclick = () => { state.dtmf($('dtmf').value); };
+  $('transfer').onclick = () => { state.transfer($('transfer-to').value.trim()); };
+
+  /** Hold by re-INVITE (or UPDATE with useUpdate); resolves when the far end accepted. */
+  state.hold = (useUpdate = false) => new Promise((resolve, reject) => {
+    const s = state.session;
+    if (!s || !s.hold({ useUpdate }, resolve)) reject(new Error('cannot hold now'));
+  });
+  state.unhold = (useUpdate = false) => new Promise((resolve, reject) => {
+    const s = state.session;
+    if (!s || !s.unhold({ useUpdate }, resolve)) reject(new Error('cannot resume now'));
+  });
+  /** DTMF tones: SIP INFO by default (JsSIP's), or RFC 4733 with transportType 'RFC2833'. */
+  state.dtmf = (tones, options = {}) => {
+    if (state.session && tones) state.session.sendDTMF(tones, { duration: 160, interToneGap: 100, ...options });
+  };
+  /** Blind transfer (REFER, RFC 3515): NOTIFY progress lands in state.refer. */
+  state.transfer = (target) => {
+    if (!state.session || !target) return;
+    state.refer = [];
+    const note = (what) => (e) => { state.refer.push({ what, status: e && e.status_line ? e.status_line.status_code : undefined }); log('transfer ' + what); };
+    state.session.refer('sip:' + target + '@' + cfg.domain, {
+      eventHandlers: { requestSucceeded: note('accepted'), requestFailed: note('refused'), trying: note('trying'), progress: note('progress'), accepted: note('connected'), failed: note('failed') },
+    });
+  };
 
   /**
    * The current call's media as getStats() reports it: packets both ways, loss (ours of

@@ -11,6 +11,7 @@ import { createLogger, type Logger } from './logging.js';
 import { Registrar } from './registrar/registrar.js';
 import { CallRegistry } from './calls/call.js';
 import { CallLifetime, lifetimeLimits } from './calls/lifetime.js';
+import { CALL_OPTION_TAGS } from './calls/capabilities.js';
 import { Router } from './calls/routing.js';
 import { handleOutboundInvite } from './calls/outbound.js';
 import { handleInboundInvite } from './calls/inbound.js';
@@ -97,7 +98,7 @@ export class Gateway {
     this.auth = new RequestAuthenticator({ config, log: this.log, transport: this.transport });
     // 100rel: reliable provisionals are PRACKed (libs/sip) and sent to INVITEs that require them.
     this.ua = new UserAgent({
-      transport: this.transport, userAgentName: 'trapezoid', contactUser: 'trapezoid', supported: ['100rel'],
+      transport: this.transport, userAgentName: 'trapezoid', contactUser: 'trapezoid', supported: ['100rel', ...CALL_OPTION_TAGS],
       // SDES keys and SIPS URIs only over TLS (security/secure-transport.ts); requests on a
       // WebSocket must be from (and REGISTER for) the user the connection proved to be.
       screenRequest: (req) => insecureTransportRefusal(req, this.log) ?? this.auth.identities.screen(req),
@@ -211,7 +212,7 @@ export class Gateway {
       const echo = await this.echo.start();
       this.echoTrunk = {
         name: 'echo', address: echo.address, port: echo.port, transport: 'udp', domain: echo.address,
-        codecs: ['PCMU', 'PCMA', 'telephone-event/8000'], answerTimeout: 10, inviteTimeout: 32, mediaNetworks: [],
+        codecs: ['PCMU', 'PCMA', 'telephone-event/8000'], answerTimeout: 10, inviteTimeout: 32, mediaNetworks: [], legacyHold: false,
       };
     }
     if (this.config.http.port >= 0) {

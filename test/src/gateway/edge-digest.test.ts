@@ -40,7 +40,7 @@ function captureCredentials(gw: TestGateway): string[] {
 async function jssipClient(gw: TestGateway, user: { username: string; password: string }): Promise<JsSipUA> {
   const ua = new JsSIP.UA({
     sockets: [boundSocket(JsSIP, wsUrl(gw), CLIENT)], uri: `sip:${user.username}@${DOMAIN}`, password: user.password,
-    register: true, session_timers: false,
+    register: true,
   });
   const registered = nextEvent(ua, 'registered', 'registrationFailed');
   ua.start();

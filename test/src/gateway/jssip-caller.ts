@@ -17,7 +17,7 @@ export async function registerUa(gw: TestGateway, extra: Record<string, unknown>
   const ws = gw.listeningPoints().find((p) => p.protocol === 'ws')!;
   const ua = new JsSIP.UA({
     sockets: [new JsSIP.WebSocketInterface(`ws://127.0.0.1:${ws.port}`)],
-    uri: `sip:${user.username}@${DOMAIN}`, password: user.password, register: true, session_timers: false,
+    uri: `sip:${user.username}@${DOMAIN}`, password: user.password, register: true,
     user_agent: 'JsSIP in Node (trapezoid gateway test)', ...extra,
   });
   const registered = nextEvent(ua, 'registered', 'registrationFailed');

@@ -42,7 +42,7 @@ describe('JsSIP in Node (werift peer connection) -> gateway -> SIPp trunk', { ti
     const ws = g.listeningPoints().find((p) => p.protocol === 'ws')!;
     const caller = new JsSIP.UA({
       sockets: [new JsSIP.WebSocketInterface(`ws://127.0.0.1:${ws.port}`)],
-      uri: `sip:${CALLER.username}@${DOMAIN}`, password: CALLER.password, register: true, session_timers: false, ...extra,
+      uri: `sip:${CALLER.username}@${DOMAIN}`, password: CALLER.password, register: true, ...extra,
     });
     // Known to after() before it starts, so a failed registration is still stopped.
     ua = caller;

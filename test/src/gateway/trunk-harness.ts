@@ -51,7 +51,7 @@ export async function registerUser(gw: Gateway, user: { username: string; passwo
   const ws = gw.listeningPoints().find((p) => p.protocol === 'ws')!;
   const ua = new JsSIP.UA({
     sockets: [new JsSIP.WebSocketInterface(`ws://127.0.0.1:${ws.port}`)],
-    uri: `sip:${user.username}@${DOMAIN}`, password: user.password, register: true, session_timers: false,
+    uri: `sip:${user.username}@${DOMAIN}`, password: user.password, register: true,
   });
   const registered = nextEvent(ua, 'registered', 'registrationFailed');
   ua.start();

@@ -65,7 +65,7 @@ export async function registerCaller(gw: TestGateway, extra: Record<string, unkn
   const ws = gw.listeningPoints().find((p) => p.protocol === 'ws')!;
   const ua = new JsSIP.UA({
     sockets: [new JsSIP.WebSocketInterface(`ws://127.0.0.1:${ws.port}`)],
-    uri: `sip:${CALLER.username}@${DOMAIN}`, password: CALLER.password, register, session_timers: false, ...extra,
+    uri: `sip:${CALLER.username}@${DOMAIN}`, password: CALLER.password, register, ...extra,
   });
   const ready = register ? nextEvent(ua, 'registered', 'registrationFailed') : nextEvent(ua, 'connected', 'disconnected');
   ua.start();

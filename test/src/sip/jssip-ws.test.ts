@@ -32,7 +32,7 @@ describe('JsSIP over WebSocket -> libs/sip UAS example', { timeout: 40_000 }, ()
     const socket = new JsSIP.WebSocketInterface(`ws://127.0.0.1:${uas.port('ws')}`);
     ua = new JsSIP.UA({
       sockets: [socket], uri: 'sip:alice@trapezoid.test', password: 'wonderland', register: true,
-      session_timers: false, user_agent: 'JsSIP in Node (trapezoid test)',
+      user_agent: 'JsSIP in Node (trapezoid test)',
     });
     const registered = once(ua, 'registered', 'registrationFailed');
     ua.start();

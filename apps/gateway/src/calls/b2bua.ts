@@ -19,6 +19,9 @@ import { SdpError, type CodecPolicy } from '@trapezoid/sdp';
 import type { Call } from './call.js';
 import { bindCallMedia, failSetup, type CallContext } from './context.js';
 import { OfferAnswer, type LegProfile } from './offer-answer.js';
+import { capabilityHeaders, peerCapabilities } from './capabilities.js';
+import { InDialog, hasSdp } from './in-dialog.js';
+import { SessionTimers, type SessionTimerOptions } from './session-timer.js';
 
 /**
  * One B leg INVITE as the primitive sees it: a libs/sip ClientRequest, or anything that
@@ -54,10 +57,12 @@ export interface B2buaOptions {
   timeoutEvent: string;
   /** Extra headers for the provisional and final responses to A. */
   answerHeaders?: (bFinal: SipResponse | null) => HeaderValues;
+  /** Session timers (RFC 4028) on each leg; none when absent. */
+  sessionTimers?: SessionTimerOptions;
 }
 
 /** What the primitive needs of the gateway. */
-export type B2buaContext = Pick<CallContext, 'engine' | 'config'>;
+export type B2buaContext = Pick<CallContext, 'ua' | 'engine' | 'config'>;
 
 /**
  * Sets up the call: binds its media, maps A's offer, sends the B INVITE(s) and relays
@@ -76,13 +81,25 @@ export async function connectB2bua(ctx: B2buaContext, o: B2buaOptions): Promise<
 
 async function setUp(ctx: B2buaContext, o: B2buaOptions): Promise<void> {
   const { call, req } = o;
+  const timers = o.sessionTimers ? new SessionTimers(call, o.sessionTimers) : null;
+  const tooSmall = timers?.fromCaller(req.message);
+  if (tooSmall) {
+    req.reply(tooSmall.status, 'Session Interval Too Small', { headers: tooSmall.headers });
+    await call.end(tooSmall.status, 'Session interval too small (RFC 4028 §5)', 'gateway', 'rejected');
+    return;
+  }
   const media = await bindCallMedia(ctx, call);
   if (!media) return;
   const sdp = new OfferAnswer({ media, profiles: o.profiles, policy: o.policy, legacyHold: o.legacyHold ?? false });
   call.sdp = sdp;
+  call.peers.a = peerCapabilities(req.message);
+  const relay = new InDialog(call, ctx.ua.supported);
+  if (timers) relay.hooks.push(timers);
+  call.requestHandler = relay.handle;
+  const caps = capabilityHeaders(ctx.ua.supported);
   const offer = sdp.offer('a', req.message.body.toString('utf8'));
   if (call.ended) return;
-  const branches = o.send(offer, {});
+  const branches = o.send(offer, { ...caps, ...timers?.calleeHeaders() });
   call.transition('proceeding', { branches: branches.length });
   const cancelAll = (except?: BranchRequest): void => {
     for (const b of branches) if (b !== except) b.cancel();
@@ -96,7 +113,7 @@ async function setUp(ctx: B2buaContext, o: B2buaOptions): Promise<void> {
   }, o.timeoutSeconds * 1000);
   call.onEnd(() => clearTimeout(timer));
 
-  const early = new EarlyRelay(o, sdp);
+  const early = new EarlyRelay(o, sdp, caps);
   for (const b of branches) b.on('provisional', (res: SipResponse) => early.push(res));
 
   const { winner, finals } = await firstAnswer(call, branches, cancelAll);
@@ -110,7 +127,7 @@ async function setUp(ctx: B2buaContext, o: B2buaOptions): Promise<void> {
     await call.end(f.status, f.log, timedOut ? 'gateway' : 'b', timedOut ? 'no-answer' : 'rejected');
     return;
   }
-  await answerCaller(o, sdp, winner, early);
+  await answerCaller(o, sdp, winner, early, caps, timers);
 }
 
 /**
@@ -125,7 +142,7 @@ class EarlyRelay {
   earlyMedia = false;
   private lastPlain = 0;
 
-  constructor(private readonly o: B2buaOptions, private readonly sdp: OfferAnswer) {}
+  constructor(private readonly o: B2buaOptions, private readonly sdp: OfferAnswer, private readonly caps: HeaderValues) {}
 
   push(res: SipResponse): void {
     this.queue = this.queue.then(() => this.relay(res)).catch((err: unknown) => {
@@ -141,7 +158,7 @@ class EarlyRelay {
     const { call, req } = this.o;
     if (call.ended || req.finalSent || res.status === 100) return;
     if (call.state === 'proceeding') call.transition('early', { status: res.status });
-    const headers = this.o.answerHeaders?.(null) ?? {};
+    const headers = { ...this.caps, ...this.o.answerHeaders?.(null) };
     if (hasSdp(res)) {
       const body = res.body.toString('utf8');
       this.sdpByTag.set(tagOf(res.headers.get('to') ?? '') ?? '', body);
@@ -206,9 +223,11 @@ function firstAnswer(call: Call, branches: BranchRequest[], cancelAll: (except?:
 }
 
 /** B answered: A gets the mapped answer; once A's ACK is in, the call is answered. */
-async function answerCaller(o: B2buaOptions, sdp: OfferAnswer, winner: Winner, early: EarlyRelay): Promise<void> {
+async function answerCaller(o: B2buaOptions, sdp: OfferAnswer, winner: Winner, early: EarlyRelay, caps: HeaderValues, timers: SessionTimers | null): Promise<void> {
   const { call, req } = o;
   const final = winner.response;
+  call.peers.b = peerCapabilities(final);
+  timers?.fromCallee(final);
   const bDialog = winner.branch.dialog;
   if (!bDialog) throw new SipError(502, 'B leg answered without a dialog');
   call.setDialog('b', bDialog);
@@ -233,7 +252,7 @@ async function answerCaller(o: B2buaOptions, sdp: OfferAnswer, winner: Winner, e
     call.log.error('media setup failed', { event: 'media-error', error: String(err) });
     void call.end(500, 'media setup failed', 'gateway', 'media-failed');
   });
-  const headers = o.answerHeaders?.(final) ?? {};
+  const headers = { ...caps, ...timers?.callerAnswerHeaders(), ...o.answerHeaders?.(final) };
   const aDialog = await req.answer({ body: answer, contentType: 'application/sdp', headers }).catch((err: unknown) => {
     call.log.warn('no ACK from the caller', { event: 'ack-timeout', error: String(err) });
     return null;
@@ -243,7 +262,9 @@ async function answerCaller(o: B2buaOptions, sdp: OfferAnswer, winner: Winner, e
     return;
   }
   call.setDialog('a', aDialog);
-  if (!call.ended) call.transition('answered');
+  if (call.ended) return;
+  call.transition('answered');
+  timers?.start();
 }
 
 /**

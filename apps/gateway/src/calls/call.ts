@@ -8,11 +8,12 @@
 
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { Dialog, DialogState } from '@trapezoid/sip';
+import type { Dialog, DialogState, IncomingRequest } from '@trapezoid/sip';
 import type { Logger } from '../logging.js';
 import type { CallMedia } from '../media/call-media.js';
 import { checkMove, type CallState } from './call-state.js';
 import type { OfferAnswer, OfferAnswerSnapshot } from './offer-answer.js';
+import type { PeerCapabilities } from './capabilities.js';
 
 export { CallStateError, type CallState } from './call-state.js';
 import { sipReasonHeader } from './reason-header.js';
@@ -111,9 +112,16 @@ export class Call extends EventEmitter<CallEvents> {
   media: CallMedia | null = null;
   /** The offer/answer state of both legs, once the first offer was mapped. */
   sdp: OfferAnswer | null = null;
+  /** What each leg's party said it handles (Allow, Supported), from its INVITE or 2xx. */
+  readonly peers: Partial<Record<LegSide, PeerCapabilities>> = {};
+  /**
+   * Who answers in-dialog requests (re-INVITE, UPDATE, INFO, REFER ...) on either leg:
+   * in-dialog.ts once the call is set up. Until then they are refused 491 (RFC 3261 §14.2).
+   */
+  requestHandler: ((side: LegSide, req: IncomingRequest) => void) | null = null;
   private readonly dialogs: Record<LegSide, Dialog | null> = { a: null, b: null };
   /** The listeners this call put on each dialog, removed when the dialog is replaced. */
-  private readonly watches = new Map<Dialog, { terminated: (reason: string) => void; updated: () => void }>();
+  private readonly watches = new Map<Dialog, { terminated: (reason: string) => void; updated: () => void; request: (req: IncomingRequest) => void }>();
   /** Cancels whatever is pending (client INVITE, ring timer, session timers ...). */
   private cleanups: Array<() => void> = [];
   private endPromise: Promise<void> | null = null;
@@ -210,7 +218,7 @@ export class Call extends EventEmitter<CallEvents> {
     }
     const w = old ? this.watches.get(old) : undefined;
     if (old && w) {
-      old.off('terminated', w.terminated).off('updated', w.updated);
+      old.off('terminated', w.terminated).off('updated', w.updated).off('request', w.request);
       this.watches.delete(old);
     }
     this.dialogs[side] = dialog;
@@ -224,11 +232,15 @@ export class Call extends EventEmitter<CallEvents> {
       this.record[key] = dialog.toState();
       this.emit('updated', `${side}-dialog`);
     };
+    const request = (req: IncomingRequest): void => {
+      if (this.requestHandler && !this.ended) this.requestHandler(side, req);
+      else req.reply(491, 'Request Pending');
+    };
     if (dialog.terminated) {
       terminated('before the legs were linked');
     } else {
-      this.watches.set(dialog, { terminated, updated });
-      dialog.on('terminated', terminated).on('updated', updated);
+      this.watches.set(dialog, { terminated, updated, request });
+      dialog.on('terminated', terminated).on('updated', updated).on('request', request);
     }
     this.emit('updated', `${side}-dialog`);
   }
@@ -286,7 +298,7 @@ export class Call extends EventEmitter<CallEvents> {
       for (const fn of this.cleanups.splice(0)) {
         try { fn(); } catch { /* the call is gone from here either way */ }
       }
-      for (const [d, w] of this.watches) d.off('terminated', w.terminated).off('updated', w.updated);
+      for (const [d, w] of this.watches) d.off('terminated', w.terminated).off('updated', w.updated).off('request', w.request);
       this.watches.clear();
       for (const d of [this.dialogs.a, this.dialogs.b]) if (d && !d.terminated) d.terminate('closed');
       const media = this.media;

@@ -40,6 +40,8 @@ export async function handleInboundInvite(ctx: CallContext, req: IncomingRequest
     call, req,
     profiles: { a: 'rtp', b: 'webrtc' },
     policy: { codecs: trunk.codecs },
+    legacyHold: trunk.legacyHold,
+    sessionTimers: { expires: ctx.config.calls.sessionExpires, minExpires: ctx.config.calls.minSessionExpires },
     send: (sdp, headers) => {
       const branches = contacts.map((b) => ctx.ua.request('INVITE', b.contact, {
         from: `<sip:${fromUser}@${ctx.config.domain}>`,

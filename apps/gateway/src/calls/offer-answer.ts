@@ -11,7 +11,7 @@ import {
   type CodecPolicy, type Direction, type Negotiated, type OfferState, type PtMapping, type RtpRemote, type SdpOrigin,
   type WebRtcRemote,
 } from '@trapezoid/sdp';
-import type { CallMedia } from '../media/call-media.js';
+import type { CallMedia, MediaFlow } from '../media/call-media.js';
 import type { LegSide } from './call.js';
 
 export type LegProfile = 'webrtc' | 'rtp';
@@ -62,6 +62,8 @@ interface Pending {
 }
 
 const other = (side: LegSide): LegSide => (side === 'a' ? 'b' : 'a');
+const sends = (d: Direction | null): boolean => d === null || d === 'sendrecv' || d === 'sendonly';
+const receives = (d: Direction | null): boolean => d === null || d === 'sendrecv' || d === 'recvonly';
 
 export class OfferAnswer {
   readonly legs: Record<LegSide, LegSdp>;
@@ -201,11 +203,11 @@ export class OfferAnswer {
       // legs were bound), so the answer does not wait for forwarding to start: the
       // browser's first RTP follows ICE and DTLS, long after this update has run. The
       // offerer's side was set when the offer was mapped.
-      const started = this.media.connect(mapping, this.legs[from].profile === 'rtp' ? { rtp } : { webrtc });
+      const started = this.media.connect(mapping, this.legs[from].profile === 'rtp' ? { rtp } : { webrtc }, this.flow());
       started.catch(() => undefined);
       this.mediaStarted = started;
     } else {
-      await this.media.renegotiate(mapping, { rtp, webrtc });
+      await this.media.renegotiate(mapping, { rtp, webrtc }, this.flow());
     }
     return out;
   }
@@ -227,6 +229,26 @@ export class OfferAnswer {
       this.legs[p.from].remote = p.before.remote;
       this.legs[p.from].direction = p.before.direction;
     }
+  }
+
+  /**
+   * The directions media may flow now, from what each party last declared: toward a
+   * party only if the other sends and it receives. A party on hold (sendonly, inactive,
+   * c=0.0.0.0) gets nothing, whatever the other keeps sending.
+   */
+  flow(): MediaFlow {
+    const browser = this.legs.a.profile === 'webrtc' ? this.legs.a : this.legs.b;
+    const trunk = browser === this.legs.a ? this.legs.b : this.legs.a;
+    return {
+      toBrowser: sends(trunk.direction) && receives(browser.direction),
+      toTrunk: sends(browser.direction) && receives(trunk.direction),
+    };
+  }
+
+  /** True while the party on `side` is expected to send media (not on hold either way). */
+  expectsMediaFrom(side: LegSide): boolean {
+    const f = this.flow();
+    return this.legs[side].profile === 'webrtc' ? f.toTrunk : f.toBrowser;
   }
 
   snapshot(): OfferAnswerSnapshot {

@@ -41,6 +41,8 @@ export async function handleOutboundInvite(ctx: CallContext, req: IncomingReques
     call, req,
     profiles: { a: 'webrtc', b: 'rtp' },
     policy: { codecs: trunk.codecs },
+    legacyHold: trunk.legacyHold,
+    sessionTimers: { expires: ctx.config.calls.sessionExpires, minExpires: ctx.config.calls.minSessionExpires },
     send: (sdp, headers) => {
       // Each trunk of the route in turn while it fails with 503/408 and nothing was relayed.
       const out = new TrunkLeg({

@@ -24,6 +24,14 @@ export const BROWSER_OFFER = [
   'a=rtpmap:8 PCMA/8000', 'a=rtpmap:126 telephone-event/8000', 'a=ssrc:1566084482 cname:6qoqvgQE8Vl8+hvF', '',
 ].join('\r\n');
 
+/** The browser's later offers: version `v`, a direction, other ICE credentials (ICE restart). */
+export function browserOffer(o: { version: number; direction?: string; ufrag?: string; pwd?: string }): string {
+  return BROWSER_OFFER.replace('o=- 51091466011791847 2 ', `o=- 51091466011791847 ${o.version} `)
+    .replace('a=sendrecv', `a=${o.direction ?? 'sendrecv'}`)
+    .replace('a=ice-ufrag:rYds', `a=ice-ufrag:${o.ufrag ?? 'rYds'}`)
+    .replace('a=ice-pwd:tKaHgiH93dnbbgiDEgQECZDn', `a=ice-pwd:${o.pwd ?? 'tKaHgiH93dnbbgiDEgQECZDn'}`);
+}
+
 /** A WebRTC answer to the gateway's offer (the agent's browser). */
 export const BROWSER_ANSWER = [
   'v=0', 'o=- 4632113346108298541 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=group:BUNDLE 0',
@@ -75,7 +83,7 @@ export const B2 = { protocol: 'udp', address: '127.0.0.1', port: 5090 } as const
 export async function bench(ports: { min: number; max: number }): Promise<Bench> {
   const net = new LoopbackNetwork();
   const gwTransport = net.endpoint({ port: GW.port });
-  const gw = new UserAgent({ transport: gwTransport, contactUser: 'trapezoid', userAgentName: 'trapezoid' });
+  const gw = new UserAgent({ transport: gwTransport, contactUser: 'trapezoid', userAgentName: 'trapezoid', supported: ['timer'] });
   const a = new UserAgent({ transport: net.endpoint({ port: 5070 }), contactUser: 'a' });
   const b = new UserAgent({ transport: net.endpoint({ port: B.port }), contactUser: 'b' });
   const b2 = new UserAgent({ transport: net.endpoint({ port: B2.port }), contactUser: 'b2' });
@@ -105,7 +113,7 @@ export async function bench(ports: { min: number; max: number }): Promise<Bench>
     const call = calls.create({ direction: 'outbound', aCallId: req.message.callId, from: 'a', to: 'b' });
     started.push(call);
     ends.push(new Promise((resolve) => call.once('ended', resolve)));
-    return connectB2bua({ engine, config }, { call, req, ...self.route(req) });
+    return connectB2bua({ ua: gw, engine, config }, { call, req, ...self.route(req) });
   });
   return self;
 }

@@ -109,6 +109,8 @@ const trunk = z.strictObject({
     downAfter: z.number().int().min(1).default(3).describe('Failed pings in a row that mark the trunk down (routing skips it).'),
     upAfter: z.number().int().min(1).default(1).describe('Answered pings in a row that mark a down trunk up again.'),
   }).optional().describe('OPTIONS pings: a trunk that stops answering (or answers 503) is skipped by routing until it answers again.'),
+  legacyHold: z.boolean().default(false)
+    .describe('When the browser holds, also write c=0.0.0.0 toward this trunk (RFC 2543 hold, for equipment older than RFC 3264). Holds from the trunk are understood either way.'),
   mediaNetworks: z.array(cidr).default([])
     .describe('Addresses or CIDR blocks the trunk\'s RTP may come from besides the address in its SDP (a carrier whose media hosts differ from what its SDP says). A source anywhere else is never learned (RTP bleed).'),
 }).refine((t) => t.source?.tlsNames === undefined || (t.source.transports ?? [t.transport ?? 'udp']).includes('tls'), {
@@ -277,6 +279,12 @@ export const configSchema = z.strictObject({
     agentId: z.number().int().min(0).max(0xffffffff).default(2001).describe('Capture agent id sent with every packet.'),
     password: z.string().optional().describe('Capture password (HEP auth key chunk), if the collector wants one.'),
   }).optional().describe('SIP capture to Homer: every message in and out, both legs, secrets redacted; off when absent.'),
+  calls: z.strictObject({
+    sessionExpires: z.number().int().min(1).default(1800)
+      .describe('Session-Expires (RFC 4028) asked of the parties the gateway calls and offered to callers that support timers but ask none (seconds). Each leg negotiates its own interval and refresher; an expired session ends with BYE on both legs.'),
+    minSessionExpires: z.number().int().min(1).default(90)
+      .describe('Min-SE: an INVITE asking a Session-Expires below it is refused 422 (RFC 4028 §5, whose floor is 90).'),
+  }).prefault({}).describe('Mid-call behaviour common to every call.'),
   shutdown: z.strictObject({
     drainSeconds: z.number().min(0).default(30)
       .describe('On SIGTERM (or a drain), how long live calls may go on before what is left is ended; match it to Kubernetes\' terminationGracePeriodSeconds minus a margin.'),

@@ -32,6 +32,12 @@ export interface CallMediaOptions {
   mediaNetworks?: string[];
 }
 
+/** Which directions the bridge forwards: a party on hold gets nothing (RFC 3264 §8.4). */
+export interface MediaFlow {
+  toBrowser: boolean;
+  toTrunk: boolean;
+}
+
 /** Index of each leg in the engine's bridge. */
 const WEBRTC = 0;
 const RTP = 1;
@@ -61,6 +67,8 @@ export class CallMedia {
   private rtpRemote: RtpRemote | null = null;
   private webrtcRemote: WebRtcRemote | null = null;
   private mapping: PtMapping[] | null = null;
+  /** Directions forwarding now (toBrowser: trunk -> browser); both until a hold says otherwise. */
+  private flow = { toBrowser: true, toTrunk: true };
   /** Our ICE credentials after an ICE restart (RFC 8839 §4.4.1.1.1); the leg's own before. */
   private ice: IceCredentials | null = null;
   private iceRestart = false;
@@ -230,10 +238,10 @@ export class CallMedia {
    * browser's ICE/DTLS parameters (with our new ICE credentials after a restart), the
    * payload-type mapping. Sequence numbers and timestamps sent on either leg continue.
    */
-  async renegotiate(mapping: PtMapping[], remote: { rtp?: RtpRemote; webrtc?: WebRtcRemote }): Promise<void> {
+  async renegotiate(mapping: PtMapping[], remote: { rtp?: RtpRemote; webrtc?: WebRtcRemote }, flow?: MediaFlow): Promise<void> {
     if (this.closed) return;
     if (!this.bridged) {
-      await this.connect(mapping, remote);
+      await this.connect(mapping, remote, flow);
       return;
     }
     let rtp: RtpRemoteChange | null = null;
@@ -250,11 +258,14 @@ export class CallMedia {
       this.iceRestart = false;
     }
     const remap = !sameMapping(this.mapping, mapping);
-    if (!rtp && !webrtc && !remap) return;
+    const reflow = flow !== undefined && (flow.toBrowser !== this.flow.toBrowser || flow.toTrunk !== this.flow.toTrunk);
+    if (!rtp && !webrtc && !remap && !reflow) return;
     if (remap) this.mapping = mapping;
+    if (reflow) this.flow = { ...flow };
     await this.engine.updateBridge(this.id, {
       ...(rtp || webrtc ? { legs: [webrtc, rtp] } : {}),
       ...(remap ? { mapping: bridgeMapping(mapping) } : {}),
+      ...(reflow ? { flow: { toA: flow.toBrowser, toB: flow.toTrunk } } : {}),
     }).catch((err: unknown) => {
       if (!this.closed) throw err;
     });
@@ -265,7 +276,7 @@ export class CallMedia {
    * trunk's RTP address or the browser's ICE/DTLS parameters) can ride along: one round
    * trip to the media worker instead of two on the path to the 200.
    */
-  async connect(mapping: PtMapping[], remote?: { rtp?: RtpRemote; webrtc?: WebRtcRemote }): Promise<void> {
+  async connect(mapping: PtMapping[], remote?: { rtp?: RtpRemote; webrtc?: WebRtcRemote }, flow?: MediaFlow): Promise<void> {
     if (this.closed || this.bridged) return;
     this.bridged = true;
     this.mapping = mapping;
@@ -275,11 +286,12 @@ export class CallMedia {
     const legs: [LegChange | null, LegChange | null] | undefined = remote
       ? [remote.webrtc ? { remote: toLegRemote(remote.webrtc) } : null, rtp ? rtpChange(rtp) : null]
       : undefined;
+    if (flow) this.flow = { ...flow };
     await this.update(legs, {
       ...bridgeMapping(mapping),
       ssrcToA: this.towardBrowser.ssrc,
       cname: this.towardBrowser.cname,
-    });
+    }, flow && (!flow.toBrowser || !flow.toTrunk) ? { toA: flow.toBrowser, toB: flow.toTrunk } : undefined);
   }
 
   /**
@@ -307,10 +319,10 @@ export class CallMedia {
   }
 
   /** A change after close() (the call ended meanwhile) is moot, not an error. */
-  private async update(legs?: [LegChange | null, LegChange | null], bridge?: BridgeOptionsSpec): Promise<void> {
+  private async update(legs?: [LegChange | null, LegChange | null], bridge?: BridgeOptionsSpec, flow?: { toA: boolean; toB: boolean }): Promise<void> {
     if (this.closed) return;
     try {
-      await this.engine.updateBridge(this.id, { ...(legs ? { legs } : {}), ...(bridge ? { bridge } : {}) });
+      await this.engine.updateBridge(this.id, { ...(legs ? { legs } : {}), ...(bridge ? { bridge } : {}), ...(flow ? { flow } : {}) });
     } catch (err) {
       if (!this.closed) throw err;
     }

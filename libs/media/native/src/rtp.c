@@ -81,8 +81,20 @@ void rtp_stats_update(double *st, const uint8_t *buf, double now) {
 
 /* ---- HeaderRewriter ------------------------------------------------------------------- */
 
-/* New incoming source: offsets so its first packet follows the last one sent, the
- * timestamp advanced by the wallclock time that passed (at least one 20 ms frame). */
+/* RFC 3550 A.1 bounds (rewrite.ts MAX_DROPOUT, MAX_MISORDER): a jump out of the
+ * source's run re-anchors like a new source, so what we send stays continuous. */
+#define MAX_DROPOUT 3000
+#define MAX_MISORDER 100
+
+static int jumped(const double *st, uint32_t seq) {
+  if (st[RS_RW_IN_SEQ] < 0) return 0;
+  uint32_t delta = (seq - js_u32(st[RS_RW_IN_SEQ])) & 0xffff;
+  return delta >= MAX_DROPOUT && delta < 0x10000 - MAX_MISORDER;
+}
+
+/* New incoming source (or one that jumped): offsets so its first packet follows the
+ * last one sent, the timestamp advanced by the wallclock time that passed (at least
+ * one 20 ms frame). */
 static void anchor(double *st, uint32_t in_ssrc, uint32_t seq, uint32_t ts, double now) {
   if (st[RS_RW_IN_SSRC] == -1 && st[RS_RW_PACKETS] == 0 && st[RS_RW_RESYNC] == 0) {
     st[RS_RW_SEQ_OFFSET] = 0;
@@ -98,6 +110,7 @@ static void anchor(double *st, uint32_t in_ssrc, uint32_t seq, uint32_t ts, doub
     st[RS_RW_TS_OFFSET] = (double)(uint32_t)(next_ts - ts);
   }
   st[RS_RW_IN_SSRC] = in_ssrc;
+  st[RS_RW_IN_SEQ] = seq;
   st[RS_RW_RESYNC] = 0;
 }
 
@@ -107,7 +120,8 @@ int rtp_rewrite(double *st, const int16_t *pt_map, uint8_t *buf, int len, int hd
   uint32_t in_ssrc = rd_be32(buf + 8);
   uint32_t seq = ((uint32_t)buf[2] << 8) | buf[3];
   uint32_t ts = rd_be32(buf + 4);
-  if ((double)in_ssrc != st[RS_RW_IN_SSRC] || st[RS_RW_RESYNC] != 0) anchor(st, in_ssrc, seq, ts, now);
+  if ((double)in_ssrc != st[RS_RW_IN_SSRC] || st[RS_RW_RESYNC] != 0 || jumped(st, seq)) anchor(st, in_ssrc, seq, ts, now);
+  else if (((seq - js_u32(st[RS_RW_IN_SEQ])) & 0xffff) < 0x8000) st[RS_RW_IN_SEQ] = seq;
   uint32_t out_seq = (seq + js_u32(st[RS_RW_SEQ_OFFSET])) & 0xffff;
   uint32_t out_ts = ts + js_u32(st[RS_RW_TS_OFFSET]);
   buf[1] = (uint8_t)((buf[1] & 0x80) | pt); /* a Uint8Array store in JS: modulo 256 */

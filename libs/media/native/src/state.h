@@ -21,6 +21,8 @@ enum {
   /* counters: native adds, JS reads and zeroes */
   RS_IN_PACKETS = 36, RS_IN_BYTES = 37, RS_IN_LAST_AT = 38, RS_IN_DROPPED = 39, RS_OUT_PACKETS = 40,
   RS_OUT_BYTES = 41, RS_PUNTED = 42, RS_SEND_ERRORS = 43,
+  /* HeaderRewriter.inSeq */
+  RS_RW_IN_SEQ = 44,
   RS_SIZE = 48
 };
 

@@ -219,3 +219,32 @@ test('replaceLeg: a re-anchored leg a keeps b\'s sequence and timestamps continu
   await bridge.close();
   assert.equal(allocator.inUse, 0);
 });
+
+test('setFlow: a direction held back (its receiver on hold) sends nothing, and on resume goes on by one (native route off while held)', { timeout: 10000 }, async () => {
+  const allocator = new PortAllocator({ min: base + 400, max: base + 499 });
+  const peerA = await endpoint();
+  const peerB = await endpoint();
+  const legA = track(await RtpLeg.create({ allocator, address: '127.0.0.1', remote: { address: '127.0.0.1', port: peerA.port } }));
+  const legB = track(await RtpLeg.create({ allocator, address: '127.0.0.1', remote: { address: '127.0.0.1', port: peerB.port } }));
+  const bridge = track(new Bridge({ a: legA, b: legB, rtcpIntervalMs: 0 }));
+  let seq = 100;
+  const burst = async (n: number): Promise<void> => {
+    for (let i = 0; i < n; i++) { await peerA.send(g711(seq, seq * 160, 0x1), legA.localPort); seq++; await sleep(3); }
+  };
+  await burst(10);
+  await peerB.waitFor(10, isRtp);
+  bridge.setFlow(true, false); // b is on hold
+  assert.deepEqual(bridge.nativeDirections, { toA: false, toB: false }, 'no native route forwards a held direction');
+  await burst(40);
+  await sleep(50);
+  assert.equal(peerB.received.filter((r) => isRtp(r.buf)).length, 10, 'nothing reached b while it was on hold');
+  assert.equal(legA.stats.packetsIn, 50, 'what a sent was still received and counted');
+  bridge.setFlow(true, true);
+  await burst(10);
+  const atB = (await peerB.waitFor(20, isRtp)).filter(isRtp);
+  assert.equal(atB.length, 20);
+  assert.ok(continuous(atB.map(seqOf)), 'the held packets leave no gap in our sequence numbers');
+  assert.deepEqual(bridge.exportState().flow, { toA: true, toB: true });
+  await bridge.close();
+  assert.equal(allocator.inUse, 0);
+});

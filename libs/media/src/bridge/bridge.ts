@@ -48,6 +48,8 @@ export interface BridgeState {
   /** a->b and b->a rewrite state. */
   toB: DirectionState;
   toA: DirectionState;
+  /** Which directions forward (setFlow); absent in older records: both. */
+  flow?: { toA: boolean; toB: boolean };
   a: LegState;
   b: LegState;
 }
@@ -176,6 +178,7 @@ export class Bridge {
     });
     bridge.toB.restore(state.toB);
     bridge.toA.restore(state.toA);
+    if (state.flow) bridge.setFlow(state.flow.toA, state.flow.toB);
     return bridge;
   }
 
@@ -223,6 +226,7 @@ export class Bridge {
       cname: this.cname,
       toB: this.toB.exportState(),
       toA: this.toA.exportState(),
+      flow: { toA: this.toA.forward, toB: this.toB.forward },
       a: this.legA.exportState(),
       b: this.legB.exportState(),
     };
@@ -232,6 +236,21 @@ export class Bridge {
    * Stops (or resumes) everything the bridge and its legs do on the wire: no forwarding,
    * no reports, no ICE or DTLS answers (self-fencing while the call may be another node's).
    */
+  /**
+   * Which directions forward: a party on hold (its SDP says it will not receive) gets
+   * nothing, whatever the other side keeps sending (SIPp's echo, music on hold ignored by
+   * a sendonly browser). A direction turned back on re-anchors on its next packet, so the
+   * sequence numbers and timestamps we send go on as if no packet had been held back.
+   */
+  setFlow(toA: boolean, toB: boolean): void {
+    if (this.toA.forward === toA && this.toB.forward === toB) return;
+    this.suspendRoutes();
+    if (toA && !this.toA.forward) this.toA.resync = true;
+    if (toB && !this.toB.forward) this.toB.resync = true;
+    this.toA.forward = toA;
+    this.toB.forward = toB;
+  }
+
   silence(on: boolean): void {
     if (this.closed || this.silenced === on) return;
     this.silenced = on;
@@ -281,6 +300,9 @@ export class Bridge {
       return;
     }
     if (track !== null) track.update(buf, performance.now());
+    // Held back (the receiving party is on hold): received and counted, not sent, and
+    // kept off the native path (which forwards unconditionally) until the flow resumes.
+    if (!rw.forward) return;
     // Legs stamp lastPacketAt (Date.now()) just before handing a packet over: reuse it.
     const at = from.stats.lastPacketAt;
     if (!rw.rewrite(buf, len, hdr, at > 0 ? at : Date.now())) {

@@ -61,7 +61,7 @@ export class FastRoute {
     st[RS.CLOCK_OFFSET_MS] = nativeClockOffsetMs();
     inStream?.exportFields(st, RS.IN_ROC);
     rx.exportFields(st, RS.RX_SSRC);
-    rw.exportFields(st, RS.RW_SSRC);
+    rw.exportFields(st, RS.RW_SSRC, RS.RW_IN_SEQ);
     outStream?.exportFields(st, RS.OUT_ROC);
     this.binding.setRoute(fin.socketId, {
       outId: fout.socketId,
@@ -88,7 +88,7 @@ export class FastRoute {
     const fout = this.outSide as FastPathOut;
     this.inStream?.importFields(st, RS.IN_ROC);
     fin.reception.importFields(st, RS.RX_SSRC);
-    this.rw.importFields(st, RS.RW_SSRC);
+    this.rw.importFields(st, RS.RW_SSRC, RS.RW_IN_SEQ);
     this.outStream?.importFields(st, RS.OUT_ROC);
     const inStats = fin.stats;
     inStats.packetsIn += st[RS.IN_PACKETS];

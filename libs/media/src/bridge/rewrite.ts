@@ -7,6 +7,16 @@
 import { randomInt } from 'node:crypto';
 import { rtpSequence, rtpSsrc, rtpTimestamp, setRtpPayloadType, setRtpSequence, setRtpSsrc, setRtpTimestamp } from '../rtp/header.js';
 
+/**
+ * RFC 3550 Appendix A.1's bounds: a sequence number more than MAX_DROPOUT ahead of the
+ * last one, or more than MAX_MISORDER behind it, is not the same run of the stream: the
+ * sender restarted or jumped (a long hold, a gateway that re-numbered). It is re-anchored
+ * like a new source, so what we send stays continuous: a jump of 2^15 or more passed on
+ * would make the far end's SRTP take our packets for old ones (RFC 3711 §3.3.1).
+ */
+const MAX_DROPOUT = 3000;
+const MAX_MISORDER = 100;
+
 export interface DirectionState {
   ssrc: number;
   /** Added to the incoming sequence number / timestamp (mod 2^16 / 2^32). */
@@ -14,6 +24,8 @@ export interface DirectionState {
   tsOffset: number;
   /** Incoming SSRC the offsets belong to, -1 before the first packet. */
   inSsrc: number;
+  /** Highest incoming sequence number of that source, -1 before the first packet (absent in old records). */
+  inSeq?: number;
   /** Last sequence number / timestamp sent, and when (Date.now()). */
   lastSeq: number;
   lastTs: number;
@@ -30,6 +42,7 @@ export class HeaderRewriter {
   seqOffset = 0;
   tsOffset = 0;
   inSsrc = -1;
+  inSeq = -1;
   lastSeq = 0;
   lastTs = 0;
   lastAt = 0;
@@ -37,6 +50,8 @@ export class HeaderRewriter {
   octets = 0;
   /** Set when the incoming leg was replaced: the next packet re-anchors even with the same SSRC. */
   resync = false;
+  /** False while this direction is held back (Bridge.setFlow): nothing is rewritten or sent. */
+  forward = true;
   /** Incoming PT -> outgoing PT, -1 = drop. */
   readonly ptMap = new Int16Array(128);
 
@@ -55,7 +70,8 @@ export class HeaderRewriter {
     const inSsrc = rtpSsrc(buf);
     const seq = rtpSequence(buf);
     const ts = rtpTimestamp(buf);
-    if (inSsrc !== this.inSsrc || this.resync) this.anchor(inSsrc, seq, ts, now);
+    if (inSsrc !== this.inSsrc || this.resync || this.jumped(seq)) this.anchor(inSsrc, seq, ts, now);
+    else if (((seq - this.inSeq) & 0xffff) < 0x8000) this.inSeq = seq;
     const outSeq = (seq + this.seqOffset) & 0xffff;
     const outTs = (ts + this.tsOffset) >>> 0;
     setRtpPayloadType(buf, pt);
@@ -73,8 +89,15 @@ export class HeaderRewriter {
     return true;
   }
 
+  /** The source's sequence number left its run (RFC 3550 A.1 bounds). */
+  private jumped(seq: number): boolean {
+    if (this.inSeq < 0) return false;
+    const delta = (seq - this.inSeq) & 0xffff;
+    return delta >= MAX_DROPOUT && delta < 0x10000 - MAX_MISORDER;
+  }
+
   /**
-   * New incoming source: choose offsets so its first packet follows the last one sent,
+   * New incoming source (or one that jumped): choose offsets so its first packet follows the last one sent,
    * with the timestamp advanced by the wallclock time that passed (at least one 20 ms
    * frame), so the far end's jitter buffer sees a continuous stream.
    */
@@ -91,28 +114,31 @@ export class HeaderRewriter {
       this.tsOffset = (nextTs - ts) >>> 0;
     }
     this.inSsrc = inSsrc;
+    this.inSeq = seq;
     this.resync = false;
   }
 
   /**
    * The rewrite state as 11 numbers at out[at..] (ssrc, seqOffset, tsOffset, inSsrc,
-   * lastSeq, lastTs, lastAt, packets, octets, resync, clockRate): the native fast path's layout.
+   * lastSeq, lastTs, lastAt, packets, octets, resync, clockRate) and inSeq at out[inSeqAt]:
+   * the native fast path's layout.
    */
-  exportFields(out: Float64Array, at: number): void {
+  exportFields(out: Float64Array, at: number, inSeqAt: number): void {
     out[at] = this.ssrc; out[at + 1] = this.seqOffset; out[at + 2] = this.tsOffset; out[at + 3] = this.inSsrc;
     out[at + 4] = this.lastSeq; out[at + 5] = this.lastTs; out[at + 6] = this.lastAt; out[at + 7] = this.packets;
     out[at + 8] = this.octets; out[at + 9] = this.resync ? 1 : 0; out[at + 10] = this.clockRate;
+    out[inSeqAt] = this.inSeq;
   }
 
-  importFields(src: Float64Array, at: number): void {
+  importFields(src: Float64Array, at: number, inSeqAt: number): void {
     this.ssrc = src[at]; this.seqOffset = src[at + 1]; this.tsOffset = src[at + 2]; this.inSsrc = src[at + 3];
     this.lastSeq = src[at + 4]; this.lastTs = src[at + 5]; this.lastAt = src[at + 6]; this.packets = src[at + 7];
-    this.octets = src[at + 8]; this.resync = src[at + 9] !== 0;
+    this.octets = src[at + 8]; this.resync = src[at + 9] !== 0; this.inSeq = src[inSeqAt];
   }
 
   exportState(): DirectionState {
     return {
-      ssrc: this.ssrc, seqOffset: this.seqOffset, tsOffset: this.tsOffset, inSsrc: this.inSsrc,
+      ssrc: this.ssrc, seqOffset: this.seqOffset, tsOffset: this.tsOffset, inSsrc: this.inSsrc, inSeq: this.inSeq,
       lastSeq: this.lastSeq, lastTs: this.lastTs, lastAt: this.lastAt, packets: this.packets, octets: this.octets,
     };
   }
@@ -122,6 +148,7 @@ export class HeaderRewriter {
     this.seqOffset = s.seqOffset;
     this.tsOffset = s.tsOffset;
     this.inSsrc = s.inSsrc;
+    this.inSeq = s.inSeq ?? -1;
     this.lastSeq = s.lastSeq;
     this.lastTs = s.lastTs;
     this.lastAt = s.lastAt;

@@ -20,6 +20,7 @@ export interface BridgeHandle {
   replaceLeg(side: 'a' | 'b', leg: MediaLeg): MediaLeg;
   silence(on: boolean): void;
   setMapping(payloadTypes: ReadonlyArray<readonly [number, number]>, clockRate: number): void;
+  setFlow(toA: boolean, toB: boolean): void;
 }
 
 /** Leg events a worker forwards to the main thread (signalling reacts to them). */
@@ -204,5 +205,6 @@ function wrap(bridge: Bridge): BridgeHandle {
     replaceLeg: (side, leg) => bridge.replaceLeg(side, leg),
     silence: (on) => bridge.silence(on),
     setMapping: (payloadTypes, clockRate) => bridge.setMapping(payloadTypes, clockRate),
+    setFlow: (toA, toB) => bridge.setFlow(toA, toB),
   };
 }

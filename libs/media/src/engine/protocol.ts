@@ -97,6 +97,11 @@ export interface BridgeUpdate {
    * continue.
    */
   mapping?: { payloadTypes: Array<[number, number]>; clockRate: number };
+  /**
+   * Which directions forward (toA: toward leg 0's peer): a party on hold (its SDP says it
+   * will not receive) is sent nothing. Default both.
+   */
+  flow?: { toA: boolean; toB: boolean };
   /** Arms or changes the bridge's lifetime watch (see MediaWatch). */
   watch?: MediaWatch;
 }

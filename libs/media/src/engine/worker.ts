@@ -177,6 +177,7 @@ async function update(id: string, u: BridgeUpdate): Promise<BridgeDescription> {
     watchdog.set(id, e.legs, u.watch);
     rearmWatch();
   }
+  if (u.flow && e.bridge) e.bridge.setFlow(u.flow.toA, u.flow.toB);
   return describe(e);
 }
 

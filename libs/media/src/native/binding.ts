@@ -128,6 +128,8 @@ export const RS = {
   /** Counters. IN_LAST_AT is Date.now()-style ms. */
   IN_PACKETS: 36, IN_BYTES: 37, IN_LAST_AT: 38, IN_DROPPED: 39, OUT_PACKETS: 40, OUT_BYTES: 41,
   PUNTED: 42, SEND_ERRORS: 43,
+  /** HeaderRewriter.inSeq: the source's highest sequence number (its jumps re-anchor). */
+  RW_IN_SEQ: 44,
 } as const;
 
 /** The value for RS.CLOCK_OFFSET_MS on this thread (performance.now() has a per-thread origin). */

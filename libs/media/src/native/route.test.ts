@@ -230,6 +230,18 @@ CASES.forEach(([inP, outP], caseIndex) => {
       for (let seq = 5003; seq < 5073; seq++) await routed(wireOf(rtp(seq, ts + (seq - 1000) * 160, IN_SSRC_2)), `run seq ${seq}`);
       if (inP) assert.equal(state[RS.IN_WIN_HIGH], -1, 'replay window high word full (int32 as JS keeps it)');
 
+      // The same source jumps 2^15 or more ahead (a long hold, a restarted sender): the
+      // SRTP estimate takes it for an old packet, authentication with the next ROC does
+      // not; the rewriter re-anchors so what goes out continues by one.
+      if (peerTx) peerTx.protectRtp(rtp(25000, 0, IN_SSRC_2), 172); // the sender's own ROC follows in steps < 2^15
+      const lastOut = ref.rewriter.lastSeq;
+      const forwardedBefore = state[RS.OUT_PACKETS];
+      await routed(wireOf(rtp(45000, ts + 90000 * 160, IN_SSRC_2)), 'jump of 39928');
+      await routed(wireOf(rtp(45001, ts + 90001 * 160, IN_SSRC_2)), 'after the jump');
+      assert.equal(state[RS.OUT_PACKETS], forwardedBefore + 2, 'both forwarded');
+      assert.equal(ref.rewriter.lastSeq, (lastOut + 2) & 0xffff, 'our sequence numbers go on by one');
+      assert.equal(state[RS.RW_LAST_SEQ], (lastOut + 2) & 0xffff);
+
       assert.equal(state[RS.SEND_ERRORS], 0);
       assert.equal(outPunted.size, 0, 'nothing arrived on the out socket');
       b.clearRoute(inId);

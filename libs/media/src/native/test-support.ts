@@ -59,7 +59,7 @@ export function referenceState(ref: ReferencePath): Float64Array {
   // The same exports FastRoute installs a route with; a stream not yet made stays zero.
   ref.srtpIn?.streamState(ref.expectSsrc, false)?.exportFields(st, RS.IN_ROC);
   ref.reception.exportFields(st, RS.RX_SSRC);
-  ref.rewriter.exportFields(st, RS.RW_SSRC);
+  ref.rewriter.exportFields(st, RS.RW_SSRC, RS.RW_IN_SEQ);
   ref.srtpOut?.streamState(ref.rewriter.ssrc, false)?.exportFields(st, RS.OUT_ROC);
   const c = ref.counters;
   st[RS.IN_PACKETS] = c.inPackets;

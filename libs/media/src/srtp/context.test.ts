@@ -185,3 +185,40 @@ test('RFC 4568 a=crypto: make, parse, reject what we cannot use', () => {
   assert.equal(parseSdesCrypto('1 AES_CM_128_HMAC_SHA1_80 inline:c2hvcnQ='), null);
   assert.equal(parseSdesCrypto('garbage'), null);
 });
+
+for (const profile of PROFILES) {
+  test(`${profile}: a sender that jumped 2^15 or more ahead (long hold, restart) still authenticates (RFC 3711 §3.3.1)`, () => {
+    const keys = generateSrtpKeys(profile);
+    const tx = new SrtpContext(profile, keys);
+    const rx = new SrtpContext(profile, keys);
+    const ssrc = 0x51c0ffee;
+    const deliver = (seq: number): number => {
+      const p = rtp(seq, seq * 160, ssrc);
+      const n = tx.protectRtp(p, RTP_LEN);
+      return rx.unprotectRtp(p, n);
+    };
+    // The sender's own ROC stays right: it numbers packets it never delivers, in steps
+    // its estimate follows (each < 2^15).
+    const silently = (seq: number): void => { tx.protectRtp(rtp(seq, seq * 160, ssrc), RTP_LEN); };
+    for (let seq = 100; seq < 110; seq++) assert.equal(deliver(seq), RTP_LEN, `seq ${seq}`);
+    silently(20000);
+    assert.equal(deliver(40001), RTP_LEN, 'a jump of 39892 without a wrap');
+    assert.equal(deliver(40002), RTP_LEN, 'and the stream goes on');
+    assert.equal(rx.exportState().streams[0]!.roc, 0);
+    silently(60000);
+    silently(14464); // wraps: ROC 1
+    silently(34464);
+    assert.equal(deliver(34464 + 20000), RTP_LEN, 'a jump of 2^15+ across the wrap');
+    assert.deepEqual([rx.exportState().streams[0]!.roc, rx.exportState().streams[0]!.seq], [1, 54464]);
+    // What authentication does not confirm is still refused.
+    const forged = rtp(54465 + 40000 - 65536, 0, ssrc);
+    const n = tx.protectRtp(Buffer.from(forged), RTP_LEN) ;
+    forged[12] ^= 1;
+    assert.equal(rx.unprotectRtp(forged, n), -1, 'a forged packet is not accepted by either ROC');
+    const replay = rtp(54466, 0, ssrc);
+    const m = tx.protectRtp(replay, RTP_LEN);
+    const copy = Buffer.from(replay);
+    assert.equal(rx.unprotectRtp(replay, m), RTP_LEN);
+    assert.equal(rx.unprotectRtp(copy, m), -1, 'replay');
+  });
+}

@@ -76,14 +76,20 @@ export class SrtpContext {
     const ssrc = rtpSsrc(buf);
     const seq = rtpSequence(buf);
     const s = this.stream(ssrc, false);
-    let index: number;
-    if (s !== null) {
-      index = s.estimateIndex(seq);
-      if (index < 0 || !s.checkReplay(index)) return -1;
-    } else {
-      index = seq;
+    let index = s !== null ? s.estimateIndex(seq) : seq;
+    let plain = -1;
+    if (index >= 0 && (s === null || s.checkReplay(index))) {
+      plain = this.transform.unprotectRtp(buf, hdr, len, ssrc, Math.floor(index / 65536), seq);
     }
-    const plain = this.transform.unprotectRtp(buf, hdr, len, ssrc, Math.floor(index / 65536), seq);
+    if (plain < 0 && s !== null && s.started) {
+      // RFC 3711 §3.3.1 guesses the rollover counter from the last sequence number; a
+      // sender that jumped 2^15 or more ahead (a long hold, a restarted sender keeping its
+      // SSRC) is taken for an old packet of the previous ROC (too old, or before ROC 0).
+      // Authentication tells: one more try with the next ROC, only for packets that
+      // failed (a failed check leaves the packet as it was).
+      index = s.forwardIndex(seq);
+      plain = this.transform.unprotectRtp(buf, hdr, len, ssrc, Math.floor(index / 65536), seq);
+    }
     if (plain < 0) return -1;
     (s ?? (this.stream(ssrc, true) as SrtpStream)).accept(index);
     return plain;

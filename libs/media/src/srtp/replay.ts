@@ -37,6 +37,17 @@ export class SrtpStream {
     return v * 65536 + seq;
   }
 
+  /**
+   * The index `seq` has if it lies ahead of the highest accepted one by 2^15 or more
+   * (less than 2^16 + 2^15): what estimateIndex() takes for an old packet. Used only
+   * after authentication with the estimate failed.
+   */
+  forwardIndex(seq: number): number {
+    const highest = this.roc * 65536 + this.seq;
+    const index = this.roc * 65536 + seq;
+    return index - highest >= 32768 ? index : index + 65536;
+  }
+
   /** Highest accepted index, or -1 before the first packet. */
   get highestIndex(): number {
     return this.started ? this.roc * 65536 + this.seq : -1;

@@ -1,0 +1,187 @@
+// Issue 9 acceptance, mid-call with real peers: the demo softphone (JsSIP in headless
+// Chromium, default settings: session timers on) and SIPp as the trunk. A 100 s call
+// survives JsSIP's refreshes (answered by the gateway, never relayed) with a 60 s hold by
+// re-INVITE and a hold by UPDATE, media both ways again within 1 s of each resume; the
+// trunk holds and resumes the browser; a 183's early media and a 200 that moves the
+// trunk's media elsewhere. Every test ends with 0 calls and 0 ports.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSocket, type Socket } from 'node:dgram';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { launchChromium, type Browser } from '../media/chromium.js';
+import { freePort, startSipp, type SippResult, type SippRun } from '../sip/sipp.js';
+import {
+  CALLER, GATEWAY_SCENARIOS, assertReleasedAndStop, callState, openSoftphone, sleep, startGateway, waitCallState, waitEnded, waitPackets,
+  type SoftphoneStats, type TestGateway,
+} from './harness.js';
+
+const PORTS = { min: 11300, max: 11449 };
+/** Where the trunk's 183 says its early media goes (a socket of this test). */
+const EARLY_PORT = 11450;
+
+interface HoldEvent { type: 'hold' | 'unhold'; originator: string; at: number }
+declare const window: {
+  softphone: {
+    holds: HoldEvent[];
+    hold(useUpdate?: boolean): Promise<void>;
+    unhold(useUpdate?: boolean): Promise<void>;
+    stats(): Promise<SoftphoneStats | null>;
+  };
+};
+
+const stats = async (page: Page): Promise<SoftphoneStats> => (await page.evaluate(() => window.softphone.stats()))!;
+
+/** Polls getStats until both counters moved by `n` past `from`; the ms it took (or fails after `limit`). */
+async function flowsAgain(page: Page, from: SoftphoneStats, n: number, limit: number): Promise<number> {
+  const t0 = Date.now();
+  for (;;) {
+    const s = await stats(page);
+    if (s.packetsReceived >= from.packetsReceived + n && s.packetsSent >= from.packetsSent + n) return Date.now() - t0;
+    if (Date.now() - t0 > limit) assert.fail(`media did not flow both ways within ${limit} ms: ${JSON.stringify({ from, now: s })}`);
+    await sleep(50);
+  }
+}
+
+function received(r: SippResult, method: string): Array<{ text: string }> {
+  return r.messages.filter((m) => m.direction === 'received' && m.startLine.startsWith(method + ' '));
+}
+
+describe('mid-call: JsSIP in Chromium <-> gateway <-> SIPp', { timeout: 300_000 }, () => {
+  let browser: Browser;
+  let page: Page | null = null;
+  let sipp: SippRun | null = null;
+  let gw: TestGateway | null = null;
+  before(async () => { browser = await launchChromium(); });
+  after(async () => {
+    await page?.close();
+    await sipp?.stop();
+    await gw?.stop();
+    await browser?.close();
+  });
+
+  async function setUp(sippArgs: string[], timeoutSec: number): Promise<{ sipp: SippRun; gw: TestGateway; page: Page }> {
+    const trunkPort = await freePort();
+    sipp = await startSipp({ port: trunkPort, args: [...sippArgs, '-m', '1'], trace: true, timeoutSec });
+    gw = await startGateway({ trunkPort, ports: PORTS });
+    page = await browser.context.newPage();
+    await openSoftphone(page, gw, { user: CALLER.username, password: CALLER.password, target: '1000' });
+    return { sipp, gw, page };
+  }
+  async function scenario(body: () => Promise<void>): Promise<void> {
+    let passed = false;
+    try {
+      await body();
+      passed = true;
+    } finally {
+      await page?.close();
+      page = null;
+      const g = gw;
+      gw = null;
+      if (g) await assertReleasedAndStop(g, passed);
+      await sipp?.stop();
+      sipp = null;
+    }
+  }
+
+  it('a 100 s call with default JsSIP settings survives its refreshes; a 60 s hold by re-INVITE and one by UPDATE, media both ways within 1 s of each resume', { timeout: 180_000 }, () => scenario(async () => {
+    const { sipp, gw, page } = await setUp(['-sf', join(GATEWAY_SCENARIOS, 'uas-mid-call.xml'), '-rtp_echo'], 150);
+    await page.click('#call');
+    await waitCallState(page, /^in call$/);
+    const answeredAt = Date.now();
+    await waitPackets(page, { received: 20, sent: 20 });
+
+    await page.evaluate(() => window.softphone.hold(false));
+    const heldAt = await stats(page);
+    await sleep(2_000);
+    const during = await stats(page);
+    assert.ok(during.packetsReceived - heldAt.packetsReceived < 10, `nothing reaches the browser on hold (SIPp keeps echoing): ${JSON.stringify([heldAt, during])}`);
+    assert.ok(during.packetsSent - heldAt.packetsSent > 50, 'the browser, sendonly, still sends');
+    // A long hold: JsSIP's first refresh (UPDATE at 45 s) falls in it.
+    await sleep(60_000 - 2_000);
+    await page.evaluate(() => window.softphone.unhold(false));
+    const tookInvite = await flowsAgain(page, await stats(page), 15, 1_000);
+
+    await page.evaluate(() => window.softphone.hold(true));
+    await sleep(1_000);
+    await page.evaluate(() => window.softphone.unhold(true));
+    const tookUpdate = await flowsAgain(page, await stats(page), 15, 1_000);
+    console.log(`media both ways after resume: ${tookInvite} ms (re-INVITE, after 60 s on hold), ${tookUpdate} ms (UPDATE)`);
+
+    // Until 100 s after the answer: JsSIP's second refresh at 90 s.
+    await sleep(Math.max(0, 100_000 - (Date.now() - answeredAt)));
+    assert.equal(await callState(page), 'in call', 'the call survived 100 s');
+    await flowsAgain(page, await stats(page), 20, 2_000);
+    const refreshes = gw.events.events.filter((e) => e.event === 'in-dialog' && e.method === 'UPDATE' && e.purpose === 'refresh');
+    assert.ok(refreshes.length >= 2, `JsSIP's refreshes were answered by the gateway: ${JSON.stringify(refreshes)}`);
+    assert.ok(refreshes.every((e) => e.status === 200 && e.relayed === false && e.side === 'a'));
+
+    await page.click('#hangup');
+    await waitEnded(page);
+    const r = await sipp.done;
+    assert.equal(r.code, 0, `SIPp's call: ${r.stdout.slice(-1500)}`);
+    const reinvites = received(r, 'INVITE').slice(1);
+    const updates = received(r, 'UPDATE');
+    assert.deepEqual(reinvites.map((m) => /a=(sendonly|sendrecv|recvonly|inactive)/.exec(m.text)?.[1]), ['sendonly', 'sendrecv'], 'hold and resume by re-INVITE');
+    assert.deepEqual(updates.map((m) => /a=(sendonly|sendrecv|recvonly|inactive)/.exec(m.text)?.[1]), ['sendonly', 'sendrecv'], 'hold and resume by UPDATE, nothing else: the refreshes stayed on the browser leg');
+  }));
+
+  it('SIPp puts the browser on hold and back by re-INVITE: JsSIP sees both, media stops and comes back', { timeout: 60_000 }, () => scenario(async () => {
+    const { sipp, page } = await setUp(['-sf', join(GATEWAY_SCENARIOS, 'uas-hold-resume.xml'), '-rtp_echo'], 40);
+    await page.click('#call');
+    await waitCallState(page, /^in call$/);
+    await waitPackets(page, { received: 20, sent: 20 });
+    await page.waitForFunction(() => window.softphone.holds.some((h) => h.type === 'hold'), undefined, { timeout: 10_000 });
+    await sleep(500);
+    const a = await stats(page);
+    await sleep(1_500);
+    const b = await stats(page);
+    assert.ok(b.packetsReceived - a.packetsReceived < 10, `held: nothing comes back (${JSON.stringify([a, b])})`);
+    await page.waitForFunction(() => window.softphone.holds.some((h) => h.type === 'unhold'), undefined, { timeout: 10_000 });
+    await flowsAgain(page, await stats(page), 15, 1_000);
+    const holds = await page.evaluate(() => window.softphone.holds.map((h) => [h.type, h.originator]));
+    assert.deepEqual(holds, [['hold', 'remote'], ['unhold', 'remote']]);
+    const end = await waitEnded(page, 15_000);
+    assert.equal(end.originator, 'remote');
+    const r = await sipp.done;
+    assert.equal(r.code, 0, `SIPp's re-INVITEs were answered 200 and its BYE too: ${r.stdout.slice(-1500)}`);
+    const answers = r.messages.filter((m) => m.direction === 'received' && m.startLine.startsWith('SIP/2.0 200') && /CSeq: [12] INVITE/i.test(m.text));
+    assert.deepEqual(answers.map((m) => /a=(sendonly|sendrecv|recvonly|inactive)/.exec(m.text)?.[1]), ['recvonly', 'sendrecv'], 'the browser\'s answers, mapped');
+  }));
+
+  it('a 183 with early media then a 200 naming another address: media went to the 183\'s address through the 180, then both ways with the 200\'s', { timeout: 60_000 }, () => scenario(async () => {
+    const early = await listen(EARLY_PORT);
+    try {
+      const { sipp, page } = await setUp(['-sf', join(GATEWAY_SCENARIOS, 'uas-early-then-moved.xml'), '-key', 'early_port', String(EARLY_PORT), '-rtp_echo'], 40);
+      await page.click('#call');
+      await waitCallState(page, /^ringing$/);
+      await waitCallState(page, /^in call$/, 15_000);
+      const answeredAt = Date.now();
+      assert.ok(early.at.length >= 20, `the browser's early media reached the 183's address: ${early.at.length} packets`);
+      // SIPp sends the 180 one second before its 200: early media went on through it.
+      assert.ok(early.at.some((t) => t > answeredAt - 600), 'still flowing in the last half second before the answer');
+      const s = await waitPackets(page, { received: 50, sent: 50 });
+      assert.ok(s.packetsReceived >= 50, `audio both ways after the 200 (SIPp's echo at its own port): ${JSON.stringify(s)}`);
+      const before = early.at.length;
+      await sleep(500);
+      assert.ok(early.at.length - before <= 2, 'the 183\'s address gets nothing after the 200');
+      await page.click('#hangup');
+      await waitEnded(page);
+      assert.equal((await sipp.done).code, 0);
+    } finally {
+      await new Promise<void>((resolve) => early.socket.close(() => resolve()));
+    }
+  }));
+});
+
+/** A UDP socket that notes when each datagram arrived. */
+function listen(port: number): Promise<{ socket: Socket; at: number[] }> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket('udp4');
+    const at: number[] = [];
+    socket.on('message', () => at.push(Date.now()));
+    socket.once('error', reject);
+    socket.bind(port, '127.0.0.1', () => resolve({ socket, at }));
+  });
+}
