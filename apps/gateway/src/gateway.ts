@@ -212,7 +212,7 @@ export class Gateway {
       const echo = await this.echo.start();
       this.echoTrunk = {
         name: 'echo', address: echo.address, port: echo.port, transport: 'udp', domain: echo.address,
-        codecs: ['PCMU', 'PCMA', 'telephone-event/8000'], answerTimeout: 10, inviteTimeout: 32, mediaNetworks: [], legacyHold: false,
+        codecs: ['PCMU', 'PCMA', 'telephone-event/8000'], answerTimeout: 10, inviteTimeout: 32, mediaNetworks: [], legacyHold: false, dtmf: 'rfc4733', refer: 'refuse',
       };
     }
     if (this.config.http.port >= 0) {

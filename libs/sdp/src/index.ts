@@ -20,3 +20,5 @@ export type {
   CodecPolicy, MediaEndpoint, IceDtlsParams, LocalStream, PtMapping, IceCandidate, WebRtcRemote, RtpRemote, SdesCrypto,
   OfferState, OfferedCodec, OfferedMedia, LegLayout, Negotiated,
 } from './types.js';
+export { transferOffer, transferAnswer, rtpRemoteOf } from './transfer-offer.js';
+export type { TransferOffer, TransferAnswer } from './transfer-offer.js';

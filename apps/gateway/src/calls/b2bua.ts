@@ -22,6 +22,8 @@ import { OfferAnswer, type LegProfile } from './offer-answer.js';
 import { capabilityHeaders, peerCapabilities } from './capabilities.js';
 import { InDialog, hasSdp } from './in-dialog.js';
 import { SessionTimers, type SessionTimerOptions } from './session-timer.js';
+import { DtmfInfo, type DtmfPolicy } from './dtmf.js';
+import { Transfer, type TransferDeps } from './transfer.js';
 
 /**
  * One B leg INVITE as the primitive sees it: a libs/sip ClientRequest, or anything that
@@ -34,6 +36,11 @@ export interface BranchRequest {
   readonly dialog: Dialog | undefined;
   cancel(): void;
   on(event: 'provisional', listener: (res: SipResponse) => void): unknown;
+  /**
+   * Resolves once the INVITE has left (a branch that first locates its target sends it
+   * later). The call moves to 'proceeding' then, with its B leg's Call-ID known.
+   */
+  readonly sent?: Promise<void>;
 }
 
 export interface B2buaOptions {
@@ -59,6 +66,10 @@ export interface B2buaOptions {
   answerHeaders?: (bFinal: SipResponse | null) => HeaderValues;
   /** Session timers (RFC 4028) on each leg; none when absent. */
   sessionTimers?: SessionTimerOptions;
+  /** What becomes of DTMF sent as SIP INFO; default RFC 4733 toward the trunk, INFO toward the browser. */
+  dtmf?: DtmfPolicy;
+  /** REFER handling (RFC 3515); REFER is refused 405 without it. */
+  transfer?: TransferDeps;
 }
 
 /** What the primitive needs of the gateway. */
@@ -95,12 +106,15 @@ async function setUp(ctx: B2buaContext, o: B2buaOptions): Promise<void> {
   call.peers.a = peerCapabilities(req.message);
   const relay = new InDialog(call, ctx.ua.supported);
   if (timers) relay.hooks.push(timers);
+  relay.hooks.push(new DtmfInfo(call, o.dtmf ?? { toTrunk: 'rfc4733', toBrowser: 'info' }));
+  if (o.transfer) relay.hooks.push(new Transfer(call, o.transfer));
   call.requestHandler = relay.handle;
   const caps = capabilityHeaders(ctx.ua.supported);
   const offer = sdp.offer('a', req.message.body.toString('utf8'));
   if (call.ended) return;
   const branches = o.send(offer, { ...caps, ...timers?.calleeHeaders() });
-  call.transition('proceeding', { branches: branches.length });
+  await Promise.race([...branches.map((b) => b.sent ?? Promise.resolve()), Promise.allSettled(branches.map((b) => b.final))]);
+  if (!call.ended) call.transition('proceeding', { branches: branches.length });
   const cancelAll = (except?: BranchRequest): void => {
     for (const b of branches) if (b !== except) b.cancel();
   };

@@ -245,6 +245,23 @@ export class Call extends EventEmitter<CallEvents> {
     this.emit('updated', `${side}-dialog`);
   }
 
+  /**
+   * Lets a leg's dialog go without hanging it up (an attended transfer moved it to another
+   * call): its end no longer ends this call, and end() sends it no BYE.
+   */
+  detach(side: LegSide): Dialog | null {
+    const d = this.dialogs[side];
+    if (!d) return null;
+    const w = this.watches.get(d);
+    if (w) {
+      d.off('terminated', w.terminated).off('updated', w.updated).off('request', w.request);
+      this.watches.delete(d);
+    }
+    this.dialogs[side] = null;
+    this.emit('updated', `${side}-dialog`);
+    return d;
+  }
+
   /** Reports an in-dialog request's outcome (log line and 'inDialog' event). */
   inDialog(activity: InDialogActivity): void {
     const level = activity.status >= 300 ? 'warn' : 'info';

@@ -8,7 +8,7 @@ import type { HeaderValues, SipRequest, SipResponse } from '@trapezoid/sip';
 import type { LegSide } from './call.js';
 
 /** Methods a call's dialogs handle (in-dialog.ts answers each of them). */
-export const ALLOWED_METHODS: readonly string[] = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'UPDATE'];
+export const ALLOWED_METHODS: readonly string[] = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'UPDATE', 'INFO', 'REFER'];
 
 /** Option tags the gateway's call handling implements (the UA's `supported`, with 100rel from libs/sip). */
 export const CALL_OPTION_TAGS: readonly string[] = ['timer'];

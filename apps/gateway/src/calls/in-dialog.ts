@@ -97,6 +97,12 @@ export class InDialog {
       return;
     }
     const before = sdp.legs[side].direction;
+    if (sdp.bothRtp) {
+      // Two trunks (after a transfer): answered here, the other one is not bothered.
+      const answer = await sdp.localAnswer(side, text);
+      await this.ok(side, req, answer, holdPurpose(before, sdp.legs[side].direction)).catch(() => undefined);
+      return;
+    }
     const mapped = sdp.offer(side, text); // SdpError (488/400) -> refused, nothing changed
     const purpose = holdPurpose(before, sdp.legs[side].direction);
     const to = other(side);
@@ -150,7 +156,7 @@ export class InDialog {
       this.refuse(side, req, 491, 'Request Pending');
       return;
     }
-    const offer = sdp.localOffer(side);
+    const offer = sdp.bothRtp ? sdp.relayReoffer(side) : sdp.localOffer(side);
     const dialog = req.dialog!;
     let answer: string | null = null;
     const onAck = (ack: IncomingRequest['message']): void => {
@@ -165,8 +171,11 @@ export class InDialog {
       return;
     }
     try {
-      await sdp.answer(side, answer);
-      sdp.settle();
+      if (sdp.bothRtp) await sdp.relayAnswered(side, answer);
+      else {
+        await sdp.answer(side, answer);
+        sdp.settle();
+      }
     } catch (err) {
       sdp.fail();
       this.call.log.warn('answer in the ACK not usable', { event: 'answer-sdp-error', leg: side, error: String(err) });

@@ -7,6 +7,7 @@ import { parseUri, isSipUri, parseNameAddr, SipError, type IncomingRequest } fro
 import type { TrunkConfig } from '../config/index.js';
 import { connectB2bua } from './b2bua.js';
 import { checkInviteOffer, replyRefusal, type CallContext } from './context.js';
+import { transferDeps } from './outbound.js';
 import { sourceOf } from '../auth/source.js';
 import { isSecureTransport, isSipsUri } from '../security/secure-transport.js';
 
@@ -42,6 +43,7 @@ export async function handleInboundInvite(ctx: CallContext, req: IncomingRequest
     policy: { codecs: trunk.codecs },
     legacyHold: trunk.legacyHold,
     sessionTimers: { expires: ctx.config.calls.sessionExpires, minExpires: ctx.config.calls.minSessionExpires },
+    dtmf: { toTrunk: trunk.dtmf, toBrowser: ctx.config.calls.dtmfToBrowser },
     send: (sdp, headers) => {
       const branches = contacts.map((b) => ctx.ua.request('INVITE', b.contact, {
         from: `<sip:${fromUser}@${ctx.config.domain}>`,
@@ -59,6 +61,7 @@ export async function handleInboundInvite(ctx: CallContext, req: IncomingRequest
     },
     timeoutSeconds: route.ringTimeout,
     timeoutEvent: 'ring-timeout',
+    transfer: transferDeps(ctx, trunk),
   });
 }
 

@@ -7,7 +7,7 @@
 // (RFC 3261 §14.1, RFC 3311 §5.2): the caller answers 491 while `busy`.
 
 import {
-  readOrigin, rtpAnswerToWebrtcAnswer, rtpOfferToWebrtcOffer, webrtcAnswerToRtpAnswer, webrtcOfferToRtpOffer,
+  answerDirection, parseDirection, readOrigin, rtpAnswerToWebrtcAnswer, rtpRemoteOf, withDirection, rtpOfferToWebrtcOffer, webrtcAnswerToRtpAnswer, webrtcOfferToRtpOffer,
   type CodecPolicy, type Direction, type Negotiated, type OfferState, type PtMapping, type RtpRemote, type SdpOrigin,
   type WebRtcRemote,
 } from '@trapezoid/sdp';
@@ -74,6 +74,10 @@ export class OfferAnswer {
   private readonly media: CallMedia;
   private readonly policy: CodecPolicy;
   private readonly legacyHold: boolean;
+  /** The leg on the media's browser side (bridge leg 0), whatever party is there now. */
+  private readonly browserSide: LegSide;
+  /** The PT pairs in force after a transfer made both legs RTP (no Negotiated then). */
+  private relayMapping: PtMapping[] | null = null;
 
   constructor(opts: OfferAnswerOptions) {
     this.media = opts.media;
@@ -81,6 +85,58 @@ export class OfferAnswer {
     this.legacyHold = opts.legacyHold ?? false;
     const leg = (profile: LegProfile): LegSdp => ({ profile, remote: null, local: null, origin: null, direction: null });
     this.legs = { a: leg(opts.profiles.a), b: leg(opts.profiles.b) };
+    this.browserSide = opts.profiles.a === 'webrtc' ? 'a' : 'b';
+  }
+
+  /** Both legs are trunks (a transfer put one where the browser was): offers are answered here. */
+  get bothRtp(): boolean {
+    return this.legs.a.profile === 'rtp' && this.legs.b.profile === 'rtp';
+  }
+
+  /**
+   * A transfer put a trunk party on `side` (the browser's): what we offered it, what it
+   * answered and the PT pairs the bridge now maps.
+   */
+  transferred(side: LegSide, o: { offer: string; origin: SdpOrigin; answer: string; direction: Direction; mapping: PtMapping[] }): void {
+    this.legs[side] = { profile: 'rtp', remote: o.answer, local: o.offer, origin: o.origin, direction: o.direction };
+    this.relayMapping = o.mapping;
+    this.negotiated = null;
+  }
+
+  /**
+   * Between two trunks (after a transfer) an offer from one is answered by the gateway on
+   * its own leg (hold, resume, a new address): our last SDP there with the direction that
+   * answers it (RFC 3264 §6.1) and the version up by one; the media follows. The other
+   * trunk is not re-INVITEd (the flow toward a held party stops here anyway).
+   */
+  /** Between two trunks: our offer for an offerless re-INVITE, our last SDP again (RFC 3261 §14.2). */
+  relayReoffer(side: LegSide): string {
+    const ours = this.legs[side].local;
+    if (ours === null) throw new Error('no SDP sent on this leg yet');
+    const o = withDirection(ours, parseDirection(ours));
+    this.legs[side] = { ...this.legs[side], local: o.sdp, origin: o.origin };
+    return o.sdp;
+  }
+
+  /** Between two trunks: the answer (in the ACK) to relayReoffer(). */
+  async relayAnswered(side: LegSide, answer: string): Promise<void> {
+    const remote = rtpRemoteOf(answer);
+    this.legs[side] = { ...this.legs[side], remote: answer, direction: remote.direction };
+    await this.media.setRemoteOn(side === this.browserSide ? 'browser' : 'trunk', remote);
+    const mapping = this.mapping;
+    if (mapping) await this.media.renegotiate(mapping, {}, this.flow());
+  }
+
+  async localAnswer(side: LegSide, offer: string): Promise<string> {
+    const remote = rtpRemoteOf(offer);
+    const ours = this.legs[side].local;
+    if (ours === null) throw new Error('no SDP sent on this leg yet');
+    const answer = withDirection(ours, answerDirection(remote.direction, 'sendrecv'), { legacyHold: this.legacyHold });
+    this.legs[side] = { ...this.legs[side], remote: offer, local: answer.sdp, origin: answer.origin, direction: remote.direction };
+    await this.media.setRemoteOn(side === this.browserSide ? 'browser' : 'trunk', remote);
+    const mapping = this.mapping;
+    if (mapping) await this.media.renegotiate(mapping, {}, this.flow());
+    return answer.sdp;
   }
 
   /** True while an offer waits for its answer: a new offer from either leg is glare (491). */
@@ -95,7 +151,7 @@ export class OfferAnswer {
 
   /** The payload-type mapping in force, once a first answer came. */
   get mapping(): PtMapping[] | null {
-    return this.negotiated?.mapping ?? null;
+    return this.negotiated?.mapping ?? this.relayMapping;
   }
 
   /**
@@ -237,8 +293,8 @@ export class OfferAnswer {
    * c=0.0.0.0) gets nothing, whatever the other keeps sending.
    */
   flow(): MediaFlow {
-    const browser = this.legs.a.profile === 'webrtc' ? this.legs.a : this.legs.b;
-    const trunk = browser === this.legs.a ? this.legs.b : this.legs.a;
+    const browser = this.legs[this.browserSide];
+    const trunk = this.legs[other(this.browserSide)];
     return {
       toBrowser: sends(trunk.direction) && receives(browser.direction),
       toTrunk: sends(browser.direction) && receives(trunk.direction),
@@ -248,7 +304,7 @@ export class OfferAnswer {
   /** True while the party on `side` is expected to send media (not on hold either way). */
   expectsMediaFrom(side: LegSide): boolean {
     const f = this.flow();
-    return this.legs[side].profile === 'webrtc' ? f.toTrunk : f.toBrowser;
+    return side === this.browserSide ? f.toTrunk : f.toBrowser;
   }
 
   snapshot(): OfferAnswerSnapshot {

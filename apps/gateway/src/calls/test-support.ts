@@ -110,10 +110,13 @@ export async function bench(ports: { min: number; max: number }): Promise<Bench>
     },
   };
   gw.onRequest('INVITE', (req) => {
-    const call = calls.create({ direction: 'outbound', aCallId: req.message.callId, from: 'a', to: 'b' });
+    const options = self.route(req);
+    // The browser's side is the caller's on outbound calls, the called party's on inbound ones.
+    const direction = options.profiles.a === 'webrtc' ? 'outbound' : 'inbound';
+    const call = calls.create({ direction, aCallId: req.message.callId, from: 'sip:caller@trunk.test', to: '2000' });
     started.push(call);
     ends.push(new Promise((resolve) => call.once('ended', resolve)));
-    return connectB2bua({ ua: gw, engine, config }, { call, req, ...self.route(req) });
+    return connectB2bua({ ua: gw, engine, config }, { call, req, ...options });
   });
   return self;
 }

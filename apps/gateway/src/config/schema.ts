@@ -109,6 +109,10 @@ const trunk = z.strictObject({
     downAfter: z.number().int().min(1).default(3).describe('Failed pings in a row that mark the trunk down (routing skips it).'),
     upAfter: z.number().int().min(1).default(1).describe('Answered pings in a row that mark a down trunk up again.'),
   }).optional().describe('OPTIONS pings: a trunk that stops answering (or answers 503) is skipped by routing until it answers again.'),
+  dtmf: z.enum(['rfc4733', 'info']).default('rfc4733')
+    .describe('How a DTMF digit the browser sends as SIP INFO (JsSIP\'s default) reaches this trunk: as an RFC 4733 telephone-event in the media, or as the same INFO. Without a negotiated telephone-event (a trunk that knows in-band tones only) the INFO is relayed: the gateway does not transcode, so it cannot make in-band tones. RFC 4733 events from the browser always pass as they are.'),
+  refer: z.enum(['refuse']).default('refuse')
+    .describe('What a REFER from this trunk gets: refused 403 naming the trunk (transfers are asked by browser agents; the gateway carries them out itself).'),
   legacyHold: z.boolean().default(false)
     .describe('When the browser holds, also write c=0.0.0.0 toward this trunk (RFC 2543 hold, for equipment older than RFC 3264). Holds from the trunk are understood either way.'),
   mediaNetworks: z.array(cidr).default([])
@@ -282,6 +286,8 @@ export const configSchema = z.strictObject({
   calls: z.strictObject({
     sessionExpires: z.number().int().min(1).default(1800)
       .describe('Session-Expires (RFC 4028) asked of the parties the gateway calls and offered to callers that support timers but ask none (seconds). Each leg negotiates its own interval and refresher; an expired session ends with BYE on both legs.'),
+    dtmfToBrowser: z.enum(['info', 'rfc4733']).default('info')
+      .describe('How a DTMF digit a trunk sends as SIP INFO reaches the browser: relayed as INFO (the browser\'s SIP library reports it; no browser API reports received RFC 4733), or as an RFC 4733 telephone-event in the media.'),
     minSessionExpires: z.number().int().min(1).default(90)
       .describe('Min-SE: an INVITE asking a Session-Expires below it is refused 422 (RFC 4028 §5, whose floor is 90).'),
   }).prefault({}).describe('Mid-call behaviour common to every call.'),

@@ -72,6 +72,9 @@ export class CallMedia {
   /** Our ICE credentials after an ICE restart (RFC 8839 §4.4.1.1.1); the leg's own before. */
   private ice: IceCredentials | null = null;
   private iceRestart = false;
+  /** A transfer's leg bound for the browser's side, and that side's RTP leg once swapped in. */
+  private prepared: RtpLegDescription | null = null;
+  private side0: RtpLegDescription | null = null;
   private consentLost: (() => void) | null = null;
   private dtlsConnected: (() => void) | null = null;
   /** Silenced while this node may have lost the call (self-fencing): leg events are moot then. */
@@ -218,6 +221,68 @@ export class CallMedia {
     return { address: this.trunkAdvertised ?? this.rtp.address, port: this.rtp.port };
   }
 
+  /**
+   * Binds the RTP leg a transfer puts on the browser's side (leg 0) for a new trunk
+   * party, on the trunk interface; the browser's leg carries the call until the swap.
+   * Returns the endpoint for our offer to the new party.
+   */
+  async prepareTransferLeg(mediaNetworks: string[] = []): Promise<MediaEndpoint> {
+    const d = await this.engine.updateBridge(this.id, {
+      legs: [{
+        prepare: {
+          kind: 'rtp', address: this.rtp.address, ...(this.trunkAdvertised ? { advertisedAddress: this.trunkAdvertised } : {}),
+          ...(mediaNetworks.length > 0 ? { mediaNetworks } : {}),
+        },
+      }, null],
+    });
+    const p = d.pending?.[WEBRTC];
+    if (!p || p.kind === 'webrtc') throw new Error('the media worker prepared no RTP leg');
+    this.prepared = p;
+    return { address: this.trunkAdvertised ?? p.address, port: p.port };
+  }
+
+  /** The transfer failed: the prepared leg goes, the call stays as it was. */
+  async discardTransferLeg(): Promise<void> {
+    if (!this.prepared || this.closed) return;
+    this.prepared = null;
+    await this.update([{ discard: true }, null]);
+  }
+
+  /**
+   * The new party answered: its leg takes the browser's side over (sequence numbers and
+   * timestamps toward the staying party go on), pointed at `remote` with the new PT pairs.
+   */
+  async swapInTransferLeg(remote: RtpRemote, mapping: PtMapping[], flow: MediaFlow): Promise<void> {
+    if (!this.prepared || this.closed) return;
+    this.side0 = this.prepared;
+    this.prepared = null;
+    this.webrtcRemote = null;
+    this.consentLost = null;
+    this.mapping = mapping;
+    this.flow = { ...flow };
+    await this.update([{ swap: true }, null]);
+    await this.engine.updateBridge(this.id, {
+      legs: [rtpChange(remote), null], mapping: bridgeMapping(mapping), flow: { toA: flow.toBrowser, toB: flow.toTrunk },
+    }).catch((err: unknown) => {
+      if (!this.closed) throw err;
+    });
+  }
+
+  /** After a transfer to a trunk: our RTP endpoint on the side the browser had, else null. */
+  get transferredEndpoint(): MediaEndpoint | null {
+    return this.side0 ? { address: this.trunkAdvertised ?? this.side0.address, port: this.side0.port } : null;
+  }
+
+  /** A new address for the RTP party on leg 0 (after a transfer) or on the trunk leg. */
+  async setRemoteOn(side: 'browser' | 'trunk', remote: RtpRemote): Promise<void> {
+    if (side === 'trunk') {
+      await this.setRtpRemote(remote);
+      return;
+    }
+    if (isHoldAddress(remote.address) || !this.side0) return;
+    await this.update([rtpChange(remote), null]);
+  }
+
   /** The trunk's address from its SDP (latching may move it later). */
   async setRtpRemote(remote: RtpRemote): Promise<void> {
     if (isHoldAddress(remote.address)) return;
@@ -292,6 +357,15 @@ export class CallMedia {
       ssrcToA: this.towardBrowser.ssrc,
       cname: this.towardBrowser.cname,
     }, flow && (!flow.toBrowser || !flow.toTrunk) ? { toA: flow.toBrowser, toB: flow.toTrunk } : undefined);
+  }
+
+  /**
+   * Plays an RFC 4733 event toward the trunk or the browser in that direction's stream
+   * (an INFO digit carried on as RTP), with that leg's telephone-event payload type.
+   */
+  async sendDtmf(toward: 'trunk' | 'browser', digit: { event: number; durationMs: number }, pt: number): Promise<void> {
+    if (this.closed || !this.bridged) return;
+    await this.engine.updateBridge(this.id, { event: { toward: toward === 'browser' ? 'a' : 'b', pt, event: digit.event, durationMs: digit.durationMs } });
   }
 
   /**

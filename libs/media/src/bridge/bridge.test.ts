@@ -248,3 +248,37 @@ test('setFlow: a direction held back (its receiver on hold) sends nothing, and o
   await bridge.close();
   assert.equal(allocator.inUse, 0);
 });
+
+test('sendEvent: an RFC 4733 digit of our own in the stream toward b: marker, 50 ms updates, three end packets, one timestamp, sequence numbers shared with the audio', { timeout: 10000 }, async () => {
+  const allocator = new PortAllocator({ min: base + 500, max: base + 599 });
+  const peerA = await endpoint();
+  const peerB = await endpoint();
+  const legA = track(await RtpLeg.create({ allocator, address: '127.0.0.1', remote: { address: '127.0.0.1', port: peerA.port } }));
+  const legB = track(await RtpLeg.create({ allocator, address: '127.0.0.1', remote: { address: '127.0.0.1', port: peerB.port } }));
+  const bridge = track(new Bridge({ a: legA, b: legB, payloadTypes: [[0, 0], [126, 101]], rtcpIntervalMs: 0 }));
+  let seq = 7000;
+  const audio = async (n: number): Promise<void> => {
+    for (let i = 0; i < n; i++) { await peerA.send(g711(seq, seq * 160, 0xa), legA.localPort); seq++; await sleep(20); }
+  };
+  await audio(5);
+  bridge.sendEvent('b', { event: 11, durationMs: 160 }, 101);
+  await audio(12); // the event plays over these 240 ms, between audio packets
+  await sleep(100);
+  const out = peerB.received.map((r) => r.buf).filter(isRtp);
+  const events = out.filter((b) => ptOf(b) === 101);
+  const voice = out.filter((b) => ptOf(b) === 0);
+  assert.equal(voice.length, 17);
+  assert.ok(continuous(out.map(seqOf)), 'one run of sequence numbers across audio and events');
+  assert.ok(out.every((b) => ssrcOf(b) === bridge.ssrcToB), 'the same SSRC');
+  const decoded = events.map((b) => ({ marker: (b[1] & 0x80) !== 0, ts: b.readUInt32BE(4), event: b[12], end: (b[13] & 0x80) !== 0, volume: b[13] & 0x3f, duration: b.readUInt16BE(14) }));
+  assert.equal(new Set(decoded.map((d) => d.ts)).size, 1, 'one timestamp: the event\'s start');
+  assert.deepEqual(decoded.map((d) => d.marker), decoded.map((_, i) => i === 0), 'marker on the first packet only');
+  assert.ok(decoded.every((d) => d.event === 11 && d.volume === 10));
+  assert.deepEqual(decoded.map((d) => d.duration), [400, 800, 1200, 1280, 1280, 1280], '50 ms updates, then 160 ms at 8 kHz');
+  assert.deepEqual(decoded.map((d) => d.end), [false, false, false, true, true, true], 'the end packet three times');
+  const start = decoded[0]!.ts;
+  const firstAudioTs = voice[0]!.readUInt32BE(4);
+  assert.ok(((start - firstAudioTs) >>> 0) >= 4 * 160 && ((start - firstAudioTs) >>> 0) < 10 * 160, 'on the audio clock at the time it started');
+  assert.deepEqual(voice.map((b) => b.readUInt32BE(4) - firstAudioTs), voice.map((_, i) => i * 160), 'the audio\'s timestamps are untouched');
+  await bridge.close();
+});

@@ -15,6 +15,7 @@ import { RtpReceiveStats } from '../rtp/stats.js';
 import { SRTP_MAX_OVERHEAD } from '../srtp/profile.js';
 import { FastRoute } from './fast-route.js';
 import { HeaderRewriter, type DirectionState } from './rewrite.js';
+import { TelephoneEventSource, type TelephoneEvent } from './telephone-event.js';
 
 export type BridgeSide = 'a' | 'b';
 
@@ -76,6 +77,9 @@ export class Bridge {
   private readonly rtcpIntervalMs: number;
   private readonly cname: string;
   private rtcpTimer: NodeJS.Timeout | null = null;
+  /** Telephone-events of our own per direction (made on first use). */
+  private eventsToA: TelephoneEventSource | null = null;
+  private eventsToB: TelephoneEventSource | null = null;
   private sentAtLastReportA = 0;
   private sentAtLastReportB = 0;
   private closed = false;
@@ -242,6 +246,21 @@ export class Bridge {
    * a sendonly browser). A direction turned back on re-anchors on its next packet, so the
    * sequence numbers and timestamps we send go on as if no packet had been held back.
    */
+  /**
+   * Plays an RFC 4733 event toward `toward`'s peer in that direction's stream, with `pt`
+   * (the out leg's telephone-event payload type): a DTMF digit that arrived as SIP INFO.
+   */
+  sendEvent(toward: BridgeSide, ev: TelephoneEvent, pt: number): void {
+    if (this.closed) return;
+    if (toward === 'a') {
+      this.eventsToA ??= new TelephoneEventSource(this.toA, () => this.legA, () => { this.routeToA?.suspend(); this.relink(); });
+      this.eventsToA.push(ev, pt);
+    } else {
+      this.eventsToB ??= new TelephoneEventSource(this.toB, () => this.legB, () => { this.routeToB?.suspend(); this.relink(); });
+      this.eventsToB.push(ev, pt);
+    }
+  }
+
   setFlow(toA: boolean, toB: boolean): void {
     if (this.toA.forward === toA && this.toB.forward === toB) return;
     this.suspendRoutes();
@@ -265,6 +284,8 @@ export class Bridge {
     this.closed = true;
     if (this.rtcpTimer) clearTimeout(this.rtcpTimer);
     this.rtcpTimer = null;
+    this.eventsToA?.close();
+    this.eventsToB?.close();
     this.suspendRoutes();
     this.legA.onRtp = this.legA.onRtcp = null;
     this.legB.onRtp = this.legB.onRtcp = null;
@@ -319,7 +340,7 @@ export class Bridge {
     }
     // A direction JS has just forwarded is handed to the addon once its legs are settled
     // (and a bridge-tracked source never is: the addon updates the leg's own reception).
-    if (route !== null && track === null && !this.closed && !this.silenced && route.tryInstall()) this.relink();
+    if (route !== null && track === null && !this.closed && !this.silenced && !rw.jsOnly && route.tryInstall()) this.relink();
   }
 
   private scheduleRtcp(): void {

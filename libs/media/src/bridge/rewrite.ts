@@ -52,6 +52,8 @@ export class HeaderRewriter {
   resync = false;
   /** False while this direction is held back (Bridge.setFlow): nothing is rewritten or sent. */
   forward = true;
+  /** True while the bridge plays its own telephone-events here: the direction stays off the native path. */
+  jsOnly = false;
   /** Incoming PT -> outgoing PT, -1 = drop. */
   readonly ptMap = new Int16Array(128);
 

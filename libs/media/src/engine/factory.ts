@@ -21,6 +21,7 @@ export interface BridgeHandle {
   silence(on: boolean): void;
   setMapping(payloadTypes: ReadonlyArray<readonly [number, number]>, clockRate: number): void;
   setFlow(toA: boolean, toB: boolean): void;
+  sendEvent(toward: 'a' | 'b', ev: { event: number; durationMs: number; volume?: number }, pt: number): void;
 }
 
 /** Leg events a worker forwards to the main thread (signalling reacts to them). */
@@ -206,5 +207,6 @@ function wrap(bridge: Bridge): BridgeHandle {
     silence: (on) => bridge.silence(on),
     setMapping: (payloadTypes, clockRate) => bridge.setMapping(payloadTypes, clockRate),
     setFlow: (toA, toB) => bridge.setFlow(toA, toB),
+    sendEvent: (toward, ev, pt) => bridge.sendEvent(toward, ev, pt),
   };
 }

@@ -76,7 +76,26 @@ export interface LegReplacement {
   replace: LegSpec;
 }
 
-export type LegChange = RtpRemoteChange | WebRtcRemoteChange | LegReplacement;
+/**
+ * A leg bound now to take this side over later (a transfer's new party: its port goes
+ * into an offer while the old leg still carries the call); described in
+ * BridgeDescription.pending. One per side at a time.
+ */
+export interface LegPreparation {
+  prepare: LegSpec;
+}
+
+/** The prepared leg takes this side over (seq/timestamp continuity kept); the old one is closed. */
+export interface LegSwap {
+  swap: true;
+}
+
+/** The prepared leg is closed unused (the transfer failed). */
+export interface LegDiscard {
+  discard: true;
+}
+
+export type LegChange = RtpRemoteChange | WebRtcRemoteChange | LegReplacement | LegPreparation | LegSwap | LegDiscard;
 
 export interface BridgeUpdate {
   /** Per-leg changes; null leaves a leg alone. */
@@ -102,6 +121,12 @@ export interface BridgeUpdate {
    * will not receive) is sent nothing. Default both.
    */
   flow?: { toA: boolean; toB: boolean };
+  /**
+   * An RFC 4733 event the bridge plays itself toward leg `toward`'s peer (a DTMF digit
+   * that came as SIP INFO), with `pt`, that leg's telephone-event payload type. Events
+   * toward one leg play one after the other; the update answers at once.
+   */
+  event?: { toward: 'a' | 'b'; pt: number; event: number; durationMs: number; volume?: number };
   /** Arms or changes the bridge's lifetime watch (see MediaWatch). */
   watch?: MediaWatch;
 }
@@ -156,6 +181,8 @@ export interface BridgeDescription {
   /** Index of the worker that owns the bridge. */
   worker: number;
   legs: LegDescription[];
+  /** Legs prepared to take a side over (LegPreparation), by side; absent when none. */
+  pending?: Array<LegDescription | null>;
 }
 
 /** The format BridgeState is written in; decodeBridgeState() refuses any other. */

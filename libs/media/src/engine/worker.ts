@@ -20,6 +20,8 @@ import { MediaWatchdog } from './watchdog.js';
 interface Entry {
   id: string;
   legs: MediaLeg[];
+  /** Legs bound to take a side over later (LegPreparation), by side. */
+  pending: Array<MediaLeg | null>;
   /** null while the legs are bound but not forwarding (created with `bridge: null`). */
   bridge: BridgeHandle | null;
   silenced: boolean;
@@ -69,7 +71,9 @@ function load(): WorkerLoad {
 }
 
 function describe(e: Entry): BridgeDescription {
-  return { id: e.id, worker: init.index, legs: e.legs.map((l) => factory.describe(l)) };
+  const d: BridgeDescription = { id: e.id, worker: init.index, legs: e.legs.map((l) => factory.describe(l)) };
+  if (e.pending.some((l) => l !== null)) d.pending = e.pending.map((l) => (l ? factory.describe(l) : null));
+  return d;
 }
 
 function get(id: string): Entry {
@@ -136,7 +140,7 @@ async function build<S>(id: string, specs: S[], makeLeg: (spec: S) => Promise<Me
       forwardEvents(id, legs.length, leg);
       legs.push(leg);
     }
-    const e: Entry = { id, legs, bridge: makeBridge(legs), silenced: false };
+    const e: Entry = { id, legs, pending: [null, null], bridge: makeBridge(legs), silenced: false };
     bridges.set(id, e);
     return describe(e);
   } catch (err) {
@@ -151,15 +155,27 @@ async function update(id: string, u: BridgeUpdate): Promise<BridgeDescription> {
   for (let i = 0; i < 2; i++) {
     const change = u.legs?.[i];
     if (!change) continue;
-    if ('replace' in change) {
-      // A new transport or new keys (re-INVITE): a fresh leg takes this side over.
-      const leg = await factory.createLeg(change.replace);
-      const old = e.legs[i];
+    if ('replace' in change || 'swap' in change) {
+      // A new transport or new keys (re-INVITE), or a transfer's prepared leg: it takes this side over.
+      const leg = 'swap' in change ? e.pending[i] : await factory.createLeg(change.replace);
+      if (!leg) throw new WorkerError(`no leg prepared for side ${i}`, 500);
+      e.pending[i] = null;
+      const old = e.legs[i]!;
       e.legs[i] = leg;
       forwardEvents(id, i, leg);
+      leg.silenced = e.silenced;
       e.bridge?.replaceLeg(i === 0 ? 'a' : 'b', leg);
       watchdog.legsChanged(id, e.legs);
       await factory.closeLeg(old);
+    } else if ('prepare' in change) {
+      const stale = e.pending[i];
+      e.pending[i] = null;
+      if (stale) await factory.closeLeg(stale);
+      e.pending[i] = await factory.createLeg(change.prepare);
+    } else if ('discard' in change) {
+      const stale = e.pending[i];
+      e.pending[i] = null;
+      if (stale) await factory.closeLeg(stale);
     } else {
       factory.updateLeg(e.legs[i], change);
     }
@@ -178,6 +194,11 @@ async function update(id: string, u: BridgeUpdate): Promise<BridgeDescription> {
     rearmWatch();
   }
   if (u.flow && e.bridge) e.bridge.setFlow(u.flow.toA, u.flow.toB);
+  if (u.event) {
+    if (!e.bridge) throw Object.assign(new Error('no live bridge to play an event on'), { status: 500 });
+    const { toward, pt, ...ev } = u.event;
+    e.bridge.sendEvent(toward, ev, pt);
+  }
   return describe(e);
 }
 
@@ -191,7 +212,7 @@ async function destroy(id: string): Promise<BridgeCounters> {
   try {
     await e.bridge?.close();
   } finally {
-    await closeLegs(e.legs);
+    await closeLegs([...e.legs, ...e.pending.filter((l): l is MediaLeg => l !== null)]);
   }
   return counters(e);
 }

@@ -1,0 +1,112 @@
+// Transfer (RFC 3515) over the loopback network with a real media worker: a trunk's
+// caller answered by an agent is blind-transferred by the agent's REFER to a second
+// trunk, which takes the agent's place in the same bridge; progress reaches the agent as
+// sipfrag NOTIFYs (RFC 3420); a failed transfer leaves the call as it was; a trunk's
+// REFER is refused 403.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Dialog, IncomingRequest } from '@trapezoid/sip';
+import { B, B2, BROWSER_ANSWER, assertReleased, bench, nextRequest, sleep, trunkSdp, type Bench } from './test-support.js';
+
+const PORTS = { min: 11600, max: 11699 };
+const CT = 'application/sdp';
+
+interface Inbound { trunk: Dialog; agent: Dialog; atAgent: IncomingRequest[]; atTrunk: IncomingRequest[] }
+
+/** Trunk (a) -> agent (b), answered; REFERs dial the second trunk at B2. */
+async function inbound(t: Bench): Promise<Inbound> {
+  t.route = () => ({
+    profiles: { a: 'rtp', b: 'webrtc' }, policy: { codecs: ['PCMU', 'PCMA', 'telephone-event/8000'] },
+    send: t.invite([{ uri: 'sip:agent@127.0.0.1:5080', destination: B }]), timeoutSeconds: 5, timeoutEvent: 'ring-timeout',
+    transfer: {
+      calls: t.calls, trunkRefer: 'refuse',
+      dial: (number, referrer, offer) => Promise.resolve(t.gw.request('INVITE', `sip:${number}@127.0.0.1:5090`, {
+        from: '<sip:caller@gw.test>', to: `<sip:${number}@127.0.0.1>`, destination: B2, body: offer, contentType: CT, headers: { 'Referred-By': `<${referrer}>` },
+      })),
+    },
+  });
+  const invited = nextRequest(t.b, 'INVITE');
+  const out = t.a.request('INVITE', 'sip:2000@127.0.0.1:5060', { body: trunkSdp(11700, { codecs: '0 8 101' }), contentType: CT });
+  const inc = await invited;
+  const agentDialog = inc.answer({ body: BROWSER_ANSWER, contentType: CT });
+  assert.equal((await out.final).status, 200);
+  const agent = await agentDialog;
+  const atAgent: IncomingRequest[] = [];
+  agent.on('request', (r: IncomingRequest) => { atAgent.push(r); r.reply(200); });
+  const atTrunk: IncomingRequest[] = [];
+  out.dialog!.on('request', (r: IncomingRequest) => { atTrunk.push(r); r.reply(200); });
+  for (let i = 0; i < 100 && t.started.at(-1)!.state !== 'answered'; i++) await sleep(5);
+  return { trunk: out.dialog!, agent, atAgent, atTrunk };
+}
+
+const sipfrag = (r: IncomingRequest): string => `${r.message.body.toString().trim()} | ${r.message.headers.get('subscription-state') ?? ''}`;
+
+describe('transfer (loopback SIP, real media worker)', () => {
+  let t: Bench;
+  before(async () => { t = await bench(PORTS); });
+  after(async () => { await t.close(); });
+
+  it('the agent\'s REFER connects the caller to a second trunk in the same bridge; NOTIFYs 100, 180, 200; the agent\'s leg ends', async () => {
+    const x = await inbound(t);
+    const call = t.started.at(-1)!;
+    const target = nextRequest(t.b2, 'INVITE');
+    const agentGone = new Promise<void>((resolve) => x.agent.once('terminated', () => resolve()));
+    const refer = await x.agent.request('REFER', { headers: { 'Refer-To': '<sip:3000@gw.test>' } }).final;
+    assert.equal(refer.status, 202);
+    const inv = await target;
+    const offer = inv.message.body.toString();
+    assert.match(offer, /m=audio \d+ RTP\/AVP 0 101\r\n/, 'the codecs in force with the caller, its numbers');
+    assert.match(inv.message.headers.get('referred-by') ?? '', /sip:/, 'Referred-By names the agent (RFC 3892)');
+    inv.progress(180);
+    await sleep(20);
+    inv.answer({ body: trunkSdp(11702, { codecs: '0 101' }), contentType: CT }).catch(() => undefined);
+    await agentGone;
+    assert.deepEqual(x.atAgent.filter((r) => r.method === 'NOTIFY').map(sipfrag),
+      ['SIP/2.0 100 Trying | active;expires=60', 'SIP/2.0 180 Ringing | active;expires=60', 'SIP/2.0 200 OK | terminated;reason=noresource']);
+    assert.equal(x.atAgent.find((r) => r.method === 'NOTIFY')!.message.headers.get('event'), 'refer');
+    const state = await t.engine.exportState(call.media!.id);
+    const leg0 = state.legs[0] as { kind: string; remote: { port: number } };
+    assert.deepEqual([leg0.kind, leg0.remote.port], ['rtp', 11702], 'the second trunk has the browser\'s place in the bridge');
+    assert.deepEqual((state.bridge as { payloadTypes: number[][] }).payloadTypes, [[0, 0], [101, 101]]);
+    assert.equal(call.state, 'answered', 'the caller\'s call goes on');
+    assert.equal(x.atTrunk.length, 0, 'the caller was not re-INVITEd');
+    // A hold from the new party is answered by the gateway; the caller is not bothered.
+    const hold = await inv.createdDialog!.request('INVITE', { body: trunkSdp(11702, { version: 2, direction: 'sendonly', codecs: '0 101' }), contentType: CT }).final;
+    assert.equal(hold.status, 200);
+    assert.match(hold.body.toString(), /a=recvonly/);
+    // The caller hangs up: the second trunk gets the BYE.
+    const targetGone = new Promise<void>((resolve) => inv.createdDialog!.once('terminated', () => resolve()));
+    await x.trunk.bye();
+    await targetGone;
+    const end = await t.ended(t.started.length - 1);
+    assert.deepEqual([end.status, end.endedBy], [200, 'a']);
+    await assertReleased(t);
+  });
+
+  it('the target refuses (486): NOTIFY 486, the caller stays with the agent, the prepared leg is released', async () => {
+    const x = await inbound(t);
+    const call = t.started.at(-1)!;
+    const portsBefore = t.engine.portsInUse;
+    const target = nextRequest(t.b2, 'INVITE');
+    assert.equal((await x.agent.request('REFER', { headers: { 'Refer-To': 'sip:3001@gw.test' } }).final).status, 202);
+    (await target).reply(486);
+    for (let i = 0; i < 100 && !x.atAgent.some((r) => /486/.test(r.message.body.toString())); i++) await sleep(10);
+    assert.deepEqual(x.atAgent.filter((r) => r.method === 'NOTIFY').map(sipfrag), ['SIP/2.0 100 Trying | active;expires=60', 'SIP/2.0 486 Busy Here | terminated;reason=noresource']);
+    assert.equal(call.state, 'answered');
+    assert.equal(x.agent.terminated, false, 'the agent keeps the caller');
+    for (let i = 0; i < 50 && t.engine.portsInUse !== portsBefore; i++) await sleep(10);
+    assert.equal(t.engine.portsInUse, portsBefore, 'the prepared leg\'s ports are back');
+    await x.agent.bye();
+    await assertReleased(t);
+  });
+
+  it('a REFER from the trunk is refused 403, naming why; one without Refer-To is 400', async () => {
+    const x = await inbound(t);
+    const r = await x.trunk.request('REFER', { headers: { 'Refer-To': '<sip:3000@gw.test>' } }).final;
+    assert.equal(r.status, 403);
+    assert.match(r.reason, /Transfer not allowed from trunk/);
+    assert.equal((await x.agent.request('REFER').final).status, 400);
+    await x.agent.bye();
+    await assertReleased(t);
+  });
+});
