@@ -11,6 +11,8 @@
     holds: [],
     /** NOTIFY progress of the last transfer (sipfrag status lines, RFC 3515/3420). */
     refer: [],
+    /** DTMF the far end sent as SIP INFO: tone and duration (ms). */
+    dtmfIn: [],
   };
   window.softphone = state;
 
@@ -73,6 +75,7 @@
     session.on('progress', () => setStatus('ringing'));
     session.on('accepted', () => setStatus('answered'));
     session.on('confirmed', () => { setStatus('in call'); attachMedia(session); startMeters(); });
+    session.on('newDTMF', (e) => { if (e.originator === 'remote') { state.dtmfIn.push({ tone: e.dtmf.tone, duration: e.dtmf.duration }); log('DTMF ' + e.dtmf.tone); } });
     session.on('hold', (e) => { state.holds.push({ type: 'hold', originator: e.originator, at: Date.now() }); log('on hold (' + e.originator + ')'); });
     session.on('unhold', (e) => { state.holds.push({ type: 'unhold', originator: e.originator, at: Date.now() }); log('resumed (' + e.originator + ')'); });
     session.on('ended', (e) => { state.ended = { cause: e.cause, originator: e.originator }; setStatus('ended: ' + e.cause); done(); });

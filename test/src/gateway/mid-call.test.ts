@@ -3,7 +3,9 @@
 // survives JsSIP's refreshes (answered by the gateway, never relayed) with a 60 s hold by
 // re-INVITE and a hold by UPDATE, media both ways again within 1 s of each resume; the
 // trunk holds and resumes the browser; a 183's early media and a 200 that moves the
-// trunk's media elsewhere. Every test ends with 0 calls and 0 ports.
+// trunk's media elsewhere; DTMF sent as SIP INFO both ways (decoded on the far side);
+// blind transfer by the agent's REFER to a second SIPp; a session timer refresh left
+// unanswered. Every test ends with 0 calls and 0 ports.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,18 +15,26 @@ import type { Page } from 'playwright-core';
 import { launchChromium, type Browser } from '../media/chromium.js';
 import { freePort, startSipp, type SippResult, type SippRun } from '../sip/sipp.js';
 import {
-  CALLER, GATEWAY_SCENARIOS, assertReleasedAndStop, callState, openSoftphone, sleep, startGateway, waitCallState, waitEnded, waitPackets,
-  type SoftphoneStats, type TestGateway,
+  AGENT, AGENT_NUMBER, CALLER, GATEWAY_SCENARIOS, assertReleasedAndStop, callEnd, callState, openSoftphone, sleep, startGateway, udpPort,
+  waitCallState, waitEnded, waitPackets, type SoftphoneStats, type TestGateway, type TestGatewayOptions,
 } from './harness.js';
 
 const PORTS = { min: 11300, max: 11449 };
 /** Where the trunk's 183 says its early media goes (a socket of this test). */
 const EARLY_PORT = 11450;
+/** Where the DTMF trunk and the transfer target say their media goes (sockets of this test). */
+const DTMF_SINK = 11451;
+const TRANSFER_SINK = 11452;
 
 interface HoldEvent { type: 'hold' | 'unhold'; originator: string; at: number }
 declare const window: {
   softphone: {
     holds: HoldEvent[];
+    dtmfIn: Array<{ tone: string; duration: number }>;
+    refer: Array<{ what: string; status?: number }>;
+    callState: string;
+    dtmf(tones: string): void;
+    transfer(target: string): void;
     hold(useUpdate?: boolean): Promise<void>;
     unhold(useUpdate?: boolean): Promise<void>;
     stats(): Promise<SoftphoneStats | null>;
@@ -61,13 +71,19 @@ describe('mid-call: JsSIP in Chromium <-> gateway <-> SIPp', { timeout: 300_000 
     await browser?.close();
   });
 
-  async function setUp(sippArgs: string[], timeoutSec: number): Promise<{ sipp: SippRun; gw: TestGateway; page: Page }> {
+  let target: SippRun | null = null;
+  async function setUp(sippArgs: string[], timeoutSec: number, opts: { agent?: boolean; edit?: TestGatewayOptions['edit'] } = {}): Promise<{ sipp: SippRun; gw: TestGateway; page: Page }> {
     const trunkPort = await freePort();
-    sipp = await startSipp({ port: trunkPort, args: [...sippArgs, '-m', '1'], trace: true, timeoutSec });
-    gw = await startGateway({ trunkPort, ports: PORTS });
+    if (!opts.agent) sipp = await startSipp({ port: trunkPort, args: [...sippArgs, '-m', '1'], trace: true, timeoutSec });
+    gw = await startGateway({ trunkPort, ports: PORTS, ...(opts.edit ? { edit: opts.edit } : {}) });
     page = await browser.context.newPage();
-    await openSoftphone(page, gw, { user: CALLER.username, password: CALLER.password, target: '1000' });
-    return { sipp, gw, page };
+    await openSoftphone(page, gw, opts.agent
+      ? { user: AGENT.username, password: AGENT.password, autoanswer: true }
+      : { user: CALLER.username, password: CALLER.password, target: '1000' });
+    if (opts.agent) {
+      sipp = await startSipp({ port: trunkPort, args: [...sippArgs, '-s', AGENT_NUMBER, '-m', '1', `127.0.0.1:${udpPort(gw)}`], trace: true, timeoutSec });
+    }
+    return { sipp: sipp!, gw, page };
   }
   async function scenario(body: () => Promise<void>): Promise<void> {
     let passed = false;
@@ -82,6 +98,8 @@ describe('mid-call: JsSIP in Chromium <-> gateway <-> SIPp', { timeout: 300_000 
       if (g) await assertReleasedAndStop(g, passed);
       await sipp?.stop();
       sipp = null;
+      await target?.stop();
+      target = null;
     }
   }
 
@@ -173,15 +191,107 @@ describe('mid-call: JsSIP in Chromium <-> gateway <-> SIPp', { timeout: 300_000 
       await new Promise<void>((resolve) => early.socket.close(() => resolve()));
     }
   }));
+
+  it('DTMF as SIP INFO both ways: JsSIP\'s digits reach SIPp\'s media address as RFC 4733 events; SIPp\'s INFO digits reach JsSIP', { timeout: 60_000 }, () => scenario(async () => {
+    const sink = await listen(DTMF_SINK);
+    try {
+      const { sipp, page } = await setUp(['-sf', join(GATEWAY_SCENARIOS, 'uas-dtmf-info.xml'), '-key', 'media_sink', String(DTMF_SINK)], 40);
+      await page.click('#call');
+      await waitCallState(page, /^in call$/);
+      await page.evaluate(() => window.softphone.dtmf('1#'));
+      for (let i = 0; i < 60 && decodeEvents(sink.packets, 101).filter((e) => e.ends > 0).length < 2; i++) await sleep(50);
+      const events = decodeEvents(sink.packets, 101);
+      // JsSIP's INFO: Signal 1 and #, 160 ms each: 1280 at 8 kHz, the end packet three times.
+      assert.deepEqual(events.map((e) => [e.event, e.marker, e.ends, e.duration]), [[1, true, 3, 1280], [11, true, 3, 1280]], JSON.stringify(events));
+      await page.waitForFunction(() => window.softphone.dtmfIn.length >= 2, undefined, { timeout: 10_000 });
+      assert.deepEqual(await page.evaluate(() => window.softphone.dtmfIn), [{ tone: '5', duration: 250 }, { tone: '#', duration: 300 }]);
+      await page.click('#hangup');
+      await waitEnded(page);
+      const r = await sipp.done;
+      assert.equal(r.code, 0, `SIPp's INFOs were answered 200: ${r.stdout.slice(-1500)}`);
+      assert.equal(received(r, 'INFO').length, 0, 'the browser\'s INFOs were turned into RFC 4733, not relayed');
+    } finally {
+      await closeSocket(sink.socket);
+    }
+  }));
+
+  it('blind transfer: the agent\'s REFER connects SIPp\'s caller to a second SIPp, whose media address now gets the caller\'s audio; JsSIP sees the NOTIFYs', { timeout: 60_000 }, () => scenario(async () => {
+    const sink = await listen(TRANSFER_SINK);
+    try {
+      const targetPort = await freePort();
+      target = await startSipp({ port: targetPort, args: ['-sf', join(GATEWAY_SCENARIOS, 'uas-transfer-target.xml'), '-key', 'media_sink', String(TRANSFER_SINK), '-m', '1'], trace: true, timeoutSec: 40 });
+      const { sipp, gw, page } = await setUp(['-sf', join(GATEWAY_SCENARIOS, 'uac-pcap-await-bye.xml')], 40, {
+        agent: true,
+        edit: (raw) => {
+          raw.trunks.push({ name: 'target', address: '127.0.0.1', port: targetPort, codecs: ['PCMA', 'PCMU'] });
+          (raw.routes as unknown[]).unshift({ match: '^3\\d{3}$', trunk: 'target' });
+        },
+      });
+      await waitCallState(page, /^in call$/);
+      await page.evaluate(() => window.softphone.transfer('3000'));
+      const ended = await waitEnded(page, 15_000);
+      assert.equal(ended.originator, 'remote', 'the agent\'s leg was ended by the gateway');
+      for (let i = 0; i < 40 && sink.packets.length < 50; i++) await sleep(50);
+      assert.ok(sink.packets.length >= 50, `the caller's audio reaches the transfer target: ${sink.packets.length} packets`);
+      assert.ok(sink.packets.every((b) => (b[1]! & 0x7f) === 8), 'PCMA, as the caller sends it');
+      const refer = await page.evaluate(() => window.softphone.refer.map((r) => r.what));
+      assert.ok(refer.includes('accepted') && refer.includes('trying') && refer.includes('connected'), `NOTIFY progress seen by JsSIP: ${JSON.stringify(refer)}`);
+      const [r1, r2] = await Promise.all([sipp.done, target.done]);
+      assert.equal(r2.code, 0, `the target answered and hung up: ${r2.stdout.slice(-1000)}`);
+      assert.match(received(r2, 'INVITE')[0]!.text, /^Referred-By: <sip:agent@/im);
+      assert.equal(r1.code, 0, `the caller got the target's BYE through the gateway: ${r1.stdout.slice(-1000)}`);
+      assert.equal(gw.counters().callsStarted, 1, 'one call from start to end');
+    } finally {
+      await closeSocket(sink.socket);
+    }
+  }));
+
+  it('session timer toward the trunk: the gateway refreshes by UPDATE; the refresh left unanswered ends the call on both legs', { timeout: 60_000 }, () => scenario(async () => {
+    const { sipp, gw, page } = await setUp(['-sf', join(GATEWAY_SCENARIOS, 'uas-session-timer.xml'), '-rtp_echo'], 40);
+    await page.click('#call');
+    await waitCallState(page, /^in call$/);
+    const answeredAt = Date.now();
+    const end = await waitEnded(page, 25_000);
+    const took = Date.now() - answeredAt;
+    assert.equal(end.originator, 'remote', 'the browser got a BYE');
+    assert.ok(took > 9_000 && took < 17_000, `refresh at 5 s answered, at 10 s not, expired 5 s later (${took} ms)`);
+    const r = await sipp.done;
+    assert.equal(r.code, 0, `SIPp got both UPDATEs and then the BYE: ${r.stdout.slice(-1500)}`);
+    const updates = received(r, 'UPDATE');
+    assert.ok(updates.length >= 2 && /^Session-Expires: 10;refresher=uac/im.test(updates[0]!.text), 'refreshes carry the interval');
+    const ended = await callEnd(gw);
+    assert.deepEqual([ended.status, ended.endedBy], [408, 'gateway'], JSON.stringify(ended));
+    assert.ok(gw.events.events.some((e) => e.event === 'session-expired'), 'logged');
+  }));
 });
 
-/** A UDP socket that notes when each datagram arrived. */
-function listen(port: number): Promise<{ socket: Socket; at: number[] }> {
+/** A UDP socket that notes each datagram and when it arrived. */
+function listen(port: number): Promise<{ socket: Socket; at: number[]; packets: Buffer[] }> {
   return new Promise((resolve, reject) => {
     const socket = createSocket('udp4');
     const at: number[] = [];
-    socket.on('message', () => at.push(Date.now()));
+    const packets: Buffer[] = [];
+    socket.on('message', (m) => { at.push(Date.now()); packets.push(m); });
     socket.once('error', reject);
-    socket.bind(port, '127.0.0.1', () => resolve({ socket, at }));
+    socket.bind(port, '127.0.0.1', () => resolve({ socket, at, packets }));
   });
+}
+
+function closeSocket(s: Socket): Promise<void> {
+  return new Promise((resolve) => s.close(() => resolve()));
+}
+
+/** RFC 4733 events in RTP with payload type `pt`, grouped by event (timestamp): what a receiver decodes. */
+function decodeEvents(packets: Buffer[], pt: number): Array<{ event: number; marker: boolean; ends: number; duration: number }> {
+  const byTs = new Map<number, { event: number; marker: boolean; ends: number; duration: number }>();
+  for (const b of packets) {
+    if (b.length < 16 || (b[1]! & 0x7f) !== pt) continue;
+    const ts = b.readUInt32BE(4);
+    const e = byTs.get(ts) ?? { event: b[12]!, marker: false, ends: 0, duration: 0 };
+    if ((b[1]! & 0x80) !== 0) e.marker = true;
+    if ((b[13]! & 0x80) !== 0) e.ends++;
+    e.duration = Math.max(e.duration, b.readUInt16BE(14));
+    byTs.set(ts, e);
+  }
+  return [...byTs.values()];
 }
