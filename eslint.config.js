@@ -24,7 +24,7 @@ export default tseslint.config(
       globals: {
         window: 'readonly', document: 'readonly', location: 'readonly', fetch: 'readonly',
         URLSearchParams: 'readonly', MediaStream: 'readonly', RTCPeerConnection: 'readonly',
-        navigator: 'readonly', JsSIP: 'readonly',
+        navigator: 'readonly', JsSIP: 'readonly', SIP: 'readonly',
       },
     },
   },

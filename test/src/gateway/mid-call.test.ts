@@ -127,12 +127,14 @@ describe('mid-call: JsSIP in Chromium <-> gateway <-> SIPp', { timeout: 300_000 
     const tookUpdate = await flowsAgain(page, await stats(page), 15, 1_000);
     console.log(`media both ways after resume: ${tookInvite} ms (re-INVITE, after 60 s on hold), ${tookUpdate} ms (UPDATE)`);
 
-    // Until 100 s after the answer: JsSIP's second refresh at 90 s.
+    // Until 100 s after the answer. JsSIP restarts its 45 s refresh timer after each of its
+    // re-INVITEs and UPDATEs (they refresh too, RFC 4028 §7.4): the offerless UPDATE
+    // falls inside the 60 s hold.
     await sleep(Math.max(0, 100_000 - (Date.now() - answeredAt)));
     assert.equal(await callState(page), 'in call', 'the call survived 100 s');
     await flowsAgain(page, await stats(page), 20, 2_000);
     const refreshes = gw.events.events.filter((e) => e.event === 'in-dialog' && e.method === 'UPDATE' && e.purpose === 'refresh');
-    assert.ok(refreshes.length >= 2, `JsSIP's refreshes were answered by the gateway: ${JSON.stringify(refreshes)}`);
+    assert.ok(refreshes.length >= 1, `JsSIP's offerless refresh was answered by the gateway: ${JSON.stringify(refreshes)}`);
     assert.ok(refreshes.every((e) => e.status === 200 && e.relayed === false && e.side === 'a'));
 
     await page.click('#hangup');

@@ -1,0 +1,169 @@
+// Issue 9 acceptance with the second browser SIP library: SIP.js 0.21 (SimpleUser, in
+// headless Chromium, the gateway's /sipjs.html) as caller and as agent, with hold by
+// re-INVITE and DTMF by SIP INFO (SIP.js's only way), against SIPp as the trunk. The
+// digits are decoded on the far side: RFC 4733 events at the trunk's media address, the
+// INFO body SIPp checks, the INFO digits SIP.js reports. 0 calls and 0 ports after each.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSocket, type Socket } from 'node:dgram';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { launchChromium, type Browser } from '../media/chromium.js';
+import { freePort, startSipp, type SippRun } from '../sip/sipp.js';
+import {
+  AGENT, AGENT_NUMBER, CALLER, GATEWAY_SCENARIOS, assertReleasedAndStop, sleep, startGateway, udpPort,
+  type SoftphoneStats, type TestGateway, type TestGatewayOptions,
+} from './harness.js';
+
+const PORTS = { min: 11710, max: 11799 };
+const SINK = 11800;
+
+interface SipJsPhone {
+  registered: boolean;
+  callState: string;
+  holds: string[];
+  dtmfIn: Array<{ tone: string; duration: number }>;
+  call(): Promise<void>;
+  hangup(): Promise<void>;
+  hold(): Promise<void>;
+  unhold(): Promise<void>;
+  dtmf(tone: string): Promise<void>;
+  stats(): Promise<SoftphoneStats | null>;
+}
+declare const window: { sipjsPhone: SipJsPhone };
+
+async function openSipJs(page: Page, gw: TestGateway, q: Record<string, string>): Promise<void> {
+  await page.goto(`${gw.url!}sipjs.html?${new URLSearchParams(q).toString()}`);
+  await page.waitForFunction(() => window.sipjsPhone.registered, undefined, { timeout: 15_000 });
+}
+
+const stats = async (page: Page): Promise<SoftphoneStats> => (await page.evaluate(() => window.sipjsPhone.stats()))!;
+
+async function flowsAgain(page: Page, n: number, limit: number): Promise<number> {
+  const from = await stats(page);
+  const t0 = Date.now();
+  for (;;) {
+    const s = await stats(page);
+    if (s.packetsReceived >= from.packetsReceived + n && s.packetsSent >= from.packetsSent + n) return Date.now() - t0;
+    if (Date.now() - t0 > limit) assert.fail(`media did not flow both ways within ${limit} ms: ${JSON.stringify({ from, now: s })}`);
+    await sleep(50);
+  }
+}
+
+function listen(port: number): Promise<{ socket: Socket; packets: Buffer[] }> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket('udp4');
+    const packets: Buffer[] = [];
+    socket.on('message', (m) => packets.push(m));
+    socket.once('error', reject);
+    socket.bind(port, '127.0.0.1', () => resolve({ socket, packets }));
+  });
+}
+
+describe('SIP.js 0.21 in Chromium <-> gateway <-> SIPp', { timeout: 180_000 }, () => {
+  let browser: Browser;
+  let page: Page | null = null;
+  let sipp: SippRun | null = null;
+  let gw: TestGateway | null = null;
+  before(async () => { browser = await launchChromium(); });
+  after(async () => {
+    await page?.close();
+    await sipp?.stop();
+    await gw?.stop();
+    await browser?.close();
+  });
+
+  async function scenario(body: () => Promise<void>): Promise<void> {
+    let passed = false;
+    try {
+      await body();
+      passed = true;
+    } finally {
+      await page?.close();
+      page = null;
+      const g = gw;
+      gw = null;
+      if (g) await assertReleasedAndStop(g, passed);
+      await sipp?.stop();
+      sipp = null;
+    }
+  }
+
+  async function caller(sippArgs: string[]): Promise<{ page: Page; sipp: SippRun; gw: TestGateway }> {
+    const trunkPort = await freePort();
+    sipp = await startSipp({ port: trunkPort, args: [...sippArgs, '-m', '1'], trace: true, timeoutSec: 40 });
+    gw = await startGateway({ trunkPort, ports: PORTS });
+    page = await browser.context.newPage();
+    await openSipJs(page, gw, { user: CALLER.username, password: CALLER.password, target: '1000' });
+    return { page, sipp, gw };
+  }
+
+  it('as caller: answered, hold and resume by re-INVITE reach SIPp, media both ways within 1 s of the resume', { timeout: 60_000 }, () => scenario(async () => {
+    const { page, sipp } = await caller(['-sf', join(GATEWAY_SCENARIOS, 'uas-mid-call.xml'), '-rtp_echo']);
+    await page.evaluate(() => window.sipjsPhone.call());
+    await page.waitForFunction(() => window.sipjsPhone.callState === 'in call', undefined, { timeout: 15_000 });
+    await flowsAgain(page, 30, 10_000);
+    await page.evaluate(() => window.sipjsPhone.hold());
+    await page.waitForFunction(() => window.sipjsPhone.holds.includes('hold'), undefined, { timeout: 5_000 });
+    await sleep(1_500);
+    await page.evaluate(() => window.sipjsPhone.unhold());
+    await page.waitForFunction(() => window.sipjsPhone.holds.includes('unhold'), undefined, { timeout: 5_000 });
+    await flowsAgain(page, 15, 1_000);
+    await page.evaluate(() => window.sipjsPhone.hangup());
+    const r = await sipp.done;
+    assert.equal(r.code, 0, `SIPp's call: ${r.stdout.slice(-1500)}`);
+    const reinvites = r.messages.filter((m) => m.direction === 'received' && m.startLine.startsWith('INVITE ')).slice(1);
+    assert.deepEqual(reinvites.map((m) => /a=(sendonly|sendrecv|recvonly|inactive)/.exec(m.text)?.[1]), ['sendonly', 'sendrecv']);
+  }));
+
+  it('as caller: its INFO digit reaches SIPp\'s media address as RFC 4733 (end bits, 2 s); SIPp\'s INFO digits reach SIP.js', { timeout: 60_000 }, () => scenario(async () => {
+    const sink = await listen(SINK);
+    try {
+      const { page, sipp } = await caller(['-sf', join(GATEWAY_SCENARIOS, 'uas-dtmf-info.xml'), '-key', 'media_sink', String(SINK)]);
+      await page.evaluate(() => window.sipjsPhone.call());
+      await page.waitForFunction(() => window.sipjsPhone.callState === 'in call', undefined, { timeout: 15_000 });
+      await page.evaluate(() => window.sipjsPhone.dtmf('7'));
+      for (let i = 0; i < 80 && !sink.packets.some((b) => (b[1]! & 0x7f) === 101 && (b[13]! & 0x80) !== 0); i++) await sleep(50);
+      const events = sink.packets.filter((b) => (b[1]! & 0x7f) === 101);
+      const ends = events.filter((b) => (b[13]! & 0x80) !== 0);
+      assert.ok(events.length > 3 && events.every((b) => b[12] === 7), `event 7: ${events.length} packets`);
+      assert.equal((events[0]![1]! & 0x80) !== 0, true, 'marker on the first');
+      assert.deepEqual(ends.map((b) => b.readUInt16BE(14)), [16000, 16000, 16000], 'SIP.js says 2000 ms: 16000 at 8 kHz, the end three times');
+      await page.waitForFunction(() => window.sipjsPhone.dtmfIn.length >= 2, undefined, { timeout: 10_000 });
+      assert.deepEqual(await page.evaluate(() => window.sipjsPhone.dtmfIn), [{ tone: '5', duration: 250 }, { tone: '#', duration: 300 }]);
+      await page.evaluate(() => window.sipjsPhone.hangup());
+      assert.equal((await sipp.done).code, 0);
+    } finally {
+      await new Promise<void>((resolve) => sink.socket.close(() => resolve()));
+    }
+  }));
+
+  it('as agent: answers SIPp\'s call, holds and resumes (re-INVITEs reach SIPp), sends an INFO digit SIPp checks (trunk set to INFO)', { timeout: 60_000 }, () => scenario(async () => {
+    const trunkPort = await freePort();
+    const edit: TestGatewayOptions['edit'] = (raw) => { raw.trunks[0]!.dtmf = 'info'; };
+    gw = await startGateway({ trunkPort, ports: PORTS, edit });
+    page = await browser.context.newPage();
+    await openSipJs(page, gw, { user: AGENT.username, password: AGENT.password, autoanswer: '1' });
+    sipp = await startSipp({
+      port: trunkPort, trace: true, timeoutSec: 40,
+      args: ['-sf', join(GATEWAY_SCENARIOS, 'uac-agent-mid-call.xml'), '-s', AGENT_NUMBER, '-m', '1', `127.0.0.1:${udpPort(gw)}`],
+    });
+    const p = page;
+    await p.waitForFunction(() => window.sipjsPhone.callState === 'in call', undefined, { timeout: 15_000 });
+    for (let i = 0; i < 100 && ((await stats(p))?.packetsReceived ?? 0) < 30; i++) await sleep(50);
+    assert.ok((await stats(p)).packetsReceived >= 30, 'SIPp\'s audio reaches the agent');
+    await p.evaluate(() => window.sipjsPhone.hold());
+    await p.waitForFunction(() => window.sipjsPhone.holds.includes('hold'), undefined, { timeout: 5_000 });
+    await p.evaluate(() => window.sipjsPhone.unhold());
+    await p.waitForFunction(() => window.sipjsPhone.holds.includes('unhold'), undefined, { timeout: 5_000 });
+    await p.evaluate(() => window.sipjsPhone.dtmf('9'));
+    await sleep(300);
+    await p.evaluate(() => window.sipjsPhone.hangup());
+    const r = await sipp.done;
+    assert.equal(r.code, 0, `SIPp answered both re-INVITEs and the INFO (Signal=9), then the BYE: ${r.stdout.slice(-1500)}`);
+    const got = r.messages.filter((m) => m.direction === 'received');
+    assert.deepEqual(got.filter((m) => m.startLine.startsWith('INVITE ')).map((m) => /a=(sendonly|sendrecv|recvonly|inactive)/.exec(m.text)?.[1]), ['sendonly', 'sendrecv']);
+    assert.match(got.find((m) => m.startLine.startsWith('INFO '))!.text, /Signal=9\r?\nDuration=2000/);
+  }));
+});
