@@ -104,11 +104,7 @@ async function setUp(ctx: B2buaContext, o: B2buaOptions): Promise<void> {
   const sdp = new OfferAnswer({ media, profiles: o.profiles, policy: o.policy, legacyHold: o.legacyHold ?? false });
   call.sdp = sdp;
   call.peers.a = peerCapabilities(req.message);
-  const relay = new InDialog(call, ctx.ua.supported);
-  if (timers) relay.hooks.push(timers);
-  relay.hooks.push(new DtmfInfo(call, o.dtmf ?? { toTrunk: 'rfc4733', toBrowser: 'info' }));
-  if (o.transfer) relay.hooks.push(new Transfer(call, o.transfer));
-  call.requestHandler = relay.handle;
+  attachCallControl(ctx, call, { timers, ...(o.dtmf ? { dtmf: o.dtmf } : {}), ...(o.transfer ? { transfer: o.transfer } : {}) });
   const caps = capabilityHeaders(ctx.ua.supported);
   const offer = sdp.offer('a', req.message.body.toString('utf8'));
   if (call.ended) return;
@@ -142,6 +138,22 @@ async function setUp(ctx: B2buaContext, o: B2buaOptions): Promise<void> {
     return;
   }
   await answerCaller(o, sdp, winner, early, caps, timers);
+}
+
+/**
+ * Makes `call` answer its in-dialog requests (in-dialog.ts) with session timers, INFO
+ * DTMF and transfer. The primitive does it for every call it sets up; a call carried on
+ * after a takeover (its sdp restored with OfferAnswer.restore) gets the same with it.
+ */
+export function attachCallControl(
+  ctx: Pick<B2buaContext, 'ua'>, call: Call, o: { timers?: SessionTimers | null; dtmf?: DtmfPolicy; transfer?: TransferDeps },
+): InDialog {
+  const relay = new InDialog(call, ctx.ua.supported);
+  if (o.timers) relay.hooks.push(o.timers);
+  relay.hooks.push(new DtmfInfo(call, o.dtmf ?? { toTrunk: 'rfc4733', toBrowser: 'info' }));
+  if (o.transfer) relay.hooks.push(new Transfer(call, o.transfer));
+  call.requestHandler = relay.handle;
+  return relay;
 }
 
 /**

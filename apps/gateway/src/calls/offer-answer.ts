@@ -32,6 +32,8 @@ export interface LegSdp {
 export interface OfferAnswerSnapshot {
   legs: Record<LegSide, LegSdp>;
   negotiated: Negotiated | null;
+  /** The PT pairs between two trunks after a transfer. */
+  relayMapping?: PtMapping[];
 }
 
 export interface OfferAnswerOptions {
@@ -308,7 +310,22 @@ export class OfferAnswer {
   }
 
   snapshot(): OfferAnswerSnapshot {
-    return structuredClone({ legs: this.legs, negotiated: this.negotiated });
+    return structuredClone({ legs: this.legs, negotiated: this.negotiated, ...(this.relayMapping ? { relayMapping: this.relayMapping } : {}) });
+  }
+
+  /**
+   * The offer/answer state of a call carried on from its snapshot (takeover): later
+   * offers keep each leg's m-lines, payload types, DTLS role and o= counters.
+   */
+  static restore(snapshot: OfferAnswerSnapshot, opts: OfferAnswerOptions): OfferAnswer {
+    const profiles = { a: snapshot.legs.a.profile, b: snapshot.legs.b.profile };
+    // After a transfer both legs are RTP: the browser's side is the one the media's leg 0 serves.
+    const oa = new OfferAnswer({ ...opts, profiles: profiles.a === 'rtp' && profiles.b === 'rtp' ? opts.profiles : profiles });
+    Object.assign(oa.legs.a, structuredClone(snapshot.legs.a));
+    Object.assign(oa.legs.b, structuredClone(snapshot.legs.b));
+    oa.negotiated = structuredClone(snapshot.negotiated);
+    oa.relayMapping = snapshot.relayMapping ? structuredClone(snapshot.relayMapping) : null;
+    return oa;
   }
 
   private setRemote(side: LegSide, sdp: string, direction: Direction): void {

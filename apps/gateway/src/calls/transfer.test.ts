@@ -6,16 +6,19 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Dialog, IncomingRequest } from '@trapezoid/sip';
-import { B, B2, BROWSER_ANSWER, assertReleased, bench, nextRequest, sleep, trunkSdp, type Bench } from './test-support.js';
+import { B, B2, BROWSER_ANSWER, BROWSER_OFFER, assertReleased, bench, nextRequest, sleep, trunkSdp, type Bench } from './test-support.js';
 
 const PORTS = { min: 11600, max: 11699 };
 const CT = 'application/sdp';
 
 interface Inbound { trunk: Dialog; agent: Dialog; atAgent: IncomingRequest[]; atTrunk: IncomingRequest[] }
 
-/** Trunk (a) -> agent (b), answered; REFERs dial the second trunk at B2. */
+/** Trunk (a) -> agent (b), answered; REFERs dial the second trunk at B2. An INVITE to 3000 (the agent calling out) goes to B2. */
 async function inbound(t: Bench): Promise<Inbound> {
-  t.route = () => ({
+  t.route = (req) => (req.message.uri.includes('3000') ? {
+    profiles: { a: 'webrtc', b: 'rtp' }, policy: { codecs: ['PCMU', 'PCMA', 'telephone-event/8000'] },
+    send: t.invite([{ uri: 'sip:3000@127.0.0.1:5090', destination: B2 }]), timeoutSeconds: 5, timeoutEvent: 'call-timeout',
+  } : {
     profiles: { a: 'rtp', b: 'webrtc' }, policy: { codecs: ['PCMU', 'PCMA', 'telephone-event/8000'] },
     send: t.invite([{ uri: 'sip:agent@127.0.0.1:5080', destination: B }]), timeoutSeconds: 5, timeoutEvent: 'ring-timeout',
     transfer: {
@@ -97,6 +100,45 @@ describe('transfer (loopback SIP, real media worker)', () => {
     for (let i = 0; i < 50 && t.engine.portsInUse !== portsBefore; i++) await sleep(10);
     assert.equal(t.engine.portsInUse, portsBefore, 'the prepared leg\'s ports are back');
     await x.agent.bye();
+    await assertReleased(t);
+  });
+
+  it('attended transfer: Refer-To with Replaces naming the agent\'s second call joins the two trunks on the first call\'s bridge; both agent legs end', async () => {
+    const x = await inbound(t);
+    const first = t.started.at(-1)!;
+    // The agent calls the second trunk (its consultation call).
+    const atTarget = nextRequest(t.b2, 'INVITE');
+    const consult = t.b.request('INVITE', 'sip:3000@127.0.0.1:5060', { body: BROWSER_OFFER, contentType: CT });
+    const targetInvite = await atTarget;
+    const targetDialog = targetInvite.answer({ body: trunkSdp(11703, { codecs: '0 101' }), contentType: CT });
+    assert.equal((await consult.final).status, 200);
+    const second = t.started.at(-1)!;
+    for (let i = 0; i < 100 && second.state !== 'answered'; i++) await sleep(5);
+    const target = await targetDialog;
+    const reinvites: IncomingRequest[] = [];
+    target.on('request', (r: IncomingRequest) => {
+      reinvites.push(r);
+      if (r.method === 'INVITE') r.reply(200, { body: trunkSdp(11704, { version: 2, codecs: '0 101' }), contentType: CT });
+      else r.reply(200);
+    });
+    const d = consult.dialog!.state;
+    const replaces = encodeURIComponent(`${d.callId};to-tag=${d.remoteTag};from-tag=${d.localTag}`);
+    const consultGone = new Promise<void>((resolve) => consult.dialog!.once('terminated', () => resolve()));
+    const agentGone = new Promise<void>((resolve) => x.agent.once('terminated', () => resolve()));
+    const refer = await x.agent.request('REFER', { headers: { 'Refer-To': `<sip:3000@gw.test?Replaces=${replaces}>` } }).final;
+    assert.equal(refer.status, 202);
+    await Promise.all([consultGone, agentGone]);
+    assert.equal(reinvites[0]?.method, 'INVITE', 'the target was re-INVITEd onto the first call');
+    assert.match(reinvites[0]!.message.body.toString(), /m=audio \d+ RTP\/AVP 0 101\r\n/);
+    assert.deepEqual(x.atAgent.filter((r) => r.method === 'NOTIFY').map(sipfrag), ['SIP/2.0 100 Trying | active;expires=60', 'SIP/2.0 200 OK | terminated;reason=noresource']);
+    assert.equal((await t.ended(t.started.indexOf(second))).cause, 'transferred', 'the consultation call ended');
+    assert.equal(first.state, 'answered');
+    const leg0 = (await t.engine.exportState(first.media!.id)).legs[0] as { kind: string; remote: { port: number } };
+    assert.deepEqual([leg0.kind, leg0.remote.port], ['rtp', 11704], 'the target\'s media on the first call\'s bridge');
+    assert.equal(target.terminated, false, 'the target stays, now with the caller');
+    const targetGone = new Promise<void>((resolve) => target.once('terminated', () => resolve()));
+    await x.trunk.bye();
+    await targetGone;
     await assertReleased(t);
   });
 
