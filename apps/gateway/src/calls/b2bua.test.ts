@@ -42,12 +42,13 @@ describe('B2BUA primitive (loopback SIP, real media worker)', () => {
     out.on('provisional', (r: SipResponse) => prov.push(r));
     const inc = await invited;
     assert.match(inc.message.body.toString(), /m=audio \d+ RTP\/AVP 0 8 101\r\n/, 'the browser\'s 126 became 101 toward the trunk');
+    assert.doesNotMatch(inc.message.body.toString(), /48000/, 'telephone-event at the bridged codec\'s clock only: not the browser\'s /48000');
     inc.progress(180);
     await until(() => prov.some((r) => r.status === 180), 'the 180');
     inc.progress(183, undefined, { body: trunkSdp(12000), contentType: CT });
     await until(() => prov.some((r) => r.status === 183), 'the 183');
     const early = prov.find((r) => r.status === 183)!;
-    assert.match(early.body.toString(), /UDP\/TLS\/RTP\/SAVPF 0 126/, 'early answer mapped back to the browser\'s PTs');
+    assert.match(early.body.toString(), /UDP\/TLS\/RTP\/SAVPF 0 126\r\n/, 'early answer mapped back to the browser\'s PTs, its 8 kHz telephone-event');
     const call = t.started.at(-1)!;
     assert.equal(call.state, 'early');
     const remote = async (): Promise<unknown> => ((await t.engine.exportState(call.media!.id)).legs[1] as { remote: unknown }).remote;
@@ -69,6 +70,42 @@ describe('B2BUA primitive (loopback SIP, real media worker)', () => {
     await bye;
     const end = await t.ended(t.started.length - 1);
     assert.deepEqual([end.status, end.endedBy, end.cause], [200, 'a', 'hangup']);
+    await assertReleased(t);
+  });
+
+  it('forked early media: the latest 183 with SDP wins, the 200 of the other fork takes the media back', async () => {
+    t.route = () => toTrunk(t);
+    const invited = nextRequest(t.b, 'INVITE');
+    const out = t.a.request('INVITE', 'sip:1000@127.0.0.1:5060', { body: BROWSER_OFFER, contentType: CT });
+    const prov: SipResponse[] = [];
+    out.on('provisional', (r: SipResponse) => prov.push(r));
+    const inc = await invited;
+    // Two forks behind the trunk's proxy: the same INVITE answered with two To tags.
+    const fork = (status: number, tag: string, port: number): void => {
+      const res = inc.createResponse(status);
+      res.headers.set('to', `${inc.message.headers.get('to')!.replace(/;tag=[^;]*/, '')};tag=${tag}`);
+      res.headers.set('contact', `<sip:fork-${tag}@127.0.0.1:5080>`);
+      res.setBody(trunkSdp(port), CT);
+      void t.b.transport.sendResponse(res, inc.message);
+    };
+    const call = t.started.at(-1)!;
+    const remote = async (): Promise<number | undefined> => ((await t.engine.exportState(call.media!.id)).legs[1] as { remote?: { port: number } }).remote?.port;
+    fork(183, 'one', 12030);
+    await until(() => prov.length >= 1, 'the first 183');
+    await sleep(20);
+    assert.equal(await remote(), 12030);
+    fork(183, 'two', 12032);
+    await until(() => prov.length >= 2, 'the second 183');
+    await sleep(20);
+    assert.equal(await remote(), 12032, 'the latest early media wins');
+    fork(200, 'one', 12030);
+    const final = await out.final;
+    assert.equal(final.status, 200);
+    await until(() => call.state === 'answered', 'answered');
+    assert.equal(await remote(), 12030, 'the answering fork has the media');
+    assert.equal(call.bDialog!.state.remoteTag, 'one');
+    // The forks were written by hand, so the BYE finds no dialog at B (481): the call ends anyway.
+    await out.dialog!.bye();
     await assertReleased(t);
   });
 

@@ -5,6 +5,19 @@
 // hangs up the legs still up, releases the media, drops the record and logs one line.
 // Leg 'a' is the party that sent the first INVITE (the browser on outbound calls, the
 // trunk on inbound ones), leg 'b' the party the gateway called.
+//
+// What other modules use (set up by the B2BUA primitive, b2bua.ts):
+// - events: 'state' (every move), 'answered', 'ended' (CallEnd: status, reason, endedBy,
+//   cause, duration), 'inDialog' (each in-dialog request: relayed or answered here, its
+//   purpose: hold, resume, refresh, dtmf, transfer ...), 'updated' (snapshot() changed);
+// - onEnd(fn) to stop a timer of one's own; end(status, reason, endedBy, cause) to end
+//   the call for a reason of one's own (lifetime watchdogs pass their own cause);
+// - sdp (OfferAnswer): each party's last SDP and direction, expectsMediaFrom(side) (false
+//   while a leg is on hold: no media is due from it), the PT mapping;
+// - snapshot(): dialogs, SDP state and the media's bridge id, versioned and JSON-safe;
+//   a survivor rebuilds the dialogs (UserAgent.restoreDialog), the media
+//   (CallMedia.restore), the SDP state (OfferAnswer.restore) and the in-dialog handling
+//   (attachCallControl) from it.
 
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';

@@ -18,10 +18,10 @@ export const silent = createLogger('error', true);
 /** A WebRTC offer as Chromium makes it (audio only, trimmed). */
 export const BROWSER_OFFER = [
   'v=0', 'o=- 51091466011791847 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=group:BUNDLE 0',
-  'm=audio 9 UDP/TLS/RTP/SAVPF 111 0 8 126', 'c=IN IP4 0.0.0.0', 'a=ice-ufrag:rYds', 'a=ice-pwd:tKaHgiH93dnbbgiDEgQECZDn',
+  'm=audio 9 UDP/TLS/RTP/SAVPF 111 0 8 110 126', 'c=IN IP4 0.0.0.0', 'a=ice-ufrag:rYds', 'a=ice-pwd:tKaHgiH93dnbbgiDEgQECZDn',
   'a=fingerprint:sha-256 C3:09:10:0C:FF:E6:0F:0A:45:44:EE:47:45:79:B8:96:A3:27:5E:95:B8:B0:AE:EA:00:27:90:A3:02:80:D0:85',
   'a=setup:actpass', 'a=mid:0', 'a=sendrecv', 'a=rtcp-mux', 'a=rtpmap:111 opus/48000/2', 'a=rtpmap:0 PCMU/8000',
-  'a=rtpmap:8 PCMA/8000', 'a=rtpmap:126 telephone-event/8000', 'a=ssrc:1566084482 cname:6qoqvgQE8Vl8+hvF', '',
+  'a=rtpmap:8 PCMA/8000', 'a=rtpmap:110 telephone-event/48000', 'a=rtpmap:126 telephone-event/8000', 'a=ssrc:1566084482 cname:6qoqvgQE8Vl8+hvF', '',
 ].join('\r\n');
 
 /** The browser's later offers: version `v`, a direction, other ICE credentials (ICE restart). */
