@@ -9,7 +9,6 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSocket, type Socket } from 'node:dgram';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { launchChromium, type Browser } from '../media/chromium.js';
@@ -18,6 +17,7 @@ import {
   AGENT, AGENT_NUMBER, CALLER, GATEWAY_SCENARIOS, assertReleasedAndStop, callEnd, callState, openSoftphone, sleep, startGateway, udpPort,
   waitCallState, waitEnded, waitPackets, type SoftphoneStats, type TestGateway, type TestGatewayOptions,
 } from './harness.js';
+import { decodeEvents, flowsAgain as flows, listen } from './media-checks.js';
 
 const PORTS = { min: 11300, max: 11449 };
 /** Where the trunk's 183 says its early media goes (a socket of this test). */
@@ -42,17 +42,7 @@ declare const window: {
 };
 
 const stats = async (page: Page): Promise<SoftphoneStats> => (await page.evaluate(() => window.softphone.stats()))!;
-
-/** Polls getStats until both counters moved by `n` past `from`; the ms it took (or fails after `limit`). */
-async function flowsAgain(page: Page, from: SoftphoneStats, n: number, limit: number): Promise<number> {
-  const t0 = Date.now();
-  for (;;) {
-    const s = await stats(page);
-    if (s.packetsReceived >= from.packetsReceived + n && s.packetsSent >= from.packetsSent + n) return Date.now() - t0;
-    if (Date.now() - t0 > limit) assert.fail(`media did not flow both ways within ${limit} ms: ${JSON.stringify({ from, now: s })}`);
-    await sleep(50);
-  }
-}
+const flowsAgain = (page: Page, n: number, limit: number): Promise<number> => flows(() => stats(page), n, limit);
 
 function received(r: SippResult, method: string): Array<{ text: string }> {
   return r.messages.filter((m) => m.direction === 'received' && m.startLine.startsWith(method + ' '));
@@ -119,12 +109,12 @@ describe('mid-call: JsSIP in Chromium <-> gateway <-> SIPp', { timeout: 300_000 
     // A long hold: JsSIP's first refresh (UPDATE at 45 s) falls in it.
     await sleep(60_000 - 2_000);
     await page.evaluate(() => window.softphone.unhold(false));
-    const tookInvite = await flowsAgain(page, await stats(page), 15, 1_000);
+    const tookInvite = await flowsAgain(page, 15, 1_000);
 
     await page.evaluate(() => window.softphone.hold(true));
     await sleep(1_000);
     await page.evaluate(() => window.softphone.unhold(true));
-    const tookUpdate = await flowsAgain(page, await stats(page), 15, 1_000);
+    const tookUpdate = await flowsAgain(page, 15, 1_000);
     console.log(`media both ways after resume: ${tookInvite} ms (re-INVITE, after 60 s on hold), ${tookUpdate} ms (UPDATE)`);
 
     // Until 100 s after the answer. JsSIP restarts its 45 s refresh timer after each of its
@@ -132,7 +122,7 @@ describe('mid-call: JsSIP in Chromium <-> gateway <-> SIPp', { timeout: 300_000 
     // falls inside the 60 s hold.
     await sleep(Math.max(0, 100_000 - (Date.now() - answeredAt)));
     assert.equal(await callState(page), 'in call', 'the call survived 100 s');
-    await flowsAgain(page, await stats(page), 20, 2_000);
+    await flowsAgain(page, 20, 2_000);
     const refreshes = gw.events.events.filter((e) => e.event === 'in-dialog' && e.method === 'UPDATE' && e.purpose === 'refresh');
     assert.ok(refreshes.length >= 1, `JsSIP's offerless refresh was answered by the gateway: ${JSON.stringify(refreshes)}`);
     assert.ok(refreshes.every((e) => e.status === 200 && e.relayed === false && e.side === 'a'));
@@ -159,7 +149,7 @@ describe('mid-call: JsSIP in Chromium <-> gateway <-> SIPp', { timeout: 300_000 
     const b = await stats(page);
     assert.ok(b.packetsReceived - a.packetsReceived < 10, `held: nothing comes back (${JSON.stringify([a, b])})`);
     await page.waitForFunction(() => window.softphone.holds.some((h) => h.type === 'unhold'), undefined, { timeout: 10_000 });
-    await flowsAgain(page, await stats(page), 15, 1_000);
+    await flowsAgain(page, 15, 1_000);
     const holds = await page.evaluate(() => window.softphone.holds.map((h) => [h.type, h.originator]));
     assert.deepEqual(holds, [['hold', 'remote'], ['unhold', 'remote']]);
     const end = await waitEnded(page, 15_000);
@@ -190,7 +180,7 @@ describe('mid-call: JsSIP in Chromium <-> gateway <-> SIPp', { timeout: 300_000 
       await waitEnded(page);
       assert.equal((await sipp.done).code, 0);
     } finally {
-      await new Promise<void>((resolve) => early.socket.close(() => resolve()));
+      await early.close();
     }
   }));
 
@@ -213,7 +203,7 @@ describe('mid-call: JsSIP in Chromium <-> gateway <-> SIPp', { timeout: 300_000 
       assert.equal(r.code, 0, `SIPp's INFOs were answered 200: ${r.stdout.slice(-1500)}`);
       assert.equal(received(r, 'INFO').length, 0, 'the browser\'s INFOs were turned into RFC 4733, not relayed');
     } finally {
-      await closeSocket(sink.socket);
+      await sink.close();
     }
   }));
 
@@ -244,7 +234,7 @@ describe('mid-call: JsSIP in Chromium <-> gateway <-> SIPp', { timeout: 300_000 
       assert.equal(r1.code, 0, `the caller got the target's BYE through the gateway: ${r1.stdout.slice(-1000)}`);
       assert.equal(gw.counters().callsStarted, 1, 'one call from start to end');
     } finally {
-      await closeSocket(sink.socket);
+      await sink.close();
     }
   }));
 
@@ -266,34 +256,3 @@ describe('mid-call: JsSIP in Chromium <-> gateway <-> SIPp', { timeout: 300_000 
     assert.ok(gw.events.events.some((e) => e.event === 'session-expired'), 'logged');
   }));
 });
-
-/** A UDP socket that notes each datagram and when it arrived. */
-function listen(port: number): Promise<{ socket: Socket; at: number[]; packets: Buffer[] }> {
-  return new Promise((resolve, reject) => {
-    const socket = createSocket('udp4');
-    const at: number[] = [];
-    const packets: Buffer[] = [];
-    socket.on('message', (m) => { at.push(Date.now()); packets.push(m); });
-    socket.once('error', reject);
-    socket.bind(port, '127.0.0.1', () => resolve({ socket, at, packets }));
-  });
-}
-
-function closeSocket(s: Socket): Promise<void> {
-  return new Promise((resolve) => s.close(() => resolve()));
-}
-
-/** RFC 4733 events in RTP with payload type `pt`, grouped by event (timestamp): what a receiver decodes. */
-function decodeEvents(packets: Buffer[], pt: number): Array<{ event: number; marker: boolean; ends: number; duration: number }> {
-  const byTs = new Map<number, { event: number; marker: boolean; ends: number; duration: number }>();
-  for (const b of packets) {
-    if (b.length < 16 || (b[1]! & 0x7f) !== pt) continue;
-    const ts = b.readUInt32BE(4);
-    const e = byTs.get(ts) ?? { event: b[12]!, marker: false, ends: 0, duration: 0 };
-    if ((b[1]! & 0x80) !== 0) e.marker = true;
-    if ((b[13]! & 0x80) !== 0) e.ends++;
-    e.duration = Math.max(e.duration, b.readUInt16BE(14));
-    byTs.set(ts, e);
-  }
-  return [...byTs.values()];
-}

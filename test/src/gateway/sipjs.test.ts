@@ -6,7 +6,6 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSocket, type Socket } from 'node:dgram';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { launchChromium, type Browser } from '../media/chromium.js';
@@ -15,6 +14,7 @@ import {
   AGENT, AGENT_NUMBER, CALLER, GATEWAY_SCENARIOS, assertReleasedAndStop, sleep, startGateway, udpPort,
   type SoftphoneStats, type TestGateway, type TestGatewayOptions,
 } from './harness.js';
+import { flowsAgain as flows, listen } from './media-checks.js';
 
 const PORTS = { min: 11710, max: 11799 };
 const SINK = 11800;
@@ -39,27 +39,7 @@ async function openSipJs(page: Page, gw: TestGateway, q: Record<string, string>)
 }
 
 const stats = async (page: Page): Promise<SoftphoneStats> => (await page.evaluate(() => window.sipjsPhone.stats()))!;
-
-async function flowsAgain(page: Page, n: number, limit: number): Promise<number> {
-  const from = await stats(page);
-  const t0 = Date.now();
-  for (;;) {
-    const s = await stats(page);
-    if (s.packetsReceived >= from.packetsReceived + n && s.packetsSent >= from.packetsSent + n) return Date.now() - t0;
-    if (Date.now() - t0 > limit) assert.fail(`media did not flow both ways within ${limit} ms: ${JSON.stringify({ from, now: s })}`);
-    await sleep(50);
-  }
-}
-
-function listen(port: number): Promise<{ socket: Socket; packets: Buffer[] }> {
-  return new Promise((resolve, reject) => {
-    const socket = createSocket('udp4');
-    const packets: Buffer[] = [];
-    socket.on('message', (m) => packets.push(m));
-    socket.once('error', reject);
-    socket.bind(port, '127.0.0.1', () => resolve({ socket, packets }));
-  });
-}
+const flowsAgain = (page: Page, n: number, limit: number): Promise<number> => flows(() => stats(page), n, limit);
 
 describe('SIP.js 0.21 in Chromium <-> gateway <-> SIPp', { timeout: 180_000 }, () => {
   let browser: Browser;
@@ -135,7 +115,7 @@ describe('SIP.js 0.21 in Chromium <-> gateway <-> SIPp', { timeout: 180_000 }, (
       await page.evaluate(() => window.sipjsPhone.hangup());
       assert.equal((await sipp.done).code, 0);
     } finally {
-      await new Promise<void>((resolve) => sink.socket.close(() => resolve()));
+      await sink.close();
     }
   }));
 
