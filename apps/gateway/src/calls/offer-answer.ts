@@ -12,6 +12,7 @@ import {
   type WebRtcRemote,
 } from '@trapezoid/sdp';
 import type { CallMedia, MediaFlow } from '../media/call-media.js';
+import type { IceDtlsParams, MediaEndpoint, WebRtcOfferResult } from '@trapezoid/sdp';
 import type { LegSide } from './call.js';
 
 export type LegProfile = 'webrtc' | 'rtp';
@@ -111,6 +112,26 @@ export class OfferAnswer {
    * answers it (RFC 3264 §6.1) and the version up by one; the media follows. The other
    * trunk is not re-INVITEd (the flow toward a held party stops here anyway).
    */
+  /**
+   * A transfer to another browser agent on `side` (the browser's): our WebRTC offer to it,
+   * from the staying trunk's SDP (its codecs and numbers), on a new WebRTC leg.
+   */
+  agentOffer(side: LegSide, ice: IceDtlsParams, endpoint: MediaEndpoint): WebRtcOfferResult {
+    const stay = this.legs[other(side)].remote;
+    if (stay === null) throw new Error('no SDP from the staying party');
+    return rtpOfferToWebrtcOffer(stay, this.policy, ice, endpoint, { stream: this.media.towardBrowser });
+  }
+
+  /** The new agent's answer to agentOffer(): the session of the new pair; nothing is sent to the trunk. */
+  agentAnswered(side: LegSide, offer: WebRtcOfferResult, answer: string): { mapping: PtMapping[]; remote: WebRtcRemote } {
+    const stay = other(side);
+    const r = webrtcAnswerToRtpAnswer(offer.session, answer, this.media.rtpEndpoint, { origin: this.legs[stay].origin ?? undefined });
+    this.legs[side] = { profile: 'webrtc', remote: answer, local: offer.sdp, origin: offer.origin, direction: r.remote.direction };
+    this.negotiated = r.negotiated;
+    this.relayMapping = null;
+    return { mapping: r.mapping, remote: r.remote };
+  }
+
   /** Between two trunks: our offer for an offerless re-INVITE, our last SDP again (RFC 3261 §14.2). */
   relayReoffer(side: LegSide): string {
     const ours = this.legs[side].local;

@@ -23,9 +23,13 @@ async function inbound(t: Bench): Promise<Inbound> {
     send: t.invite([{ uri: 'sip:agent@127.0.0.1:5080', destination: B }]), timeoutSeconds: 5, timeoutEvent: 'ring-timeout',
     transfer: {
       calls: t.calls, trunkRefer: 'refuse',
-      dial: (number, referrer, offer) => Promise.resolve(t.gw.request('INVITE', `sip:${number}@127.0.0.1:5090`, {
-        from: '<sip:caller@gw.test>', to: `<sip:${number}@127.0.0.1>`, destination: B2, body: offer, contentType: CT, headers: { 'Referred-By': `<${referrer}>` },
-      })),
+      // 4xxx numbers are browser agents (at B2, answering WebRTC), the others trunks (at B2 too).
+      target: (number) => Promise.resolve({
+        kind: number.startsWith('4') ? 'agent' : 'trunk',
+        dial: (offer, referrer) => t.gw.request('INVITE', `sip:${number}@127.0.0.1:5090`, {
+          from: '<sip:caller@gw.test>', to: `<sip:${number}@127.0.0.1>`, destination: B2, body: offer, contentType: CT, headers: { 'Referred-By': `<${referrer}>` },
+        }),
+      }),
     },
   });
   const invited = nextRequest(t.b, 'INVITE');
@@ -37,7 +41,10 @@ async function inbound(t: Bench): Promise<Inbound> {
   const atAgent: IncomingRequest[] = [];
   agent.on('request', (r: IncomingRequest) => { atAgent.push(r); r.reply(200); });
   const atTrunk: IncomingRequest[] = [];
-  out.dialog!.on('request', (r: IncomingRequest) => { atTrunk.push(r); r.reply(200); });
+  out.dialog!.on('request', (r: IncomingRequest) => {
+    atTrunk.push(r);
+    r.reply(200, r.method === 'INVITE' ? { body: trunkSdp(11700, { version: 2, direction: 'recvonly', codecs: '0 8 101' }), contentType: CT } : undefined);
+  });
   for (let i = 0; i < 100 && t.started.at(-1)!.state !== 'answered'; i++) await sleep(5);
   return { trunk: out.dialog!, agent, atAgent, atTrunk };
 }
@@ -83,6 +90,37 @@ describe('transfer (loopback SIP, real media worker)', () => {
     await targetGone;
     const end = await t.ended(t.started.length - 1);
     assert.deepEqual([end.status, end.endedBy], [200, 'a']);
+    await assertReleased(t);
+  });
+
+  it('to another browser agent: a WebRTC offer (actpass, new ICE) from the caller\'s codecs; its answer takes the browser\'s side, in-dialog relay goes on', async () => {
+    const x = await inbound(t);
+    const call = t.started.at(-1)!;
+    const oldIce = (await t.engine.exportState(call.media!.id)).legs[0] as { ice: { ufrag: string } };
+    const target = nextRequest(t.b2, 'INVITE');
+    const agentGone = new Promise<void>((resolve) => x.agent.once('terminated', () => resolve()));
+    assert.equal((await x.agent.request('REFER', { headers: { 'Refer-To': '<sip:4001@gw.test>' } }).final).status, 202);
+    const inv = await target;
+    const offer = inv.message.body.toString();
+    assert.match(offer, /UDP\/TLS\/RTP\/SAVPF 0 8 101/, 'the caller\'s codecs, WebRTC profile');
+    assert.match(offer, /a=setup:actpass/);
+    const ufrag = /a=ice-ufrag:(\S+)/.exec(offer)![1];
+    assert.notEqual(ufrag, oldIce.ice.ufrag, 'a new WebRTC leg with its own ICE credentials');
+    const second = inv.answer({ body: BROWSER_ANSWER, contentType: CT });
+    await agentGone;
+    const agent2 = await second;
+    const leg0 = (await t.engine.exportState(call.media!.id)).legs[0] as { kind: string; ice: { ufrag: string }; remote: { ufrag: string } };
+    assert.deepEqual([leg0.kind, leg0.ice.ufrag, leg0.remote.ufrag], ['webrtc', ufrag, '4lnq']);
+    assert.equal(call.sdp!.bothRtp, false);
+    // The new agent holds: relayed to the caller as before.
+    const atCaller = new Promise<IncomingRequest>((resolve) => x.trunk.once('request', resolve));
+    const hold = agent2.request('INVITE', { body: BROWSER_OFFER.replace('a=sendrecv', 'a=sendonly').replace(' 2 IN IP4', ' 3 IN IP4'), contentType: CT });
+    const re = await atCaller;
+    assert.match(re.message.body.toString(), /a=sendonly/);
+    assert.equal((await hold.final).status, 200);
+    const gone = new Promise<void>((resolve) => agent2.once('terminated', () => resolve()));
+    await x.trunk.bye();
+    await gone;
     await assertReleased(t);
   });
 

@@ -3,25 +3,35 @@
 // caller) with the Refer-To target; the gateway does it itself, as the B2BUA: the target
 // (a number routed to a trunk, checked like a new call) is INVITEd from a leg prepared on
 // the browser's side, and once it answers that leg takes the browser's place in the same
-// bridge (the transferee's media never moves) and the agent's dialog is ended. Progress
+// bridge (the transferee's media never moves) and the agent's dialog is ended. The
+// target may be another browser agent (a new WebRTC leg with its own ICE, DTLS and SRTP)
+// or a number routed to a trunk (a new RTP leg: the bridge then joins two trunks). Progress
 // goes to the agent as NOTIFY with message/sipfrag (RFC 3515 §2.4.4, RFC 3420). With
 // Refer-To carrying Replaces (RFC 3891, attended transfer) the target is the other party
 // of the agent's second call on this gateway: it is re-INVITEd onto the first call's
 // bridge and both agent legs end. A REFER from a trunk is refused 403 (trunks[].refer).
 
 import { SipError, isSipUri, parseNameAddr, parseUri, type Dialog, type IncomingRequest, type SipResponse } from '@trapezoid/sip';
-import { SdpError, transferAnswer, transferOffer, type TransferOffer } from '@trapezoid/sdp';
+import { SdpError, transferAnswer, transferOffer, type TransferOffer, type WebRtcOfferResult } from '@trapezoid/sdp';
 import type { Call, CallRegistry, LegSide } from './call.js';
 import { hasSdp, type InDialogHooks } from './in-dialog.js';
+import { peerCapabilities } from './capabilities.js';
+
+/** Where a transfer's number goes, and how its INVITE is sent (with our offer). */
+export interface TransferTarget {
+  /** A trunk gets an RTP offer; a registered browser agent a WebRTC one. */
+  kind: 'trunk' | 'agent';
+  dial(offer: string, referrer: string): TransferBranch;
+}
 
 /** What a transfer needs from the gateway: routing (with its checks) and INVITEs. */
 export interface TransferDeps {
   calls: CallRegistry;
   /**
-   * Starts the INVITE to a transfer target, as a new call to that number would (route,
-   * dial pattern, call limits): a SipError when the number may not be called.
+   * Where `number` goes, decided as for a new call to it (routes, dial patterns, call
+   * limits): a SipError (404, 403 ...) when it may not be called.
    */
-  dial(number: string, referrer: string, offer: string, call: Call): Promise<TransferBranch>;
+  target(number: string, call: Call): Promise<TransferTarget>;
   /** How a REFER from the trunk of this call is treated: 'refuse' (403 naming the trunk). */
   trunkRefer: 'refuse';
 }
@@ -85,12 +95,17 @@ export class Transfer implements InDialogHooks {
     const sdp = call.sdp!;
     const mapping = sdp.mapping;
     if (!mapping) throw new SipError(491, 'Call not established');
-    const local = await media.prepareTransferLeg();
-    let offer: TransferOffer;
+    const target = await this.deps.target(number, call);
+    let offer: { trunk: TransferOffer } | { agent: WebRtcOfferResult };
     let branch: TransferBranch;
     try {
-      offer = transferOffer(mapping, local);
-      branch = await this.deps.dial(number, referrer, offer.sdp, call);
+      if (target.kind === 'trunk') {
+        offer = { trunk: transferOffer(mapping, await media.prepareTransferLeg()) };
+      } else {
+        const p = await media.prepareTransferWebRtcLeg();
+        offer = { agent: sdp.agentOffer(side, p.ice, p.endpoint) };
+      }
+      branch = target.dial('trunk' in offer ? offer.trunk.sdp : offer.agent.sdp, referrer);
     } catch (err) {
       await media.discardTransferLeg();
       throw err;
@@ -103,16 +118,31 @@ export class Transfer implements InDialogHooks {
     branch.on('provisional', (res: SipResponse) => { if (res.status > 100) notify(res.status, res.reason, false); });
     call.onEnd(() => branch.cancel());
     const res = await branch.final.catch((err: unknown) => ({ status: err instanceof SipError ? err.status : 500, reason: err instanceof SipError ? err.reason : 'Server Internal Error' }) as SipResponse);
-    if (res.status < 200 || res.status >= 300 || !branch.dialog || !hasSdp(res)) {
+    const dialog = branch.dialog;
+    if (res.status < 200 || res.status >= 300 || !dialog || !hasSdp(res)) {
       await media.discardTransferLeg();
-      if (res.status >= 200 && res.status < 300) void branch.dialog?.bye().catch(() => undefined);
+      if (res.status >= 200 && res.status < 300) void dialog?.bye().catch(() => undefined);
       notify(res.status >= 300 ? res.status : 488, res.status >= 300 ? res.reason : 'Not Acceptable Here', true);
       call.log.info('transfer failed; the call stays', { event: 'transfer-failed', target: number, status: res.status });
       return;
     }
-    await this.connect(side, branch.dialog, offer, res, media);
+    try {
+      if ('trunk' in offer) {
+        await this.connect(side, dialog, offer.trunk, res, media);
+      } else {
+        const r = sdp.agentAnswered(side, offer.agent, res.body.toString('utf8'));
+        await media.swapInTransferWebRtcLeg(r.remote, r.mapping, sdp.flow());
+        call.setDialog(side, dialog);
+      }
+    } catch (err) {
+      await media.discardTransferLeg();
+      void dialog.bye().catch(() => undefined);
+      notify(488, 'Not Acceptable Here', true);
+      throw err;
+    }
+    call.peers[side] = peerCapabilities(res);
     notify(200, 'OK', true);
-    call.log.info('transferred', { event: 'transferred', target: number, bLeg: branch.dialog.state.callId });
+    call.log.info('transferred', { event: 'transferred', target: number, kind: target.kind, bLeg: dialog.state.callId });
     // The agent's part is over (RFC 5589 §6): its leg ends here.
     if (!agent.terminated) void agent.bye().catch(() => undefined);
   }

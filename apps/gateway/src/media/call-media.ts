@@ -74,6 +74,7 @@ export class CallMedia {
   private iceRestart = false;
   /** A transfer's leg bound for the browser's side, and that side's RTP leg once swapped in. */
   private prepared: RtpLegDescription | null = null;
+  private preparedWebRtc: WebRtcLegDescription | null = null;
   private side0: RtpLegDescription | null = null;
   private consentLost: (() => void) | null = null;
   private dtlsConnected: (() => void) | null = null;
@@ -84,7 +85,7 @@ export class CallMedia {
   private constructor(
     private readonly engine: MediaEngine,
     readonly id: string,
-    private readonly webrtc: WebRtcLegDescription,
+    private webrtc: WebRtcLegDescription,
     private readonly rtp: RtpLegDescription,
     private readonly browserAdvertised: string | undefined,
     private readonly trunkAdvertised: string | undefined,
@@ -241,10 +242,45 @@ export class CallMedia {
     return { address: this.trunkAdvertised ?? p.address, port: p.port };
   }
 
+  /**
+   * Binds the WebRTC leg a transfer to another browser agent puts on the browser's side:
+   * our ICE-lite and DTLS parameters and endpoint for the offer to the new agent.
+   */
+  async prepareTransferWebRtcLeg(): Promise<{ ice: IceDtlsParams; endpoint: MediaEndpoint }> {
+    const d = await this.engine.updateBridge(this.id, { legs: [{ prepare: { kind: 'webrtc', address: this.webrtc.address } }, null] });
+    const p = d.pending?.[WEBRTC];
+    if (!p || p.kind !== 'webrtc') throw new Error('the media worker prepared no WebRTC leg');
+    this.preparedWebRtc = p;
+    return {
+      ice: { ufrag: p.ufrag, pwd: p.pwd, fingerprint: p.fingerprint, setup: 'actpass' },
+      endpoint: { address: this.browserAdvertised ?? p.address, port: p.port },
+    };
+  }
+
+  /** The new agent answered: its WebRTC leg takes the browser's side (new ICE, DTLS and SRTP). */
+  async swapInTransferWebRtcLeg(remote: WebRtcRemote, mapping: PtMapping[], flow: MediaFlow): Promise<void> {
+    const p = this.preparedWebRtc;
+    if (!p || this.closed) return;
+    this.preparedWebRtc = null;
+    this.webrtc = p;
+    this.ice = null;
+    this.iceRestart = false;
+    this.webrtcRemote = remote;
+    this.mapping = mapping;
+    this.flow = { ...flow };
+    await this.update([{ swap: true }, null]);
+    await this.engine.updateBridge(this.id, {
+      legs: [{ remote: toLegRemote(remote) }, null], mapping: bridgeMapping(mapping), flow: { toA: flow.toBrowser, toB: flow.toTrunk },
+    }).catch((err: unknown) => {
+      if (!this.closed) throw err;
+    });
+  }
+
   /** The transfer failed: the prepared leg goes, the call stays as it was. */
   async discardTransferLeg(): Promise<void> {
-    if (!this.prepared || this.closed) return;
+    if ((!this.prepared && !this.preparedWebRtc) || this.closed) return;
     this.prepared = null;
+    this.preparedWebRtc = null;
     await this.update([{ discard: true }, null]);
   }
 
