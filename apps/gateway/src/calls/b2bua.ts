@@ -108,9 +108,42 @@ async function setUp(ctx: B2buaContext, o: B2buaOptions): Promise<void> {
   const caps = capabilityHeaders(ctx.ua.supported);
   const offer = sdp.offer('a', req.message.body.toString('utf8'));
   if (call.ended) return;
-  const branches = o.send(offer, { ...caps, ...timers?.calleeHeaders() });
+  let headers: HeaderValues = { ...caps, ...timers?.calleeHeaders() };
+  for (let attempt = 0; ; attempt++) {
+    const rang = await ring(o, sdp, offer, headers, caps);
+    if (!rang) return;
+    const { winner, finals, timedOut, early } = rang;
+    if (winner) {
+      await answerCaller(o, sdp, winner, early, caps, timers);
+      return;
+    }
+    if (call.ended) return;
+    // RFC 4028 §7.3: a 422 names the smallest interval the callee takes: asked again with it, once.
+    const minSe = finals.length === 1 && finals[0]!.status === 422 ? Number.parseInt(finals[0]!.minSe ?? '', 10) : NaN;
+    if (attempt === 0 && timers && Number.isInteger(minSe) && minSe > 0) {
+      call.log.info('callee wants a longer session interval; asked again', { event: 'session-interval-retry', minSe });
+      headers = { ...headers, 'Session-Expires': String(minSe), 'Min-SE': String(minSe) };
+      continue;
+    }
+    const f = failureToCaller(finals, req.canceled, timedOut);
+    if (!req.finalSent) req.reply(f.status, f.reason);
+    // A timeout is the gateway giving up (a timer: EndedBy 'gateway'), not B refusing.
+    await call.end(f.status, f.log, timedOut ? 'gateway' : 'b', timedOut ? 'no-answer' : 'rejected');
+    return;
+  }
+}
+
+/**
+ * Sends the B leg INVITE(s) and relays their provisionals until one answers 2xx or all
+ * fail; null when the call ended meanwhile.
+ */
+async function ring(
+  o: B2buaOptions, sdp: OfferAnswer, offer: string, headers: HeaderValues, caps: HeaderValues,
+): Promise<{ winner: Winner | null; finals: Final[]; timedOut: boolean; early: EarlyRelay } | null> {
+  const { call } = o;
+  const branches = o.send(offer, headers);
   await Promise.race([...branches.map((b) => b.sent ?? Promise.resolve()), Promise.allSettled(branches.map((b) => b.final))]);
-  if (!call.ended) call.transition('proceeding', { branches: branches.length });
+  if (!call.ended && call.state === 'routing') call.transition('proceeding', { branches: branches.length });
   const cancelAll = (except?: BranchRequest): void => {
     for (const b of branches) if (b !== except) b.cancel();
   };
@@ -129,15 +162,7 @@ async function setUp(ctx: B2buaContext, o: B2buaOptions): Promise<void> {
   const { winner, finals } = await firstAnswer(call, branches, cancelAll);
   clearTimeout(timer);
   await early.drained();
-  if (!winner) {
-    if (call.ended) return;
-    const f = failureToCaller(finals, req.canceled, timedOut);
-    if (!req.finalSent) req.reply(f.status, f.reason);
-    // A timeout is the gateway giving up (a timer: EndedBy 'gateway'), not B refusing.
-    await call.end(f.status, f.log, timedOut ? 'gateway' : 'b', timedOut ? 'no-answer' : 'rejected');
-    return;
-  }
-  await answerCaller(o, sdp, winner, early, caps, timers);
+  return { winner, finals, timedOut, early };
 }
 
 /**
@@ -213,6 +238,8 @@ class EarlyRelay {
 export interface Final {
   status: number;
   reason: string;
+  /** The Min-SE of a 422 (RFC 4028 §6). */
+  minSe?: string;
 }
 
 interface Winner {
@@ -231,7 +258,8 @@ function firstAnswer(call: Call, branches: BranchRequest[], cancelAll: (except?:
       void b.final.then((res): SipResponse | Final => res, (err: unknown) => ({
         status: err instanceof SipError ? err.status : 500, reason: err instanceof SipError ? err.reason : 'Server Internal Error',
       })).then((res) => {
-        finals.push({ status: res.status, reason: res.reason });
+        const minSe = res.status === 422 && 'headers' in res ? res.headers.get('min-se') : undefined;
+        finals.push({ status: res.status, reason: res.reason, ...(minSe !== undefined ? { minSe } : {}) });
         if (res.status >= 200 && res.status < 300) {
           if (won === null && !call.ended) {
             won = b;

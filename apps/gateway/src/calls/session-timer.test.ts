@@ -81,6 +81,25 @@ describe('session timers per leg (loopback SIP)', () => {
     await assertReleased(t);
   });
 
+  it('a callee that wants a longer interval (422 with Min-SE) is asked again with it, once, and the call connects', async () => {
+    t.route = () => ({
+      profiles: { a: 'webrtc', b: 'rtp' }, policy: { codecs: ['PCMU'] },
+      send: t.invite([{ uri: 'sip:1000@127.0.0.1:5080', destination: B }]), timeoutSeconds: 5, timeoutEvent: 'call-timeout',
+      sessionTimers: { expires: 1800, minExpires: 90 },
+    });
+    const invites: IncomingRequest[] = [];
+    t.b.onRequest('INVITE', (r) => {
+      invites.push(r);
+      if (invites.length === 1) r.reply(422, 'Session Interval Too Small', { headers: { 'Min-SE': '3600' } });
+      else r.answer({ body: trunkSdp(12202, { codecs: '0' }), contentType: CT, headers: { 'Session-Expires': '3600;refresher=uas' } }).catch(() => undefined);
+    });
+    const out = t.a.request('INVITE', 'sip:1000@127.0.0.1:5060', { body: BROWSER_OFFER, contentType: CT });
+    assert.equal((await out.final).status, 200);
+    assert.deepEqual(invites.map((r) => r.message.headers.get('session-expires')), ['1800', '3600']);
+    await out.dialog!.bye();
+    await assertReleased(t);
+  });
+
   it('an interval below Min-SE is refused 422 with Min-SE (RFC 4028 §5)', async () => {
     t.route = () => ({
       profiles: { a: 'webrtc', b: 'rtp' }, policy: { codecs: ['PCMU'] },
