@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { generateIceCredentials, type BridgeDescription, type EngineBridgeState, type IceCredentials, type BridgeOptionsSpec, type LegChange, type LegEvent, type LegStats, type LegWatchEvent, type MediaWatch, type MediaEngine, type RtpLegDescription, type RtpRemoteChange, type WebRtcLegDescription, type WebRtcRemoteChange } from '@trapezoid/media';
 import type { IceDtlsParams, LocalStream, MediaEndpoint, PtMapping, RtpRemote, WebRtcRemote } from '@trapezoid/sdp';
+import { bridgeMapping, isHoldAddress, rtpChange, sameMapping, sameRtpRemote, sameWebRtcRemote, toLegRemote } from './media-changes.js';
 
 /** A bind address and the address SDP names for it (NAT, floating IP). */
 export interface MediaInterface {
@@ -437,42 +438,4 @@ export class CallMedia {
       if (!this.closed) throw err;
     }
   }
-}
-
-/** The bridge's payload-type pairs [browser PT, trunk PT] and the audio clock rate. */
-function bridgeMapping(mapping: PtMapping[]): { payloadTypes: Array<[number, number]>; clockRate: number } {
-  const clockRate = mapping.find((m) => !/^(telephone-event|cn)$/i.test(m.codec))?.clockRate ?? 8000;
-  return { payloadTypes: mapping.map((m) => [m.webrtcPt, m.trunkPt]), clockRate };
-}
-
-function sameMapping(a: PtMapping[] | null, b: PtMapping[]): boolean {
-  return a !== null && a.length === b.length && a.every((m, i) => m.webrtcPt === b[i]!.webrtcPt && m.trunkPt === b[i]!.trunkPt && m.clockRate === b[i]!.clockRate);
-}
-
-function sameRtpRemote(a: RtpRemote | null, b: RtpRemote): boolean {
-  return a !== null && a.address === b.address && a.port === b.port && a.rtcpPort === b.rtcpPort && a.rtcpMux === b.rtcpMux;
-}
-
-function sameWebRtcRemote(a: WebRtcRemote | null, b: WebRtcRemote): boolean {
-  return a !== null && a.ufrag === b.ufrag && a.pwd === b.pwd && a.setup === b.setup
-    && a.fingerprint.algorithm === b.fingerprint.algorithm && a.fingerprint.value === b.fingerprint.value;
-}
-
-/** RFC 2543 hold (c=0.0.0.0, or :: for IPv6): an address nothing can be sent to. */
-function isHoldAddress(address: string): boolean {
-  return address === '0.0.0.0' || address === '::';
-}
-
-function toLegRemote(r: WebRtcRemote): WebRtcRemoteChange['remote'] {
-  return { ufrag: r.ufrag, pwd: r.pwd, fingerprints: [r.fingerprint], setup: r.setup };
-}
-
-function rtpChange(remote: RtpRemote): RtpRemoteChange {
-  return {
-    remote: {
-      address: remote.address,
-      port: remote.port,
-      ...(remote.rtcpMux ? { rtcpPort: remote.port } : remote.rtcpPort !== undefined ? { rtcpPort: remote.rtcpPort } : {}),
-    },
-  };
 }
