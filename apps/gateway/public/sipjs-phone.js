@@ -17,6 +17,9 @@
       aor: 'sip:' + user + '@' + cfg.domain,
       media: { constraints: { audio: true, video: false }, remote: { audio: $('remote') } },
       userAgentOptions: {
+        // SIP.js's warnings and errors go to the page's log (what went wrong, for users and tests).
+        logBuiltinEnabled: false,
+        logConnector: (level, category, label, content) => { if (level === 'error' || level === 'warn') log(level + ' ' + category + ': ' + content); },
         authorizationUsername: user,
         authorizationPassword: password,
         sessionDescriptionHandlerFactoryOptions: {

@@ -32,10 +32,24 @@ interface SipJsPhone {
   stats(): Promise<SoftphoneStats | null>;
 }
 declare const window: { sipjsPhone: SipJsPhone };
+declare const document: { getElementById(id: string): { textContent: string | null } | null };
+
+/** The page's own log (its #log lines), for a failure's message. */
+const pageLog = (page: Page): Promise<string> => page.evaluate(() => document.getElementById('log')?.textContent ?? '').catch(() => '');
 
 async function openSipJs(page: Page, gw: TestGateway, q: Record<string, string>): Promise<void> {
   await page.goto(`${gw.url!}sipjs.html?${new URLSearchParams(q).toString()}`);
   await page.waitForFunction(() => window.sipjsPhone.registered, undefined, { timeout: 15_000 });
+}
+
+/** Waits for the page's call state; on failure says what the page and the gateway saw. */
+async function waitState(page: Page, gw: TestGateway, state: string, timeout = 15_000): Promise<void> {
+  try {
+    await page.waitForFunction((s) => window.sipjsPhone.callState === s, state, { timeout });
+  } catch (err) {
+    const calls = gw.events.events.filter((e) => typeof e.event === 'string' && /^(call|in-dialog|answer|early)/.test(e.event)).map((e) => `${e.event} ${e.status ?? ''} ${e.reason ?? ''}`);
+    assert.fail(`no "${state}" (${String(err)}): page log:\n${await pageLog(page)}\ngateway: ${calls.join(' | ')}`);
+  }
 }
 
 const stats = async (page: Page): Promise<SoftphoneStats> => (await page.evaluate(() => window.sipjsPhone.stats()))!;
@@ -82,7 +96,7 @@ describe('SIP.js 0.21 in Chromium <-> gateway <-> SIPp', { timeout: 180_000 }, (
   it('as caller: answered, hold and resume by re-INVITE reach SIPp, media both ways within 1 s of the resume', { timeout: 60_000 }, () => scenario(async () => {
     const { page, sipp } = await caller(['-sf', join(GATEWAY_SCENARIOS, 'uas-mid-call.xml'), '-rtp_echo']);
     await page.evaluate(() => window.sipjsPhone.call());
-    await page.waitForFunction(() => window.sipjsPhone.callState === 'in call', undefined, { timeout: 15_000 });
+    await waitState(page, gw!, 'in call');
     await flowsAgain(page, 30, 10_000);
     await page.evaluate(() => window.sipjsPhone.hold());
     await page.waitForFunction(() => window.sipjsPhone.holds.includes('hold'), undefined, { timeout: 5_000 });
@@ -102,7 +116,7 @@ describe('SIP.js 0.21 in Chromium <-> gateway <-> SIPp', { timeout: 180_000 }, (
     try {
       const { page, sipp } = await caller(['-sf', join(GATEWAY_SCENARIOS, 'uas-dtmf-info.xml'), '-key', 'media_sink', String(SINK)]);
       await page.evaluate(() => window.sipjsPhone.call());
-      await page.waitForFunction(() => window.sipjsPhone.callState === 'in call', undefined, { timeout: 15_000 });
+      await waitState(page, gw!, 'in call');
       await page.evaluate(() => window.sipjsPhone.dtmf('7'));
       for (let i = 0; i < 80 && !sink.packets.some((b) => (b[1]! & 0x7f) === 101 && (b[13]! & 0x80) !== 0); i++) await sleep(50);
       const events = sink.packets.filter((b) => (b[1]! & 0x7f) === 101);
@@ -130,7 +144,7 @@ describe('SIP.js 0.21 in Chromium <-> gateway <-> SIPp', { timeout: 180_000 }, (
       args: ['-sf', join(GATEWAY_SCENARIOS, 'uac-agent-mid-call.xml'), '-s', AGENT_NUMBER, '-m', '1', `127.0.0.1:${udpPort(gw)}`],
     });
     const p = page;
-    await p.waitForFunction(() => window.sipjsPhone.callState === 'in call', undefined, { timeout: 15_000 });
+    await waitState(p, gw, 'in call');
     for (let i = 0; i < 100 && ((await stats(p))?.packetsReceived ?? 0) < 30; i++) await sleep(50);
     assert.ok((await stats(p)).packetsReceived >= 30, 'SIPp\'s audio reaches the agent');
     await p.evaluate(() => window.sipjsPhone.hold());
