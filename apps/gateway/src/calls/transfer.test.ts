@@ -26,6 +26,7 @@ async function inbound(t: Bench): Promise<Inbound> {
       // 4xxx numbers are browser agents (at B2, answering WebRTC), the others trunks (at B2 too).
       target: (number) => Promise.resolve({
         kind: number.startsWith('4') ? 'agent' : 'trunk',
+        release: () => undefined,
         dial: (offer, referrer) => t.gw.request('INVITE', `sip:${number}@127.0.0.1:5090`, {
           from: '<sip:caller@gw.test>', to: `<sip:${number}@127.0.0.1>`, destination: B2, body: offer, contentType: CT, headers: { 'Referred-By': `<${referrer}>` },
         }),

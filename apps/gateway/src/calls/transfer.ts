@@ -22,6 +22,8 @@ export interface TransferTarget {
   /** A trunk gets an RTP offer; a registered browser agent a WebRTC one. */
   kind: 'trunk' | 'agent';
   dial(offer: string, referrer: string): TransferBranch;
+  /** Gives back what admitting the target took (call limits): at the call's end, or at once if the transfer fails. */
+  release(): void;
 }
 
 /** What a transfer needs from the gateway: routing (with its checks) and INVITEs. */
@@ -31,7 +33,7 @@ export interface TransferDeps {
    * Where `number` goes, decided as for a new call to it (routes, dial patterns, call
    * limits): a SipError (404, 403 ...) when it may not be called.
    */
-  target(number: string, call: Call): Promise<TransferTarget>;
+  target(number: string, call: Call, refer: IncomingRequest): Promise<TransferTarget>;
   /** How a REFER from the trunk of this call is treated: 'refuse' (403 naming the trunk). */
   trunkRefer: 'refuse';
 }
@@ -95,7 +97,7 @@ export class Transfer implements InDialogHooks {
     const sdp = call.sdp!;
     const mapping = sdp.mapping;
     if (!mapping) throw new SipError(491, 'Call not established');
-    const target = await this.deps.target(number, call);
+    const target = await this.deps.target(number, call, req);
     let offer: { trunk: TransferOffer } | { agent: WebRtcOfferResult };
     let branch: TransferBranch;
     try {
@@ -107,6 +109,7 @@ export class Transfer implements InDialogHooks {
       }
       branch = target.dial('trunk' in offer ? offer.trunk.sdp : offer.agent.sdp, referrer);
     } catch (err) {
+      target.release();
       await media.discardTransferLeg();
       throw err;
     }
@@ -120,6 +123,7 @@ export class Transfer implements InDialogHooks {
     const res = await branch.final.catch((err: unknown) => ({ status: err instanceof SipError ? err.status : 500, reason: err instanceof SipError ? err.reason : 'Server Internal Error' }) as SipResponse);
     const dialog = branch.dialog;
     if (res.status < 200 || res.status >= 300 || !dialog || !hasSdp(res)) {
+      target.release();
       await media.discardTransferLeg();
       if (res.status >= 200 && res.status < 300) void dialog?.bye().catch(() => undefined);
       notify(res.status >= 300 ? res.status : 488, res.status >= 300 ? res.reason : 'Not Acceptable Here', true);
@@ -135,12 +139,14 @@ export class Transfer implements InDialogHooks {
         call.setDialog(side, dialog);
       }
     } catch (err) {
+      target.release();
       await media.discardTransferLeg();
       void dialog.bye().catch(() => undefined);
       notify(488, 'Not Acceptable Here', true);
       throw err;
     }
     call.peers[side] = peerCapabilities(res);
+    call.onEnd(() => target.release());
     notify(200, 'OK', true);
     call.log.info('transferred', { event: 'transferred', target: number, kind: target.kind, bLeg: dialog.state.callId });
     // The agent's part is over (RFC 5589 §6): its leg ends here.
