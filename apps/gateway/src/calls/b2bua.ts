@@ -12,7 +12,7 @@
 //             ---ACK------>        ---ACK----->  linked: the Call carries on (in-dialog.ts)
 
 import {
-  SipError, isMediaType, tagOf,
+  SipError, tagOf,
   type Dialog, type HeaderValues, type IncomingRequest, type SipResponse,
 } from '@trapezoid/sip';
 import { SdpError, type CodecPolicy } from '@trapezoid/sdp';
@@ -345,8 +345,4 @@ export function failureToCaller(finals: Final[], canceledByCaller: boolean, time
   const log = `B leg answered ${chosen.status} ${chosen.reason}` + (finals.length > 1 ? ` (branches: ${seen})` : '');
   if (chosen.status === 401 || chosen.status === 407) return { status: 403, log };
   return { status: chosen.status, reason: chosen.reason, log };
-}
-
-export function hasSdp(msg: { body: Buffer; headers: { get(name: string): string | undefined } }): boolean {
-  return msg.body.length > 0 && isMediaType(msg.headers.get('content-type'), 'application/sdp');
 }

@@ -9,7 +9,7 @@
 // legs of one call; a 491 from the far leg is passed back, so each party retries on its
 // own §14.1 timer. Every refusal is logged with the call (Call.inDialog).
 
-import { SipError, type HeaderValues, type IncomingRequest, type SipResponse } from '@trapezoid/sip';
+import { SipError, isMediaType, type HeaderValues, type IncomingRequest, type SipResponse } from '@trapezoid/sip';
 import { SdpError, type Direction } from '@trapezoid/sdp';
 import type { Call, LegSide } from './call.js';
 import { ALLOW, allowsUpdate, capabilityHeaders } from './capabilities.js';
@@ -226,5 +226,5 @@ function retryAfter(res: SipResponse): { headers: HeaderValues } | undefined {
 
 /** True when a message carries an SDP body (RFC 3264 offer or answer). */
 export function hasSdp(msg: { body: Buffer; headers: { get(name: string): string | undefined } }): boolean {
-  return msg.body.length > 0 && /^\s*application\/sdp\s*(;|$)/i.test(msg.headers.get('content-type') ?? '');
+  return msg.body.length > 0 && isMediaType(msg.headers.get('content-type'), 'application/sdp');
 }
