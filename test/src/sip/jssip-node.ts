@@ -6,11 +6,14 @@
 //   argument and throws on null.
 // - JsSIP builds `new RTCSessionDescription({ type, sdp })`; werift's class takes
 //   (sdp, type), and setRemoteDescription accepts the plain { type, sdp } object.
-// - werift gathers host candidates on every interface; tests stay on loopback.
+// - werift gathers host candidates on every interface; tests stay on loopback. It
+//   gathers none at all when loopback is the only interface up (a CI container, a
+//   network namespace with just lo): then loopback is named as its host address.
 // - werift's ICE falls back to Google's STUN server when none is configured and waits
 //   5 s for its answer before the offer is ready: no STUN server is asked here.
 
 import { createRequire } from 'node:module';
+import { networkInterfaces } from 'node:os';
 import { WebSocket } from 'ws';
 import { RTCPeerConnection as WeriftPeerConnection } from 'werift';
 
@@ -21,7 +24,13 @@ class LoopbackPeerConnection extends WeriftPeerConnection {
   static address = '127.0.0.1';
 
   constructor() {
-    super({ iceServers: [], iceInterfaceAddresses: { udp4: LoopbackPeerConnection.address }, iceUseIpv6: false });
+    super({
+      iceServers: [], iceInterfaceAddresses: { udp4: LoopbackPeerConnection.address }, iceUseIpv6: false,
+      // werift skips internal interfaces: with nothing else up it would have no candidate,
+      // no socket, and ICE would fail at once. (Where another interface is up, its one
+      // candidate's socket is bound to the loopback address above, as before.)
+      ...(hasExternalIpv4() ? {} : { iceAdditionalHostAddresses: [LoopbackPeerConnection.address] }),
+    });
   }
 
   override async createOffer(opts?: Parameters<WeriftPeerConnection['createOffer']>[0] | null) {
@@ -42,6 +51,11 @@ class LoopbackPeerConnection extends WeriftPeerConnection {
       (t as unknown as { iceGather: { connection: { stunServer?: unknown } } }).iceGather.connection.stunServer = undefined;
     }
   }
+}
+
+/** Whether an interface other than loopback is up with an IPv4 address (werift gathers there). */
+function hasExternalIpv4(): boolean {
+  return Object.values(networkInterfaces()).some((list) => list?.some((a) => a.family === 'IPv4' && !a.internal));
 }
 
 class PlainSessionDescription {
