@@ -11,7 +11,8 @@
 //   node ws-flood-client.js caller URL USER PASSWORD LOCAL_ADDRESS NUMBER DOMAIN
 //     JsSIP with werift (as a browser would run) from LOCAL_ADDRESS: registers, calls
 //     NUMBER, sends 20 ms PCMU frames until 50 came back, hangs up. Prints one JSON line:
-//     { registered, confirmed, sent, received, ms }.
+//     { registered, confirmed, sent, received, ms, at: { registered, confirmed, media } }
+//     (at: when each happened, epoch ms, so a test can tell it happened during a flood).
 
 import { WebSocket } from 'ws';
 import { RtpHeader, RtpPacket, type MediaStreamTrack, type RTCPeerConnection } from 'werift';
@@ -64,13 +65,14 @@ async function caller(url: string, user: string, password: string, localAddress:
   const started = Date.now();
   const JsSIP = loadJsSIP();
   setMediaAddress(localAddress);
-  const result = { registered: false, confirmed: false, sent: 0, received: 0, ms: 0 };
+  const result = { registered: false, confirmed: false, sent: 0, received: 0, ms: 0, at: { registered: 0, confirmed: 0, media: 0 } };
   const ua = new JsSIP.UA({ sockets: [boundSocket(JsSIP, url, localAddress)], uri: `sip:${user}@${domain}`, password, register: true, session_timers: false });
   try {
     const registered = nextEvent(ua, 'registered', 'registrationFailed', 15_000);
     ua.start();
     await registered;
     result.registered = true;
+    result.at.registered = Date.now();
     let pc: RTCPeerConnection | null = null;
     const session = ua.call(`sip:${number}@${domain}`, {
       mediaConstraints: { audio: false, video: false },
@@ -84,6 +86,7 @@ async function caller(url: string, user: string, password: string, localAddress:
     });
     await nextEvent(session, 'confirmed', 'failed', 20_000);
     result.confirmed = true;
+    result.at.confirmed = Date.now();
     const conn = pc as RTCPeerConnection | null;
     for (const until = Date.now() + 10_000; conn && conn.connectionState !== 'connected' && Date.now() < until;) await sleep(20);
     const sender = conn?.getTransceivers()[0]?.sender;
@@ -92,7 +95,8 @@ async function caller(url: string, user: string, password: string, localAddress:
       result.sent++;
       await sleep(20);
     }
-    for (const until = Date.now() + 2_000; result.received < 50 && Date.now() < until;) await sleep(50);
+    for (const until = Date.now() + 2_000; result.received < 50 && Date.now() < until;) await sleep(10);
+    if (result.received >= 50) result.at.media = Date.now();
     const ended = nextEvent(session, 'ended', 'failed');
     session.terminate();
     await ended;

@@ -15,7 +15,7 @@ import type { Logger } from '../logging.js';
 import { directionCounters, MEDIA_DIRECTIONS, type DirectionCounters, type MediaDirectionName, type MediaLegName } from './directions.js';
 import type { MediaVerdict } from './one-way-audio.js';
 import { sdpFacts, sdpOf } from './sdp-facts.js';
-import { identityOf, isHeld, newObservedCall, sameSilence, type LegIdentity, type ObservedCall, type WebRtcFailureStage } from './observed-call.js';
+import { detached, identityOf, isHeld, newObservedCall, sameSilence, type LegIdentity, type ObservedCall, type WebRtcFailureStage } from './observed-call.js';
 
 export type { LegIdentity, ObservedCall, WebRtcFailureStage } from './observed-call.js';
 
@@ -54,8 +54,13 @@ export interface CallObserverOptions {
 /** How often an answered call waiting for its first packet is sampled, and for how long. */
 const FIRST_MEDIA_POLL_MS = 50;
 const FIRST_MEDIA_WAIT_MS = 10_000;
-/** An INVITE that never became a call is forgotten after this (64*T1). */
-const PENDING_INVITE_MS = 32_000;
+/**
+ * INVITEs wait here for the call they start, created milliseconds later once the INVITE
+ * passed authentication and routing. Every INVITE on the wire is seen, those the edge
+ * then drops included: kept small and brief (a 20,000-INVITE UDP flood left 10 MiB here for 32 s).
+ */
+const PENDING_INVITE_MS = 5_000;
+const MAX_PENDING_INVITES = 1_000;
 
 export class CallObserver extends EventEmitter<ObserverEvents> {
   private readonly live = new Map<string, ObservedCall>();
@@ -203,8 +208,10 @@ export class CallObserver extends EventEmitter<ObserverEvents> {
     const known = this.byCallId.get(callId) ?? (m.direction === 'sent' && msg.isRequest && msg.method === 'INVITE' ? this.bLegOf(callId) : undefined);
     if (!known) {
       if (m.direction === 'received' && msg.isRequest && msg.method === 'INVITE' && !/;\s*tag=/i.test(msg.headers.get('to') ?? '')) {
-        if (this.pendingInvites.size >= 10_000) this.pendingInvites.delete(this.pendingInvites.keys().next().value!);
-        this.pendingInvites.set(callId, { transport: m.transport, at: m.at, identity: identityOf(msg) });
+        // Re-inserted, so the table stays in arrival order (pruning stops at the first young one).
+        this.pendingInvites.delete(callId);
+        if (this.pendingInvites.size >= MAX_PENDING_INVITES) this.pendingInvites.delete(this.pendingInvites.keys().next().value!);
+        this.pendingInvites.set(callId, { transport: m.transport, at: m.at, identity: detached(identityOf(msg)) });
       }
       return;
     }
@@ -398,3 +405,4 @@ export class CallObserver extends EventEmitter<ObserverEvents> {
     }
   }
 }
+

@@ -77,6 +77,14 @@ export function identityOf(msg: SipRequest): LegIdentity {
   return { callId: msg.callId, requestUri: msg.uri, from: untagged(msg.headers.get('from')), to: untagged(msg.headers.get('to')) };
 }
 
+/**
+ * A copy of an identity whose strings are its own: the parsed ones are slices of the
+ * whole received message, which V8 keeps alive as long as a slice is.
+ */
+export function detached(id: LegIdentity): LegIdentity {
+  return JSON.parse(JSON.stringify(id)) as LegIdentity;
+}
+
 export function isHeld(facts: SdpFacts | undefined): boolean {
   return facts !== undefined && facts.direction !== 'sendrecv';
 }
