@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import type { SipResponse } from '@trapezoid/sip';
 import { freePort, startSipp, type SippRun } from '../sip/sipp.js';
 import { CALLER, DOMAIN, assertReleasedAndStop, sleep, startGateway, type TestGateway } from './harness.js';
-import { RawSipClient, newBranch, proxyAuthorization, requestText, silentBrowserOffer, type RawTransport } from './raw-sip.js';
+import { RawSipClient, newBranch, placeRawCall, proxyAuthorization, requestText, silentBrowserOffer, type RawTransport } from './raw-sip.js';
 
 const PORTS = { min: 10000, max: 10099 };
 const ROUNDS = 20;
@@ -23,13 +23,21 @@ describe('INVITE and CANCEL in one read leave nothing behind', { timeout: 120_00
     await sipp?.stop();
   });
 
-  for (const transport of ['tcp', 'ws'] as RawTransport[]) it(`${ROUNDS} of ${ROUNDS} over ${transport.toUpperCase()}: 487, the trunk never called, 0 calls and 0 ports`, { timeout: 60_000 }, async () => {
+  for (const transport of ['tcp', 'ws'] as RawTransport[]) it(`${ROUNDS} of ${ROUNDS} over ${transport.toUpperCase()}: 487, the trunk never called, 0 calls and 0 ports; a valid call is served after`, { timeout: 60_000 }, async () => {
     let passed = false;
     try {
       const trunkPort = await freePort();
       // A trunk that would answer at once: before the fix every one of these calls was answered.
       sipp = await startSipp({ port: trunkPort, args: ['-sn', 'uas'], timeoutSec: 60 });
-      gw = await startGateway({ trunkPort, ports: PORTS, edit: (raw) => { raw.listeners.push({ protocol: 'tcp', address: '127.0.0.1', port: 0 }); } });
+      gw = await startGateway({
+        trunkPort, ports: PORTS,
+        edit: (raw) => {
+          raw.listeners.push({ protocol: 'tcp', address: '127.0.0.1', port: 0 });
+          // 100 requests in a second or two from one address: past the per-address rate
+          // limit (security.rateLimit), which would drop the later rounds unanswered.
+          raw.security = { rateLimit: { requests: 10_000 } };
+        },
+      });
       const point = gw.listeningPoints().find((p) => p.protocol === transport)!;
       // From 127.0.0.3: the trunk is 127.0.0.1, and a TCP request from its address would be the trunk's.
       const client = await RawSipClient.open(transport, point.port, { localAddress: '127.0.0.3' });
@@ -42,7 +50,7 @@ describe('INVITE and CANCEL in one read leave nothing behind', { timeout: 120_00
         // The first INVITE earns the challenge (and its 407 is ACKed, §17.1.1.3).
         const b1 = newBranch();
         client.send(requestText({ method: 'INVITE', uri, via: client.viaHeader(b1), from, to: target.to, callId, cseq: 1, body }));
-        const challenge = await client.response('1 INVITE', (s) => s === 407);
+        const challenge = await client.response('1 INVITE', (s) => s === 407, 3000, callId);
         client.send(requestText({ method: 'ACK', uri, via: client.viaHeader(b1), from, to: challenge.headers.get('to')!, callId, cseq: 1 }));
         // The authenticated INVITE and its CANCEL in one write.
         const b2 = newBranch();
@@ -50,9 +58,9 @@ describe('INVITE and CANCEL in one read leave nothing behind', { timeout: 120_00
         const invite = requestText({ method: 'INVITE', uri, via: client.viaHeader(b2), from, to: target.to, callId, cseq: 2, body, headers: [auth] });
         const cancel = requestText({ method: 'CANCEL', uri, via: client.viaHeader(b2), from, to: target.to, callId, cseq: 2 });
         client.sendTogether([invite, cancel]);
-        const canceled = await client.response('2 CANCEL');
+        const canceled = await client.response('2 CANCEL', undefined, 3000, callId);
         assert.equal(canceled.status, 200, `round ${n}: the CANCEL matched`);
-        const final = await client.response('2 INVITE');
+        const final = await client.response('2 INVITE', undefined, 3000, callId);
         assert.equal(final.status, 487, `round ${n}: ${final.status} ${final.reason}`);
         client.send(requestText({ method: 'ACK', uri, via: client.viaHeader(b2), from, to: (final as SipResponse).headers.get('to')!, callId, cseq: 2 }));
       }
@@ -61,6 +69,11 @@ describe('INVITE and CANCEL in one read leave nothing behind', { timeout: 120_00
       const c = gw.counters();
       assert.equal(gw.ua.counters.clientTransactionsCreated, 0, 'the gateway sent the trunk nothing');
       assert.equal(c.callsStarted, 0, 'no call was created for a caller already gone');
+      // A valid call is still served: answered by the trunk, then hung up.
+      const call = await placeRawCall(client, uri, CALLER, DOMAIN, silentBrowserOffer());
+      client.send(requestText({ method: 'BYE', uri: call.remoteTarget, via: client.viaHeader(), from: call.from, to: call.to, callId: call.callId, cseq: 3 }));
+      assert.equal((await client.response('3 BYE', undefined, 3000, call.callId)).status, 200);
+      assert.equal(gw.counters().callsStarted, 1);
       client.close();
       passed = true;
     } finally {

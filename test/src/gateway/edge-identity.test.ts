@@ -98,7 +98,7 @@ describe('ephemeral credentials and the identity bound to a connection', { timeo
     assert.match(registers[1]!.headers.get('authorization') ?? '', new RegExp(`username="${cred.username}"`));
   }));
 
-  it('expired and forged credentials are refused at the upgrade (403) and logged without the password', () => outcome.run(async () => {
+  it('expired and forged credentials are refused at the upgrade (403) and logged without the password; a valid one is still served', () => outcome.run(async () => {
     const url = `ws://127.0.0.1:${wsPort(gw)}`;
     const expired = mintEphemeral({ secret: NEW_SECRET, user: 'alice', ttl: -5 });
     assert.deepEqual(await refusedUpgrade(url + credentialQuery(expired)), { status: 403, reason: 'Credentials expired' });
@@ -110,6 +110,10 @@ describe('ephemeral credentials and the identity bound to a connection', { timeo
     assert.deepEqual(lines.map((e) => e.reason), ['Credentials expired', 'Forbidden', 'Forbidden']);
     const all = JSON.stringify(gw.events.events);
     for (const secret of [expired.password, forged.password, wrongSecret.password]) assert.ok(!all.includes(secret));
+    // A valid client is still served: JsSIP with a fresh credential registers at once.
+    const fresh = mintEphemeral({ secret: NEW_SECRET, user: 'carol', ttl: 600 });
+    uas.push(await jssip(gw, `sip:carol@${DOMAIN}`, {}, credentialQuery(fresh)));
+    assert.equal(gw.registrar.lookup(`sip:carol@${DOMAIN}`).length, 1);
   }));
 
   it('over digest (UDP): an expired credential gets 403 Credentials expired, a forged one the usual challenge', () => outcome.run(async () => {

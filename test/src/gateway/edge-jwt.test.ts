@@ -89,7 +89,7 @@ describe('JWT at the WebSocket upgrade', { timeout: 60_000 }, () => {
     }));
   }
 
-  it('an expired token and a bad signature are refused 403 at the upgrade, and the token is not logged', () => outcome.run(async () => {
+  it('an expired token and a bad signature are refused 403 at the upgrade, and the token is not logged; a valid token is still served', () => outcome.run(async () => {
     const refused = async (jwt: string): Promise<{ status: number; reason: string }> => {
       const ws = new WebSocket(`${url()}/?access_token=${jwt}`, 'sip', { localAddress: ATTACKER });
       ws.on('error', () => undefined);
@@ -111,5 +111,12 @@ describe('JWT at the WebSocket upgrade', { timeout: 60_000 }, () => {
     assert.deepEqual(lines.map((e) => e.detail !== undefined && String(e.detail).split(';')[0]), ['JWT expired', 'JWT: bad signature', 'JWT: wrong issuer']);
     const all = JSON.stringify(gw.events.events);
     for (const t of [expired, resigned, otherIssuer, p, s]) assert.ok(!all.includes(t), 'no token or token part in the log');
+    // A valid client is still served: JsSIP with a good token registers, unchallenged.
+    const valid = await token('HS256', { sub: `sip:hana@${DOMAIN}`, exp: inMinutes(10) });
+    const ua = new JsSIP.UA({ sockets: [boundSocket(JsSIP, `${url()}/?token=${valid}`, CLIENT)], uri: `sip:hana@${DOMAIN}`, register: true, session_timers: false });
+    uas.push(ua);
+    const registered = nextEvent(ua, 'registered', 'registrationFailed');
+    ua.start();
+    await registered;
   }));
 });

@@ -117,9 +117,13 @@ export class RawSipClient {
     }
   }
 
-  /** The response to the request with this CSeq (e.g. "1 INVITE") whose status satisfies `status`. */
-  response(cseq: string, status: (s: number) => boolean = (s) => s >= 200, ms = 3000): Promise<SipResponse> {
-    return this.next((m) => !m.isRequest && m.headers.get('cseq') === cseq && status((m as SipResponse).status), ms) as Promise<SipResponse>;
+  /**
+   * The response to the request with this CSeq (e.g. "1 INVITE") whose status satisfies
+   * `status`; of the call `callId` when given (a client that makes several calls).
+   */
+  response(cseq: string, status: (s: number) => boolean = (s) => s >= 200, ms = 3000, callId?: string): Promise<SipResponse> {
+    return this.next((m) => !m.isRequest && m.headers.get('cseq') === cseq && (callId === undefined || m.callId === callId)
+      && status((m as SipResponse).status), ms) as Promise<SipResponse>;
   }
 
   close(): void {
@@ -254,12 +258,12 @@ export async function placeRawCall(client: RawSipClient, uri: string, user: { us
   const contact = `Contact: <sip:${user.username}@${client.sentBy};transport=${client.transport}>`;
   const b1 = newBranch();
   client.send(requestText({ method: 'INVITE', uri, via: client.viaHeader(b1), from, to, callId, cseq: 1, body: offer, headers: [contact] }));
-  const challenge = await client.response('1 INVITE', (s) => s >= 200, 5000);
+  const challenge = await client.response('1 INVITE', (s) => s >= 200, 5000, callId);
   if (challenge.status !== 407) throw new Error(`expected 407, got ${challenge.status} ${challenge.reason}`);
   client.send(requestText({ method: 'ACK', uri, via: client.viaHeader(b1), from, to: challenge.headers.get('to')!, callId, cseq: 1 }));
   const auth = `Proxy-Authorization: ${proxyAuthorization(challenge, 'INVITE', uri, user)}`;
   client.send(requestText({ method: 'INVITE', uri, via: client.viaHeader(), from, to, callId, cseq: 2, body: offer, headers: [contact, auth] }));
-  const answer = await client.response('2 INVITE', (s) => s >= 200, 10_000);
+  const answer = await client.response('2 INVITE', (s) => s >= 200, 10_000, callId);
   if (answer.status >= 300) throw new Error(`call failed: ${answer.status} ${answer.reason}`);
   const remoteTarget = /<([^>]+)>/.exec(answer.headers.get('contact') ?? '')?.[1] ?? uri;
   const call: RawCall = { callId, from, to: answer.headers.get('to')!, remoteTarget, answer };
