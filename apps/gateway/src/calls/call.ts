@@ -209,6 +209,12 @@ export class Call extends EventEmitter<CallEvents> {
     // The browser stopped answering consent checks: its media is gone, perhaps not its
     // signalling, so both legs get a BYE saying why.
     media.onConsentLost(() => void this.end(480, 'Browser media consent lost (RFC 7675)', 'gateway', 'consent-lost'));
+    // The browser's media leg failed mid-call (it closed itself): a call without media is
+    // not kept up until a watchdog notices; it ends now, saying why.
+    media.onLegFailed((error) => {
+      this.log.error('browser media leg failed', { event: 'media-error', error });
+      void this.end(500, 'Browser media failed', 'gateway', 'media-failed');
+    });
   }
 
   /** Joins the two dialogs: a BYE on one is relayed as a BYE on the other. */

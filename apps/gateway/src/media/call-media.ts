@@ -79,6 +79,9 @@ export class CallMedia {
   private side0: RtpLegDescription | null = null;
   private consentLost: (() => void) | null = null;
   private dtlsConnected: (() => void) | null = null;
+  private legFailed: ((error: string) => void) | null = null;
+  /** The browser's DTLS completed once: a leg error after that closed a leg media flowed on. */
+  private dtlsUp = false;
   /** Silenced while this node may have lost the call (self-fencing): leg events are moot then. */
   private silenced = false;
   private watchListener: ((ev: LegWatchEvent & { side: 'browser' | 'trunk' }) => void) | null = null;
@@ -104,7 +107,14 @@ export class CallMedia {
       }
       if (ev.leg !== WEBRTC) return;
       if (ev.name === 'consentLost') this.consentLost?.();
-      else if (ev.name === 'dtlsConnected') this.dtlsConnected?.();
+      else if (ev.name === 'dtlsConnected') {
+        this.dtlsUp = true;
+        this.dtlsConnected?.();
+      } else if (ev.name === 'error' && this.dtlsUp) {
+        // The leg closed itself (a DTLS fault): the call would go on without media.
+        const d = (ev as { detail?: unknown }).detail;
+        this.legFailed?.(typeof d === 'object' && d !== null && 'message' in d ? String(d.message) : String(d));
+      }
     });
   }
 
@@ -165,6 +175,11 @@ export class CallMedia {
   async silence(on: boolean): Promise<void> {
     this.silenced = on;
     await this.engine.updateBridge(this.id, { silenced: on });
+  }
+
+  /** Called when the browser's WebRTC leg fails after its DTLS was up (the leg is closed then). */
+  onLegFailed(fn: (error: string) => void): void {
+    this.legFailed = fn;
   }
 
   /** Called once when the browser stops answering ICE consent checks (RFC 7675). */
@@ -424,6 +439,7 @@ export class CallMedia {
     this.closed = true;
     this.consentLost = null;
     this.dtlsConnected = null;
+    this.legFailed = null;
     this.watchListener = null;
     legEventRoutes(this.engine).delete(this.id);
     await this.engine.destroyBridge(this.id);

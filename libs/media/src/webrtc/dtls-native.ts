@@ -47,6 +47,12 @@ export class NativeDtlsSession implements DtlsSession {
   private started = false;
   private closed = false;
   private released = false;
+  /**
+   * The peer's certificate (DER), kept when OpenSSL's state is freed: a later SDP of the
+   * peer (an answer to a trunk's re-INVITE says a=setup:active where its offer said
+   * actpass) is checked against it again, and the session must still know who the peer is.
+   */
+  private peerCertificate: Buffer | null = null;
 
   constructor(opts: DtlsSessionOptions) {
     const binding = loadNativeBinding();
@@ -85,6 +91,7 @@ export class NativeDtlsSession implements DtlsSession {
   release(): void {
     if (this.released || this.closed || this.state !== DtlsState.CONNECTED) return;
     this.released = true;
+    this.peerCertificate = this.binding.dtlsPeerCertificate(this.session);
     this.binding.dtlsClose(this.session);
   }
 
@@ -121,7 +128,8 @@ export class NativeDtlsSession implements DtlsSession {
 
   verify(): void {
     if (this.result === null || this.closed) return;
-    const fault = fingerprintFault(this.binding.dtlsPeerCertificate(this.session), this.remoteFingerprints);
+    const der = this.released ? this.peerCertificate : this.binding.dtlsPeerCertificate(this.session);
+    const fault = fingerprintFault(der, this.remoteFingerprints);
     if (fault !== null) return this.fail(new Error(`DTLS: ${fault}`));
     this.onConnected?.(this.result);
   }

@@ -187,7 +187,7 @@ describe('DTLS-SRTP session', () => {
     assert.equal(cert.fingerprint, new X509Certificate(cert.certPem).fingerprint256);
   });
 
-  test('native: released after the peer\'s media proved it has its keys, an alert from the peer still reports the close', async () => {
+  test('native: released after the peer\'s media proved it has its keys, the peer\'s certificate is still checked against a later SDP and an alert from the peer still reports the close', async () => {
     const cert = await getCertificate();
     const sessions: { server: DtlsSession | null; client: DtlsSession | null } = { server: null, client: null };
     const server = createDtlsSession({ role: 'server', certificate: cert, profiles: ['AEAD_AES_128_GCM'],
@@ -203,6 +203,19 @@ describe('DTLS-SRTP session', () => {
     let closed = 0;
     server.onClose = () => { closed++; };
     server.release();
+    // A later SDP of the peer (its answer to a re-offer) is checked again after the
+    // release: the same certificate passes, without an error that would close the leg.
+    const errors: Error[] = [];
+    let connected = 0;
+    server.onError = (e) => { errors.push(e); };
+    server.onConnected = () => { connected++; };
+    server.verify();
+    assert.deepEqual(errors, []);
+    assert.equal(connected, 1);
+    server.remoteFingerprints = [{ algorithm: 'sha-256', value: (await otherCertificate()).fingerprint }];
+    server.verify();
+    assert.match(String(errors[0]), /does not match a=fingerprint/, 'another fingerprint is still refused');
+    server.remoteFingerprints = [{ algorithm: 'sha-256', value: cert.fingerprint }];
     server.receive(Buffer.from([22, 0xfe, 0xfd, 0, 1])); // a stray handshake record: ignored
     assert.equal(closed, 0);
     server.receive(Buffer.from([21, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 1, 0, 2, 1, 0])); // an alert (close_notify on hang-up)
