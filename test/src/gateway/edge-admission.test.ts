@@ -2,7 +2,8 @@
 // missing subprotocol, a Host the listener does not serve, one address over its
 // connection limit (while a CIDR-exempt NAT address is not) each get their HTTP status
 // and reason; a connection that never authenticates is closed with 1008 although it
-// answers every ping; every refusal is logged with its source, never with the
+// answers every ping; the total connection limit holds for the exempt address too;
+// every refusal is logged with its source, never with the
 // credentials in the URL; and the honest JsSIP client on 127.0.0.3 registers
 // throughout. /health counts the open WebSockets.
 
@@ -54,7 +55,7 @@ describe('WebSocket admission at the gateway', { timeout: 60_000 }, () => {
     gw = await startGateway({
       ports: { min: 19120, max: 19139 },
       edit: (raw) => {
-        raw.websocket = { maxPerAddress: 3, exempt: [`${CALL_CENTRE}/32`], authTimeout: 1.5, pingInterval: 0.2 };
+        raw.websocket = { maxPerAddress: 3, maxConnections: 12, exempt: [`${CALL_CENTRE}/32`], authTimeout: 1.5, pingInterval: 0.2 };
         (raw.media as Record<string, unknown>).workers = 1;
       },
     });
@@ -108,8 +109,9 @@ describe('WebSocket admission at the gateway', { timeout: 60_000 }, () => {
     assert.match(String(refusalsFrom(ATTACKER).at(-1)!.detail), /Host rebind\.example/);
   }));
 
-  it('per-address limit: the 4th connection from 127.0.0.2 gets 429; the exempt NAT address opens 8; /health counts them', () => outcome.run(async () => {
-    for (let i = 0; i < 50 && gw.wsAdmission.limits.openFrom(ATTACKER) > 0; i++) await sleep(20);
+  it('per-address limit: the 4th connection from 127.0.0.2 gets 429; the exempt NAT address opens 8, and the 13th connection in all gets 503; /health counts them', () => outcome.run(async () => {
+    for (let i = 0; i < 50 && gw.wsAdmission.limits.open > 1; i++) await sleep(20);
+    assert.equal(gw.wsAdmission.limits.open, 1, 'only the honest client is connected');
     const before = (await health(gw)).wsConnections!;
     for (let i = 0; i < 3; i++) {
       const r = await upgrade(url());
@@ -124,6 +126,9 @@ describe('WebSocket admission at the gateway', { timeout: 60_000 }, () => {
       open.push(r.ws);
     }
     assert.equal((await health(gw)).wsConnections, before + 11);
+    // 1 + 3 + 8 open: the total limit (websocket.maxConnections 12) holds for exempt addresses too.
+    const over = await upgrade(url(), { local: CALL_CENTRE });
+    assert.deepEqual(over.refused, { status: 503, reason: 'Too many connections' });
     // The honest client is still served.
     const again = nextEvent(client!, 'unregistered');
     client!.unregister();

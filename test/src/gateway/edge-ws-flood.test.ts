@@ -41,8 +41,14 @@ function party<T>(args: string[], timeoutMs: number): Promise<T> {
   });
 }
 
-interface CallerResult { registered: boolean; confirmed: boolean; sent: number; received: number; ms: number }
-interface FloodResult { attempted: number; admitted: number; refused: Record<string, number>; closed: Record<string, number>; ms: number }
+interface CallerResult {
+  registered: boolean; confirmed: boolean; sent: number; received: number; ms: number;
+  at: { registered: number; confirmed: number; media: number };
+}
+interface FloodResult {
+  attempted: number; admitted: number; refused: Record<string, number>; closed: Record<string, number>; ms: number;
+  startedAt: number; endedAt: number;
+}
 
 function heapAfterGc(): number {
   for (let i = 0; i < 4; i++) gc();
@@ -95,6 +101,9 @@ describe('a flood of 2,000 WebSockets from one address', { timeout: 150_000 }, (
     assert.equal(flood.closed['1008'], flood.admitted);
     assert.ok(during.registered && during.confirmed, `the honest client registered and called during the flood: ${JSON.stringify(during)}`);
     assert.ok(during.received >= 50, `audio both ways: werift sent ${during.sent}, got ${during.received} back through SIPp's echo`);
+    const inside = (t: number): boolean => t > flood.startedAt && t < flood.endedAt;
+    assert.ok(inside(during.at.registered) && inside(during.at.confirmed) && inside(during.at.media),
+      `registered, answered and heard its echo while the flood ran: ${JSON.stringify(during.at)} within ${flood.startedAt}-${flood.endedAt}`);
     const suppressed = gw.events.events.filter((e) => e.event === 'refusals-suppressed' && e.address === ATTACKER);
     const lines = gw.events.events.filter((e) => (e.event === 'ws-refused' || e.event === 'ws-closed') && String(e.source).startsWith(`${ATTACKER}:`));
     assert.ok(lines.length < 200, `the log was not flooded: ${lines.length} refusal lines`);

@@ -6,7 +6,7 @@
 //     the gateway admits: a third send garbage every 300 ms, a third send CRLF
 //     keepalives, a third stay silent (answering pings). Prints one JSON line when each
 //     connection was refused or closed by the gateway:
-//     { attempted, admitted, refused: {status: n}, closed: {code: n}, ms }.
+//     { attempted, admitted, refused: {status: n}, closed: {code: n}, ms, startedAt, endedAt }.
 //
 //   node ws-flood-client.js caller URL USER PASSWORD LOCAL_ADDRESS NUMBER DOMAIN
 //     JsSIP with werift (as a browser would run) from LOCAL_ADDRESS: registers, calls
@@ -22,7 +22,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 async function flood(url: string, count: number, localAddress: string): Promise<void> {
   const started = Date.now();
-  const out = { attempted: 0, admitted: 0, refused: {} as Record<string, number>, closed: {} as Record<string, number>, ms: 0 };
+  const out = { attempted: 0, admitted: 0, refused: {} as Record<string, number>, closed: {} as Record<string, number>, ms: 0, startedAt: started, endedAt: 0 };
   const bump = (m: Record<string, number>, k: number | string): void => { m[String(k)] = (m[String(k)] ?? 0) + 1; };
   const one = (i: number): Promise<void> => new Promise((resolve) => {
     out.attempted++;
@@ -57,7 +57,8 @@ async function flood(url: string, count: number, localAddress: string): Promise<
     await Promise.race([Promise.all(batch), sleep(500)]);
   }
   await Promise.all(all);
-  out.ms = Date.now() - started;
+  out.endedAt = Date.now();
+  out.ms = out.endedAt - started;
   process.stdout.write(JSON.stringify(out) + '\n');
 }
 
