@@ -108,7 +108,7 @@ export class SipResponse extends SipMessageBase {
   }
 
   protected startLine(): string {
-    return 'SIP/2.0 ' + this.status + ' ' + this.reason;
+    return 'SIP/2.0 ' + this.status + ' ' + wireReason(this.reason);
   }
 
   clone(): SipResponse {
@@ -119,6 +119,22 @@ export class SipResponse extends SipMessageBase {
 }
 
 export type SipMessage = SipRequest | SipResponse;
+
+/** Control characters a Reason-Phrase may not hold (RFC 3261 §25.1: TEXT-UTF8 and HTAB). */
+const REASON_CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/g;
+/** Longest Reason-Phrase written; a fault's reason may quote what the sender sent. */
+const MAX_REASON = 200;
+
+/**
+ * The reason phrase as written on the wire: a reason naming a fault may quote the
+ * sender's bytes (a malformed SDP line), and a bare CR or LF there would end the status
+ * line (an unparseable response at best, a forged header field at worst); a long quote
+ * would make the answer larger than the request that earned it.
+ */
+function wireReason(reason: string): string {
+  const clean = reason.replace(REASON_CONTROL, ' ');
+  return clean.length <= MAX_REASON ? clean : clean.slice(0, MAX_REASON - 3) + '...';
+}
 
 /** Default reason phrases (RFC 3261 §21 and extensions). */
 export const REASON_PHRASES: Readonly<Record<number, string>> = {

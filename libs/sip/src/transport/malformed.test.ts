@@ -79,6 +79,16 @@ describe('malformed input over UDP', { timeout: 20_000 }, () => {
     assert.match(res.headers.get('via')!, /branch=z9hG4bKbadstart/);
   });
 
+  it('a bad start line whose copied fields are not UTF-8 is not answered (they would come back three times their size)', async () => {
+    // Found by the long wire fuzz run: 20,000 such bytes in a Via made a 60 KB answer.
+    const head = Buffer.from(BAD_START_LINE.replace('branch=z9hG4bKbadstart', 'branch=z9hG4bK@@@@'), 'latin1');
+    const at = head.indexOf('@@@@');
+    head.fill(0xff, at, at + 4);
+    const [err] = await sendAndSettle(head);
+    assert.match(err.reason, /Request-Line/);
+    assert.equal(replies.length, 0);
+  });
+
   it('an ACK is never answered, even when malformed', async () => {
     await sendAndSettle(BAD_START_LINE.replace('OPTIONS  sip', 'ACK  sip').replace('7 OPTIONS', '7 ACK'));
     assert.equal(replies.length, 0);

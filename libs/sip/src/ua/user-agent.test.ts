@@ -45,6 +45,13 @@ describe('UserAgent (mock clock, loopback)', () => {
     assert.equal(res.headers.getRaw('unsupported'), '100rel, foo');
   });
 
+  it('a Require that is no option-tag (not a token) gets 400, not a 420 that copies it into Unsupported', async () => {
+    p = uaPair();
+    p.b.onRequest('OPTIONS', (req) => req.reply(200));
+    const res = await p.a.request('OPTIONS', p.bUri, { headers: { Require: 'foo, "bar baz"' } }).final;
+    assert.deepEqual([res.status, res.reason, res.headers.has('unsupported')], [400, 'Bad Request: malformed Require', false]);
+  });
+
   it('screenRequest refuses requests outside a dialog before their handler, then runs after(); in-dialog ones pass', async () => {
     const screened: string[] = [];
     let after = 0;

@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import { Headers, SipRequest, splitList, type SipMessage, type SipResponse } from '../message/index.js';
 import { SipError } from '../message/index.js';
 import { parseCSeq, parseNameAddr, tagOf, validateRequest } from '../parser/index.js';
+import { isToken } from '../parser/charset.js';
 import { TransactionLayer, type TransactionUser } from '../transaction/layer.js';
 import type { InviteServerTransaction } from '../transaction/invite-server.js';
 import { createResponse } from '../transaction/response.js';
@@ -306,8 +307,9 @@ export class UserAgent extends EventEmitter implements UaCore, TransactionUser {
       }
       const unsupported = req.headers.getAll('require').filter((t) => !this.supported.has(t.toLowerCase()));
       if (unsupported.length > 0) {
-        const res = createResponse(req, 420, undefined, newTag());
-        res.headers.set('unsupported', unsupported.join(', '));
+        // An option-tag is a token (§25.1): anything else is a malformed Require, not one to list.
+        const res = unsupported.every(isToken) ? createResponse(req, 420, undefined, newTag()) : createResponse(req, 400, 'Bad Request: malformed Require', newTag());
+        if (res.status === 420) res.headers.set('unsupported', unsupported.join(', '));
         tx.respond(res);
         return;
       }
