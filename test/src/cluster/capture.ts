@@ -47,11 +47,12 @@ export function isDtlsHandshake(d: Datagram): boolean {
 export class Capture {
   private constructor(private readonly proc: ChildProcess, private readonly dir: string, readonly file: string) {}
 
-  /** Captures UDP to and from `host` on `iface` (default lo) until stop(). */
-  static async start(host: string, iface = 'lo', netns?: string): Promise<Capture> {
+  /** Captures UDP to and from `hosts` on `iface` (default lo) until stop(). */
+  static async start(hosts: string | string[], iface = 'lo', netns?: string): Promise<Capture> {
     const dir = mkdtempSync(join(tmpdir(), 'fo-capture-'));
     const file = join(dir, 'wire.pcap');
-    const argv = ['tshark', '-q', '-i', iface, '-f', `udp and host ${host}`, '-w', file];
+    const filter = `udp and (${[hosts].flat().map((h) => `host ${h}`).join(' or ')})`;
+    const argv = ['tshark', '-q', '-i', iface, '-f', filter, '-w', file];
     const proc = netns ? spawn('ip', ['netns', 'exec', netns, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] })
       : spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';

@@ -32,6 +32,8 @@ export interface NodeOptions {
   trunkAddress?: string;
   /** Extra cluster keys. */
   cluster?: Record<string, unknown>;
+  /** Top-level configuration keys replacing the drills' (a bench holding a hundred calls of one user). */
+  config?: Record<string, unknown>;
 }
 
 export interface Health {
@@ -97,6 +99,7 @@ export class GatewayNode {
         lease: opts.lease ?? { ttl: 1, renew: 0.25 }, checkpointInterval: opts.checkpointInterval ?? 1, browserReconnectWait: 10,
         ...opts.cluster,
       },
+      ...opts.config,
     };
     const file = join(dir, 'config.yaml');
     // JSON is YAML.
