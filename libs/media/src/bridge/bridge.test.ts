@@ -220,6 +220,19 @@ test('replaceLeg: a re-anchored leg a keeps b\'s sequence and timestamps continu
   assert.equal(allocator.inUse, 0);
 });
 
+test('the legs measure jitter on the bridged codec\'s clock, set at creation and by setMapping', { timeout: 10000 }, async () => {
+  // Reuses replaceLeg's range: tests of a file run one after the other.
+  const allocator = new PortAllocator({ min: base + 300, max: base + 399 });
+  const legA = track(await RtpLeg.create({ allocator, address: '127.0.0.1', clockRate: 48000 }));
+  const legB = track(await RtpLeg.create({ allocator, address: '127.0.0.1' }));
+  const bridge = track(new Bridge({ a: legA, b: legB, payloadTypes: [[0, 0]], clockRate: 8000, rtcpIntervalMs: 0 }));
+  assert.deepEqual([legA.reception.clockRate, legB.reception.clockRate], [8000, 8000]);
+  bridge.setMapping([[9, 9]], 16000);
+  assert.deepEqual([legA.reception.clockRate, legB.reception.clockRate], [16000, 16000]);
+  await bridge.close();
+  assert.equal(allocator.inUse, 0);
+});
+
 test('setFlow: a direction held back (its receiver on hold) sends nothing, and on resume goes on by one (native route off while held)', { timeout: 10000 }, async () => {
   const allocator = new PortAllocator({ min: base + 400, max: base + 499 });
   const peerA = await endpoint();

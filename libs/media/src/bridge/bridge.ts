@@ -133,6 +133,8 @@ export class Bridge {
     this.clockRate = clockRate;
     this.toB.clockRate = clockRate;
     this.toA.clockRate = clockRate;
+    // Both sides carry the same codec (no transcoding): jitter in its clock's units.
+    for (const r of [this.fromA, this.fromB, this.ownFromA, this.ownFromB]) r.setClockRate(clockRate);
   }
 
   /** A leg's view of the routes: `inbound` is the direction that receives on it. */
@@ -302,6 +304,8 @@ export class Bridge {
     const legReception = (leg as { reception?: unknown }).reception;
     const shared = legReception instanceof RtpReceiveStats ? legReception : null;
     const reception = shared ?? own;
+    // The leg was made before the codec was negotiated; the bridge knows its clock.
+    reception.setClockRate(this.clockRate);
     if (side === 'a') this.fromA = reception;
     else this.fromB = reception;
     const track = shared === null ? own : null;

@@ -54,3 +54,22 @@ test('SR/RR writer produces a compound packet the reader accepts, and LSR/DLSR c
   assert.ok(readRtcpCompound(rr, m, null, 0));
   assert.equal(readRtcpCompound(rr, m - 1, null, 0), false);
 });
+
+test('setClockRate: jitter of a stream measured on its own clock (a leg made before the codec was known assumed 48 kHz)', () => {
+  // PCMU every 20 ms, exactly on time: measured on a 48 kHz clock each arrival moves 960
+  // units while the timestamp moves 160, which reads as 800 units of jitter.
+  const wrong = new RtpReceiveStats(48000);
+  for (let i = 0; i < 200; i++) wrong.update(g711(i, i * 160, 9), 1000 + i * 20);
+  assert.ok(wrong.jitter > 790, `on the wrong clock: ${wrong.jitter}`);
+  const right = new RtpReceiveStats(48000);
+  right.update(g711(0, 0, 9), 1000);
+  right.setClockRate(8000);
+  for (let i = 1; i < 200; i++) right.update(g711(i, i * 160, 9), 1000 + i * 20);
+  assert.ok(right.jitter < 0.001, `on the codec's clock: ${right.jitter}`);
+  // Changing the clock mid-stream rescales what was measured and takes a new baseline.
+  right.jitter = 16;
+  right.setClockRate(16000);
+  assert.equal(right.jitter, 32);
+  right.update(g711(200, 200 * 160, 9), 1000 + 200 * 20 + 7);
+  assert.equal(right.jitter, 32, 'no transit difference across the change');
+});

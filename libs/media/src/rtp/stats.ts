@@ -29,6 +29,18 @@ export class RtpReceiveStats {
 
   constructor(public clockRate = 8000) {}
 
+  /**
+   * The source's RTP clock once the codec is known (a WebRTC leg is bound before the
+   * answer and assumes Opus' 48 kHz): jitter is kept in the new units, and the next
+   * packet starts a new transit baseline, since arrival times scale with the clock (A.8).
+   */
+  setClockRate(rate: number): void {
+    if (rate === this.clockRate || !(rate > 0)) return;
+    this.jitter = (this.jitter * rate) / this.clockRate;
+    this.clockRate = rate;
+    this.haveTransit = false;
+  }
+
   /** Call for every valid plain RTP packet; `now` is performance.now() in ms. */
   update(buf: Uint8Array, now: number): void {
     const ssrc = rtpSsrc(buf);
