@@ -165,6 +165,7 @@ export class Gateway {
     this.cluster = await ClusterNode.open(this.config, {
       ua: this.ua, transport: this.transport, calls: this.calls, bindings: this.registrar.bindings, log: this.log,
       trunk: (name) => this.config.trunks.find((t) => t.name === name),
+      storeTiming: (op, seconds, ok) => this.ops.metrics.clusterStoreOp(op, seconds, ok),
     });
     // Each media worker warms a DTLS handshake before it is ready.
     const m = this.config.media;

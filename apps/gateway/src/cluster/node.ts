@@ -26,6 +26,7 @@ import { Replicator } from './replicator.js';
 import { restoreCall } from './restore.js';
 import { ServiceAddresses } from './service-address.js';
 import { InviteLog, cancelRinging } from './ringing.js';
+import { timedStore, type StoreTiming } from './timed-store.js';
 
 export interface ClusterDeps {
   ua: UserAgent;
@@ -34,6 +35,8 @@ export interface ClusterDeps {
   bindings: BindingStore;
   trunk: (name: string) => TrunkConfig | undefined;
   log: Logger;
+  /** Each store operation's latency (trapezoid_cluster_store_seconds). */
+  storeTiming?: StoreTiming;
 }
 
 const CERTIFICATE_KEY = 'dtls-certificate';
@@ -59,7 +62,8 @@ export class ClusterNode {
   /** Opens the store and settles the cluster's DTLS certificate (the media workers need it first). */
   static async open(config: GatewayConfig, deps: ClusterDeps): Promise<ClusterNode> {
     const c = config.cluster;
-    const store: CallStore = c.redis ? await ClusterNode.connectRedis(c) : new MemoryStore();
+    const backend: CallStore = c.redis ? await ClusterNode.connectRedis(c) : new MemoryStore();
+    const store = deps.storeTiming ? timedStore(backend, deps.storeTiming) : backend;
     try {
       let certificate: CertificatePem;
       if (c.certificate) {
