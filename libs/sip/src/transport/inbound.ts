@@ -98,14 +98,9 @@ export function statelessErrorResponse(
   if (!h.has('via') || from === undefined || to === undefined || callId === undefined || cseq === undefined) {
     return undefined;
   }
-  const vias = [...h.lines()].filter(([name]) => name === 'via').map(([, value]) => value);
-  // Bytes that were not UTF-8 were read as U+FFFD, three bytes each when written back:
-  // copied into the answer they could make it three times the size of a request we
-  // could not even parse, toward a source that may be spoofed. Such a request is not answered.
-  if ([from, to, callId, cseq, ...vias].some((v) => v.includes('\uFFFD'))) return undefined;
   const code = status >= 400 && status <= 699 ? status : 400;
   const res = new SipResponse(code, reason.replace(/[\r\n]+/g, ' '));
-  for (const value of vias) res.headers.append('via', value);
+  for (const [name, value] of h.lines()) if (name === 'via') res.headers.append('via', value);
   res.headers.append('from', from);
   res.headers.append('to', hasTag(to) ? to : to + ';tag=' + newTag());
   res.headers.append('call-id', callId);
