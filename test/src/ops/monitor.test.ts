@@ -1,12 +1,14 @@
 // Issue 11 acceptance, metrics and media health: one call through the gateway (JsSIP in
 // Node with werift -> gateway -> SIPp trunk) moves each metric by the exact amount it
 // should; a call whose trunk never sends is flagged as one-way audio within the
-// configured time, naming trunk->gateway; a call the trunk answers on hold (a=inactive)
-// with the very same media pattern is not flagged.
+// configured time, naming trunk->gateway, and one whose browser stops sending while the
+// trunk goes on is flagged naming browser->gateway; a call the trunk answers on hold
+// (a=inactive) with the very same media pattern is not flagged.
 
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { createSocket, type Socket } from 'node:dgram';
 import { startSipp, type SippRun } from '../sip/sipp.js';
 import { GATEWAY_SCENARIOS, assertReleasedAndStop, sleep, startGateway, type TestGateway } from '../gateway/harness.js';
 import {
@@ -14,7 +16,9 @@ import {
 } from './ops-harness.js';
 import { closePeerConnections } from './ops-harness.js';
 
-const PORTS = { min: 14000, max: 14199 };
+const PORTS = { min: 14000, max: 14189 };
+/** The trunk's media in the browser->gateway case: a socket of the test (outside the gateway's range). */
+const TRUNK_MEDIA = 14190;
 const ONE_WAY_SECONDS = 2;
 const INTERVAL_MS = 250;
 
@@ -142,6 +146,67 @@ describe('metrics and the one-way-audio detector', { timeout: 120_000 }, () => {
       assert.equal(value(await scrape(g), 'trapezoid_media_one_way_audio_calls', { status: 'one-way' }), 0, 'no flagged call once it ended');
       passed = true;
     } finally {
+      await tearDown(passed);
+    }
+  });
+
+  it('a browser that stops sending while the trunk goes on is flagged within the configured time, naming browser->gateway', async () => {
+    let passed = false;
+    let sink: Socket | null = null;
+    let sending: NodeJS.Timeout | null = null;
+    try {
+      // The trunk's media is this socket: it learns the gateway's port from what the
+      // gateway forwards (symmetric RTP), then sends PCMU there every 20 ms on its own.
+      const s = sink = createSocket('udp4');
+      await new Promise<void>((resolve) => s.bind(TRUNK_MEDIA, '127.0.0.1', resolve));
+      let gatewayPort = 0;
+      let forwarded = 0;
+      s.on('message', (_m, from) => { gatewayPort = from.port; forwarded++; });
+      const g = await setUp(['-sf', join(GATEWAY_SCENARIOS, 'uas-answer-media-sink.xml'), '-key', 'media_sink', String(TRUNK_MEDIA)]);
+      const before = await scrape(g);
+      const call = placeCall(ua!, '1000');
+      await confirmed(call);
+      call.startSending();
+      await until(() => forwarded >= 10, 5_000);
+      assert.ok(forwarded >= 10, `the browser's audio reached the trunk: ${forwarded}`);
+      const packet = Buffer.alloc(12 + 160, 0xff);
+      packet.writeUInt16BE(0x8000, 0);
+      packet.writeUInt32BE(0x7e57, 8);
+      let seq = 0;
+      sending = setInterval(() => {
+        packet.writeUInt16BE(++seq & 0xffff, 2);
+        packet.writeUInt32BE((seq * 160) >>> 0, 4);
+        s.send(packet, gatewayPort, '127.0.0.1');
+      }, 20);
+      await until(() => call.received() >= 10, 5_000);
+      assert.ok(call.received() >= 10, `the trunk's audio reached the browser: ${call.received()}`);
+      // Now the browser's microphone path dies; the trunk goes on.
+      await call.stopSending();
+      const stoppedAt = Date.now();
+      const flagged = await until(() => g.events.events.find((e) => e.event === 'one-way-audio'), (ONE_WAY_SECONDS + 4) * 1000);
+      assert.ok(flagged, 'the detector flagged the call in the log');
+      const tookMs = Number(new Date(String(flagged.timestamp))) - stoppedAt;
+      console.log(`browser->gateway silence flagged ${tookMs} ms after the browser stopped (threshold ${ONE_WAY_SECONDS} s, sampled every ${INTERVAL_MS} ms)`);
+      assert.ok(tookMs >= ONE_WAY_SECONDS * 1000 - INTERVAL_MS, `not before the configured time: ${tookMs} ms`);
+      assert.ok(tookMs <= ONE_WAY_SECONDS * 1000 + INTERVAL_MS + 1000, `within the configured time and one sample: ${tookMs} ms`);
+      assert.deepEqual(flagged.directions, ['browser->gateway'], JSON.stringify(flagged));
+      assert.deepEqual(flagged.legs, ['browser']);
+      assert.equal(flagged.status, 'one-way');
+      const { body } = await admin(g, 'GET', '/api/v1/calls');
+      const view = (body as { calls: CallView[] }).calls[0]!;
+      assert.equal(view.media.health, 'one-way');
+      assert.deepEqual(view.media.silent.map((x) => [x.leg, x.direction]), [['browser', 'browser->gateway']]);
+      const m = await scrape(g);
+      assert.equal(delta(before, m, 'trapezoid_media_one_way_audio_total', { direction: 'browser->gateway' }), 1, 'counted once, by its direction');
+      assert.equal(delta(before, m, 'trapezoid_media_one_way_audio_total', { direction: 'trunk->gateway' }), 0);
+      clearInterval(sending);
+      sending = null;
+      await hangUp(call);
+      await until(() => g.calls.live === 0);
+      passed = true;
+    } finally {
+      if (sending) clearInterval(sending);
+      await new Promise<void>((resolve) => { if (sink) sink.close(() => resolve()); else resolve(); });
       await tearDown(passed);
     }
   });
