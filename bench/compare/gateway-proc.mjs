@@ -26,6 +26,10 @@ process.on('message', async (msg) => {
     const rss = Number(/^Rss:\s+(\d+)/m.exec(t)[1]) * 1024;
     const pss = Number(/^Pss:\s+(\d+)/m.exec(t)[1]) * 1024;
     process.send({ id: msg.id, rss, pss, heapUsed: process.memoryUsage().heapUsed, counters: gw.counters() });
+  } else if (msg?.type === 'threads') {
+    // The media workers' OS thread ids: systems.mjs splits the process's CPU time by thread.
+    const usage = await gw['mediaEngine']?.usage(false) ?? [];
+    process.send({ id: msg.id, media: usage.map((u) => u.tid).filter((t) => t > 0) });
   } else if (msg?.type === 'counters') {
     process.send({ id: msg.id, counters: gw.counters() });
   } else if (msg?.type === 'stop') {

@@ -218,6 +218,8 @@ export interface WorkerUsage {
   heapUsed: number; heapTotal: number; external: number; arrayBuffers: number; rss: number;
   usedHeapSize: number; mallocedMemory: number; gcMinor: number; gcMajor: number;
   packetsIn: number; packetsOut: number; bridges: number;
+  /** The worker's OS thread id (Linux), so a benchmark can read its CPU time apart from the main thread's; -1 elsewhere. */
+  tid: number;
 }
 
 /**

@@ -2,6 +2,7 @@
 // bridges on them. It receives only control messages from the main thread; packets
 // never cross the thread boundary, so the forwarding path here runs undisturbed by
 // signalling work on the main thread.
+import { readlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
@@ -221,6 +222,15 @@ function counters(e: Entry): BridgeCounters {
   return { id: e.id, legs: e.legs.map((l) => ({ ...l.stats })) };
 }
 
+/** This thread's id as the OS knows it (/proc/thread-self -> PID/task/TID), read once. */
+const TID = ((): number => {
+  try {
+    return Number(readlinkSync('/proc/thread-self').split('/').at(-1));
+  } catch {
+    return -1;
+  }
+})();
+
 function usage(): WorkerUsage {
   const m = process.memoryUsage();
   const h = getHeapStatistics();
@@ -235,7 +245,7 @@ function usage(): WorkerUsage {
   return {
     heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers,
     rss: m.rss, usedHeapSize: h.used_heap_size, mallocedMemory: h.malloced_memory,
-    gcMinor: gcCounts.minor, gcMajor: gcCounts.major, packetsIn, packetsOut, bridges: bridges.size,
+    gcMinor: gcCounts.minor, gcMajor: gcCounts.major, packetsIn, packetsOut, bridges: bridges.size, tid: TID,
   };
 }
 
