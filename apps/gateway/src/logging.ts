@@ -35,11 +35,32 @@ export const jsonLine = winston.format((info) => {
 });
 
 export function createLogger(level: string, silent = false): Logger {
-  return winston.createLogger({
+  return skipDisabledLevels(winston.createLogger({
     level,
     silent,
     format: winston.format.combine(redactSecrets(), winston.format.timestamp(), jsonLine()),
     defaultMeta: { service: 'trapezoid' },
     transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] })],
-  });
+  }));
+}
+
+type LevelMethod = (this: Logger, ...args: unknown[]) => Logger;
+
+/**
+ * winston runs every line through the formats (redaction, timestamp, JSON) and its
+ * streams before a transport drops it for its level: at logging.level warn, each info
+ * line of a call's setup still cost that. The level methods now ask isLevelEnabled()
+ * first (which counts a transport's own level too, as tests add) and return at once.
+ * Child loggers inherit the methods, so per-call loggers skip the same way.
+ */
+function skipDisabledLevels(logger: Logger): Logger {
+  const methods = logger as unknown as Record<string, LevelMethod>;
+  for (const level of Object.keys(logger.levels)) {
+    const write = methods[level];
+    if (typeof write !== 'function') continue;
+    methods[level] = function (this: Logger, ...args: unknown[]): Logger {
+      return this.isLevelEnabled(level) ? write.apply(this, args) : this;
+    };
+  }
+  return logger;
 }
