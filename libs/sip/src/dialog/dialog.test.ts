@@ -243,6 +243,7 @@ describe('dialogs (mock clock, loopback UDP)', () => {
   it('a dialog rebuilt from JSON on another UA sends a BYE that the peer accepts', async () => {
     const { ad, bd } = await call(p);
     const json = JSON.stringify(ad.toState());
+    assert.deepEqual(ad.toState(), JSON.parse(json), 'the state is plain data: what JSON keeps of it, no undefined fields');
     await p.a.close();
     const t2 = p.net.endpoint({ port: 5061 });
     const a2 = new UserAgent({ transport: t2, contactUser: 'alice' });
