@@ -105,7 +105,7 @@ describe('digest hardening: replay, brute force, indistinguishable failures', { 
     await assertReleasedAndStop(gw, outcome.passed);
   });
 
-  it('UDP: SIPp registers and calls from 127.0.0.3; its captured REGISTER and INVITE replayed from 127.0.0.2 get a fresh challenge and change nothing', () => outcome.run(async () => {
+  it('UDP: SIPp registers and calls from 127.0.0.3; its captured REGISTER and INVITE replayed from 127.0.0.2 get a fresh challenge and change nothing; SIPp registers again after', () => outcome.run(async () => {
     const target = { address: '127.0.0.1', port: udpPort(gw) };
     const reg = await startSipp({
       address: CLIENT, trace: true,
@@ -144,6 +144,15 @@ describe('digest hardening: replay, brute force, indistinguishable failures', { 
     assert.deepEqual([ri.status, ri.reason], [407, 'Proxy Authentication Required']);
     assert.match(ri.headers.get('proxy-authenticate') ?? '', /stale=TRUE/);
     assert.equal(gw.counters().callsStarted, callsBefore + 1, 'the replayed INVITE started no call');
+    // The honest client is still served: SIPp registers again.
+    const again = await startSipp({
+      address: CLIENT, trace: true,
+      args: ['-sf', join(SIPP_SCENARIOS, 'uac-register-auth.xml'), '-s', CALLER.username, '-au', CALLER.username, '-ap', CALLER.password,
+        '-m', '1', `127.0.0.1:${target.port}`],
+    });
+    closers.push(() => again.stop());
+    assert.equal((await again.done).code, 0, 'SIPp registered again');
+    assert.ok(registeredContacts(gw, aor).every((c) => !c.includes(ATTACKER)), `no binding of the attacker's: ${registeredContacts(gw, aor).join(', ')}`);
   }));
 
   it('WebSocket: JsSIP registers and calls from 127.0.0.3; its REGISTER and INVITE replayed over another WebSocket are refused, and it is still served', () => outcome.run(async () => {

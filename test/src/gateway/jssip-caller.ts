@@ -60,7 +60,14 @@ export async function callWithWerift(ua: JsSipUA, number: string, opts: { waitCo
   if (!conn) throw new Error('JsSIP made no peer connection');
   if (opts.waitConnected !== false) {
     for (const until = Date.now() + 10_000; conn.connectionState !== 'connected' && Date.now() < until;) await sleep(20);
-    if (conn.connectionState !== 'connected') throw new Error(`werift did not connect: ${conn.connectionState}`);
+    if (conn.connectionState !== 'connected') {
+      // Hang up and close the peer connection first: its sockets and timers would keep
+      // the test's process alive long after the failure is reported.
+      const state = conn.connectionState;
+      try { session.terminate(); } catch { /* already ended */ }
+      await conn.close().catch(() => undefined);
+      throw new Error(`werift did not connect: ${state}`);
+    }
   }
   let seq = 0;
   const sendAudio = async (n: number, fill = 0xff): Promise<void> => {
