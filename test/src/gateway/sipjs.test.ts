@@ -1,5 +1,5 @@
 // Issue 9 acceptance with the second browser SIP library: SIP.js 0.21 (SimpleUser, in
-// headless Chromium, the gateway's /sipjs.html) as caller, with hold by
+// headless Chromium, the gateway's /sipjs.html) as caller and as agent, with hold by
 // re-INVITE and DTMF by SIP INFO (SIP.js's only way), against SIPp as the trunk. The
 // digits are decoded on the far side: RFC 4733 events at the trunk's media address, the
 // INFO body SIPp checks, the INFO digits SIP.js reports. 0 calls and 0 ports after each.
@@ -11,7 +11,8 @@ import type { Page } from 'playwright-core';
 import { launchChromium, type Browser } from '../media/chromium.js';
 import { freePort, startSipp, type SippRun } from '../sip/sipp.js';
 import {
-  CALLER, GATEWAY_SCENARIOS, assertReleasedAndStop, sleep, startGateway, type SoftphoneStats, type TestGateway,
+  AGENT, AGENT_NUMBER, CALLER, GATEWAY_SCENARIOS, assertReleasedAndStop, sleep, startGateway, udpPort,
+  type SoftphoneStats, type TestGateway, type TestGatewayOptions,
 } from './harness.js';
 import { flowsAgain as flows, listen } from './media-checks.js';
 
@@ -130,5 +131,41 @@ describe('SIP.js 0.21 in Chromium <-> gateway <-> SIPp', { timeout: 180_000 }, (
     } finally {
       await sink.close();
     }
+  }));
+
+  it('as agent: answers SIPp\'s call, holds (nothing reaches it) and resumes (media both ways within 1 s; the re-INVITEs reach SIPp), sends an INFO digit SIPp checks (trunk set to INFO)', { timeout: 60_000 }, () => scenario(async () => {
+    const trunkPort = await freePort();
+    const edit: TestGatewayOptions['edit'] = (raw) => { raw.trunks[0]!.dtmf = 'info'; };
+    gw = await startGateway({ trunkPort, ports: PORTS, edit });
+    page = await browser.context.newPage();
+    await openSipJs(page, gw, { user: AGENT.username, password: AGENT.password, autoanswer: '1' });
+    sipp = await startSipp({
+      port: trunkPort, trace: true, timeoutSec: 40,
+      args: ['-sf', join(GATEWAY_SCENARIOS, 'uac-agent-mid-call.xml'), '-s', AGENT_NUMBER, '-m', '1', `127.0.0.1:${udpPort(gw)}`],
+    });
+    const p = page;
+    await waitState(p, gw, 'in call');
+    for (let i = 0; i < 100 && ((await stats(p))?.packetsReceived ?? 0) < 30; i++) await sleep(50);
+    assert.ok((await stats(p)).packetsReceived >= 30, 'SIPp\'s audio reaches the agent');
+    await p.evaluate(() => window.sipjsPhone.hold());
+    await p.waitForFunction(() => window.sipjsPhone.holds.includes('hold'), undefined, { timeout: 5_000 });
+    // The agent, sendonly, is sent nothing while SIPp keeps playing its recording.
+    await sleep(300);
+    const heldAt = await stats(p);
+    await sleep(500);
+    const during = await stats(p);
+    assert.ok(during.packetsReceived - heldAt.packetsReceived < 5, `nothing reaches the agent on hold: ${JSON.stringify([heldAt, during])}`);
+    await p.evaluate(() => window.sipjsPhone.unhold());
+    await p.waitForFunction(() => window.sipjsPhone.holds.includes('unhold'), undefined, { timeout: 5_000 });
+    // SIPp's recording (4.7 s) still plays: it reaches the agent again, and the agent sends.
+    await flowsAgain(p, 15, 1_000);
+    await p.evaluate(() => window.sipjsPhone.dtmf('9'));
+    await sleep(300);
+    await p.evaluate(() => window.sipjsPhone.hangup());
+    const r = await sipp.done;
+    assert.equal(r.code, 0, `SIPp answered both re-INVITEs and the INFO (Signal=9), then the BYE: ${r.stdout.slice(-1500)}`);
+    const got = r.messages.filter((m) => m.direction === 'received');
+    assert.deepEqual(got.filter((m) => m.startLine.startsWith('INVITE ')).map((m) => /a=(sendonly|sendrecv|recvonly|inactive)/.exec(m.text)?.[1]), ['sendonly', 'sendrecv']);
+    assert.match(got.find((m) => m.startLine.startsWith('INFO '))!.text, /Signal=9\r?\nDuration=2000/);
   }));
 });
