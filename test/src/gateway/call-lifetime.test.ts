@@ -96,6 +96,7 @@ describe('calls end when their parties are gone', { timeout: 120_000 }, () => {
       const r = await sipp!.done;
       assert.equal(r.code, 0, `SIPp got its BYE: ${r.stdout.slice(-800)}`);
       assert.match(byeReason(r) ?? '', /^SIP ;cause=480 ;text="Browser connection lost, not back within 2 s"$/);
+      await stillServed(g);
       passed = true;
     } finally {
       await tearDown(passed);
@@ -148,6 +149,7 @@ describe('calls end when their parties are gone', { timeout: 120_000 }, () => {
       const r = await sipp!.done;
       assert.equal(r.code, 0, r.stdout.slice(-800));
       assert.match(byeReason(r) ?? '', /cause=408/);
+      await stillServed(g);
       passed = true;
     } finally {
       await tearDown(passed);
@@ -177,6 +179,12 @@ describe('calls end when their parties are gone', { timeout: 120_000 }, () => {
     }
   });
 });
+
+/** A valid client is still served once the gateway ended the call: a fresh JsSIP registers. */
+async function stillServed(gw: TestGateway): Promise<void> {
+  const other = await registerUa(gw);
+  await stopUa(other);
+}
 
 /** JsSIP's WebSocket (the `ws` package here): terminate() drops it like a lost network. */
 function jssipSocket(ua: JsSipUA): { terminate(): void } {
