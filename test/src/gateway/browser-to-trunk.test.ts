@@ -79,6 +79,7 @@ describe('browser (Chromium + JsSIP) -> gateway -> SIPp trunk', { timeout: 240_0
     const { sipp, page, gw } = await setUp(['-sn', 'uas', '-rtp_echo'], '1000', { native });
     const started = gw.events.events.find((e) => e.event === 'media-started');
     assert.match(String(started?.dtls), native ? /^native \(OpenSSL/ : /^werift \(media\.native is false\)/, 'the start-up log names the DTLS path');
+    assert.equal(started?.fastPath, native ? 'native' : 'typescript (media.native is false)', 'the start-up log names the forwarding path');
     await page.click('#call');
     await waitCallState(page, /^in call$/);
     const s = await waitPackets(page, { received: 50, sent: 50 });
