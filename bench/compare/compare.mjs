@@ -72,6 +72,12 @@ const SETTLE_S = Number(opt['settle-s']);
 const PROFILES = list(opt.profiles);
 const WARMUP_RATE = 40;
 const WARMUP_S = 5;
+/**
+ * A rate is sustained when no call failed and the system kept up: SIPp answers at once, so
+ * a median INVITE -> 200 above KEPT_UP_MS is a queue in front of a saturated system (its
+ * calls do not fail, they wait).
+ */
+const KEPT_UP_MS = 50;
 // Ports below the ephemeral range (32768+), disjoint: the browsers', the system's, SIPp's.
 const CLIENT_MEDIA = { min: 10000, max: 19999 };
 const SUT_MEDIA = { min: 20000, max: 29999 };
@@ -159,12 +165,6 @@ async function measured(sys, fn) {
   return { result, wall, sutCpuS: cpu, sutCpuParts: parts, sutCpuPct: (100 * cpu) / wall, clientCpuPct: (100 * (c.user + c.system)) / 1e6 / wall };
 }
 
-/**
- * A rate is sustained when no call failed and the system kept up: SIPp answers at once, so
- * a median INVITE -> 200 above KEPT_UP_MS is a queue in front of a saturated system (its
- * calls do not fail, they wait).
- */
-const KEPT_UP_MS = 50;
 const passes = (s) => s.failed === 0 && s.inviteTo200Ms.median !== null && s.inviteTo200Ms.median < KEPT_UP_MS;
 
 async function ratePhase(name) {
