@@ -297,7 +297,7 @@ export class Gateway {
   /** Ends every call, then closes every socket and timer. */
   async stop(): Promise<void> {
     for (const w of this.certWatchers.splice(0)) w.close();
-    this.trunks.stop();
+    await this.trunks.stop();
     await this.calls.endAll('Gateway shutting down');
     this.lifetime.close();
     await this.cluster?.stop();

@@ -3,7 +3,8 @@
 // `downAfter` pings in a row is down (routing skips it), one that then answers
 // `upAfter` in a row is up again. Any response counts as an answer except 408 and
 // 503 (received or made locally after a timeout or transport error): an overloaded
-// or unreachable trunk should not get calls.
+// or unreachable trunk should not get calls. A trunk given by name is pinged target by
+// target in RFC 3263 order until one answers (§4.3): it is down only when none does.
 
 import type { ClientRequest, Destination, UserAgent } from '@trapezoid/sip';
 import type { Logger } from '../logging.js';
@@ -26,7 +27,8 @@ export interface PingOptions {
   log: Logger;
   trunk: string;
   uri: string;
-  destination: () => Promise<Destination>;
+  /** Where the trunk is, best first (RFC 3263). */
+  destinations: () => Promise<Destination[]>;
   /** Seconds between pings. */
   interval: number;
   /** Seconds a ping may take before it counts as failed. */
@@ -59,12 +61,15 @@ export class OptionsPinger {
   private async ping(): Promise<void> {
     if (this.stopped) return;
     const started = Date.now();
-    let status: number;
+    let status = 503; // no address for the trunk
     try {
-      const out = this.o.ua.request('OPTIONS', this.o.uri, { destination: await this.o.destination() });
-      status = await withTimeout(out, this.o.timeout * 1000);
+      for (const destination of await this.o.destinations()) {
+        if (this.stopped) return;
+        status = await withTimeout(this.o.ua.request('OPTIONS', this.o.uri, { destination }), this.o.timeout * 1000);
+        if (status !== 408 && status !== 503) break;
+      }
     } catch {
-      status = 503; // no address for the trunk
+      status = 503;
     }
     if (this.stopped) return;
     const ok = status !== 408 && status !== 503;

@@ -2,7 +2,10 @@
 // REGISTER binding per trunk, digest-authenticated through libs/sip's client, the
 // same Call-ID and From tag with a CSeq counted up on every refresh (§10.2.4),
 // refreshed well before the granted expiry, and retried with exponential back-off
-// after a failure. Its state is plain data (RegistrationStatus) for the admin API.
+// after a failure. A trunk given by name is tried target by target in RFC 3263 order
+// (§4.3: a timeout, a transport error or a 503 moves on to the next); at shutdown the
+// binding is removed (§10.2.2, Expires: 0), so the carrier stops sending calls to an
+// address nobody answers. Its state is plain data (RegistrationStatus) for the admin API.
 
 import { DigestClient, parseCSeq, parseNameAddr, type ClientRequest, type Destination, type SipResponse, type UserAgent } from '@trapezoid/sip';
 import { randomBytes } from 'node:crypto';
@@ -34,8 +37,8 @@ export interface RegistrationOptions {
   expires: number;
   retryMin: number;
   retryMax: number;
-  /** Where the REGISTER goes (resolved per attempt: DNS answers may change). */
-  destination: () => Promise<Destination>;
+  /** Where the REGISTER may go, best first (resolved per attempt: DNS answers may change). */
+  destinations: () => Promise<Destination[]>;
   onChange: (s: RegistrationStatus) => void;
 }
 
@@ -56,6 +59,8 @@ export class TrunkRegistration {
   private timer: NodeJS.Timeout | undefined;
   private pending: ClientRequest | undefined;
   private readonly digest: DigestClient | undefined;
+  /** The registrar target holding our binding (the un-REGISTER goes there). */
+  private boundTo: Destination | undefined;
 
   constructor(private readonly o: RegistrationOptions) {
     this.digest = o.credentials ? new DigestClient(o.credentials) : undefined;
@@ -73,11 +78,39 @@ export class TrunkRegistration {
     void this.register();
   }
 
-  stop(): void {
+  /**
+   * Stops refreshing; a binding still in force is removed (RFC 3261 §10.2.2: Expires 0),
+   * waiting at most `waitMs` for the registrar's answer.
+   */
+  async stop(waitMs = 2_000): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.pending = undefined;
+    const bound = this.boundTo !== undefined && (this.s.expiresAt ?? 0) > Date.now() ? this.boundTo : undefined;
     this.move('stopped', {});
+    this.boundTo = undefined;
+    if (!bound) return;
+    const out = this.send(bound, 0);
+    let timer: NodeJS.Timeout | undefined;
+    const status = await Promise.race([
+      out.final.then((r) => r.status),
+      new Promise<number>((resolve) => { timer = setTimeout(() => resolve(408), waitMs); timer.unref(); }),
+    ]);
+    clearTimeout(timer);
+    const level = status >= 200 && status < 300 ? 'info' : 'warn';
+    this.o.log[level]('trunk unregistered', { event: 'trunk-unregistered', aor: this.o.aor, status });
+  }
+
+  private send(destination: Destination, expires: number): ClientRequest {
+    return this.o.ua.request('REGISTER', this.o.registrar, {
+      from: `<${this.o.aor}>;tag=${this.fromTag}`,
+      to: `<${this.o.aor}>`,
+      callId: this.callId,
+      cseq: ++this.cseq,
+      destination,
+      headers: { Expires: String(expires) },
+      ...(this.digest ? { credentials: this.digest } : {}),
+    });
   }
 
   private move(state: RegistrationState, patch: Partial<RegistrationStatus>): void {
@@ -98,29 +131,35 @@ export class TrunkRegistration {
   private async register(): Promise<void> {
     if (this.stopped) return;
     if (this.s.state !== 'registering') this.move('registering', {});
-    let dest: Destination;
+    let targets: Destination[];
     try {
-      dest = await this.o.destination();
+      targets = await this.o.destinations();
+      if (targets.length === 0) throw new Error('no target');
     } catch (err) {
       this.failed(503, `no address for the registrar: ${String((err as Error).message ?? err)}`);
       return;
     }
-    if (this.stopped) return;
-    const out = this.o.ua.request('REGISTER', this.o.registrar, {
-      from: `<${this.o.aor}>;tag=${this.fromTag}`,
-      to: `<${this.o.aor}>`,
-      callId: this.callId,
-      cseq: ++this.cseq,
-      destination: dest,
-      headers: { Expires: String(this.o.expires) },
-      ...(this.digest ? { credentials: this.digest } : {}),
-    });
-    this.pending = out;
-    const res = await out.final;
-    if (this.pending !== out || this.stopped) return;
+    let res: SipResponse | undefined;
+    let out: ClientRequest | undefined;
+    for (let i = 0; i < targets.length; i++) {
+      if (this.stopped) return;
+      const dest = targets[i]!;
+      const sent = this.send(dest, this.o.expires);
+      this.pending = sent;
+      res = await sent.final;
+      if (this.pending !== sent || this.stopped) return;
+      out = sent;
+      // A digest retry sent the REGISTER again with the next CSeq (§10.2.4 counts on).
+      this.cseq = parseCSeq(sent.message.headers.get('cseq') ?? '').seq;
+      if (res.status >= 200 && res.status < 300) this.boundTo = dest;
+      // RFC 3263 §4.3: no answer, a transport error or 503: the next target, if any.
+      if ((res.status !== 408 && res.status !== 503) || i === targets.length - 1) break;
+      this.o.log.info('registrar target failed, trying the next', {
+        event: 'trunk-registrar-next', aor: this.o.aor, status: res.status, destination: `${dest.protocol}:${dest.address}:${dest.port}`,
+      });
+    }
     this.pending = undefined;
-    // A digest retry sent the REGISTER again with the next CSeq (§10.2.4 counts on).
-    this.cseq = parseCSeq(out.message.headers.get('cseq') ?? '').seq;
+    if (!res || !out) return;
     if (res.status >= 200 && res.status < 300) this.registered(res, out);
     else if (res.status === 423) this.tooBrief(res);
     else this.failed(res.status, res.reason);

@@ -46,14 +46,14 @@ export class Trunks extends EventEmitter<TrunksEvents> {
     for (const rt of this.runtimes.values()) {
       const t = rt.config;
       const uri = `sip:${trunkDomain(t)}`;
-      const destination = async (): Promise<Destination> => {
+      const destinations = async (): Promise<Destination[]> => {
         const all = await this.destinations(t);
         if (all.length === 0) throw new SipError(503, `no address for trunk ${t.name}`);
-        return all[0]!;
+        return all;
       };
       if (t.ping) {
         rt.pinger = new OptionsPinger({
-          ua: this.ua, log: this.log, trunk: t.name, uri, destination, ...t.ping,
+          ua: this.ua, log: this.log, trunk: t.name, uri, destinations, ...t.ping,
           onChange: () => this.emit('status', this.statusOf(rt)),
         });
         rt.pinger.start();
@@ -64,18 +64,17 @@ export class Trunks extends EventEmitter<TrunksEvents> {
           ua: this.ua, log: this.log, registrar: uri, aor: `sip:${user}@${trunkDomain(t)}`,
           ...(t.credentials ? { credentials: t.credentials } : {}),
           expires: t.register.expires, retryMin: t.register.retryMin, retryMax: t.register.retryMax,
-          destination, onChange: () => this.emit('status', this.statusOf(rt)),
+          destinations, onChange: () => this.emit('status', this.statusOf(rt)),
         });
         rt.registration.start();
       }
     }
   }
 
-  stop(): void {
-    for (const rt of this.runtimes.values()) {
-      rt.pinger?.stop();
-      rt.registration?.stop();
-    }
+  /** Stops the pings; registrations remove their bindings (at most a couple of seconds). */
+  async stop(): Promise<void> {
+    for (const rt of this.runtimes.values()) rt.pinger?.stop();
+    await Promise.all([...this.runtimes.values()].map((rt) => rt.registration?.stop()));
   }
 
   /** Every trunk's state, in configuration order. */
