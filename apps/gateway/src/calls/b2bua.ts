@@ -83,6 +83,11 @@ export type B2buaContext = Pick<CallContext, 'ua' | 'engine' | 'config'>;
 export async function connectB2bua(ctx: B2buaContext, o: B2buaOptions): Promise<void> {
   const { call, req } = o;
   void req.cancellation.then(() => call.end(487, 'Canceled by the caller', 'a', 'canceled'));
+  // RFC 3262 refusals the stack made on the caller's INVITE are logged with the call.
+  req.on('prackRefused', () => call.inDialog({ side: 'a', method: 'PRACK', status: 481, relayed: false, purpose: 'No Such Reliable Provisional' }));
+  req.on('failed', (reason: string) => {
+    if (reason === 'prack-timeout') call.log.warn('no PRACK for our reliable provisional: INVITE rejected 504', { event: 'prack-timeout' });
+  });
   try {
     await setUp(ctx, o);
   } catch (err) {

@@ -82,6 +82,14 @@ export interface CallEnd {
 }
 
 /** An in-dialog request on one leg and what became of it. */
+/** What the Call listens to on each of its dialogs. */
+interface DialogWatch {
+  terminated: (reason: string) => void;
+  updated: () => void;
+  request: (req: IncomingRequest) => void;
+  refused: (r: { method: string; status: number; reason: string }) => void;
+}
+
 export interface InDialogActivity {
   side: LegSide;
   method: string;
@@ -135,7 +143,7 @@ export class Call extends EventEmitter<CallEvents> {
   requestHandler: ((side: LegSide, req: IncomingRequest) => void) | null = null;
   private readonly dialogs: Record<LegSide, Dialog | null> = { a: null, b: null };
   /** The listeners this call put on each dialog, removed when the dialog is replaced. */
-  private readonly watches = new Map<Dialog, { terminated: (reason: string) => void; updated: () => void; request: (req: IncomingRequest) => void }>();
+  private readonly watches = new Map<Dialog, DialogWatch>();
   /** Cancels whatever is pending (client INVITE, ring timer, session timers ...). */
   private cleanups: Array<() => void> = [];
   private endPromise: Promise<void> | null = null;
@@ -236,11 +244,7 @@ export class Call extends EventEmitter<CallEvents> {
       if (!dialog.terminated) void dialog.bye().catch(() => undefined);
       return;
     }
-    const w = old ? this.watches.get(old) : undefined;
-    if (old && w) {
-      old.off('terminated', w.terminated).off('updated', w.updated).off('request', w.request);
-      this.watches.delete(old);
-    }
+    if (old) this.unwatch(old);
     this.dialogs[side] = dialog;
     const key = side === 'a' ? 'aDialog' : 'bDialog';
     this.record[key] = dialog.toState();
@@ -256,13 +260,24 @@ export class Call extends EventEmitter<CallEvents> {
       if (this.requestHandler && !this.ended) this.requestHandler(side, req);
       else req.reply(491, 'Request Pending');
     };
+    // What the dialog refused by itself (a PRACK for nothing, glare) is logged with the call.
+    const refused = (r: { method: string; status: number; reason: string }): void => {
+      this.inDialog({ side, method: r.method, status: r.status, relayed: false, purpose: r.reason });
+    };
     if (dialog.terminated) {
       terminated('before the legs were linked');
     } else {
-      this.watches.set(dialog, { terminated, updated, request });
-      dialog.on('terminated', terminated).on('updated', updated).on('request', request);
+      this.watches.set(dialog, { terminated, updated, request, refused });
+      dialog.on('terminated', terminated).on('updated', updated).on('request', request).on('refused', refused);
     }
     this.emit('updated', `${side}-dialog`);
+  }
+
+  private unwatch(d: Dialog): void {
+    const w = this.watches.get(d);
+    if (!w) return;
+    d.off('terminated', w.terminated).off('updated', w.updated).off('request', w.request).off('refused', w.refused);
+    this.watches.delete(d);
   }
 
   /**
@@ -272,11 +287,7 @@ export class Call extends EventEmitter<CallEvents> {
   detach(side: LegSide): Dialog | null {
     const d = this.dialogs[side];
     if (!d) return null;
-    const w = this.watches.get(d);
-    if (w) {
-      d.off('terminated', w.terminated).off('updated', w.updated).off('request', w.request);
-      this.watches.delete(d);
-    }
+    this.unwatch(d);
     this.dialogs[side] = null;
     this.emit('updated', `${side}-dialog`);
     return d;
@@ -335,8 +346,7 @@ export class Call extends EventEmitter<CallEvents> {
       for (const fn of this.cleanups.splice(0)) {
         try { fn(); } catch { /* the call is gone from here either way */ }
       }
-      for (const [d, w] of this.watches) d.off('terminated', w.terminated).off('updated', w.updated).off('request', w.request);
-      this.watches.clear();
+      for (const d of [...this.watches.keys()]) this.unwatch(d);
       for (const d of [this.dialogs.a, this.dialogs.b]) if (d && !d.terminated) d.terminate('closed');
       const media = this.media;
       this.media = null;

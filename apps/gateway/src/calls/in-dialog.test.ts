@@ -2,7 +2,8 @@
 // media worker: hold and resume both ways (RFC 3264 §8.4, RFC 2543 c=0.0.0.0), UPDATE
 // mapped to a re-INVITE for a party that does not announce UPDATE, refreshes answered
 // on their own leg, the offerless re-INVITE (answer in the ACK), codec change and ICE
-// restart reaching the media worker, glare (491) within one leg and across the two.
+// restart reaching the media worker, glare (491) within one leg and across the two, a
+// stray PRACK refused by the stack and logged with the call.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Dialog, IncomingRequest } from '@trapezoid/sip';
@@ -224,6 +225,15 @@ describe('in-dialog relay (loopback SIP, real media worker)', () => {
     assert.equal(m.headers.getAll('allow').join(', '), allow, 'one list for both');
     assert.ok(!allow.split(', ').includes('MESSAGE'));
     assert.equal(t.gwTransport.count(isReq('MESSAGE')), 0, 'not relayed');
+    await hangUp(t, x);
+  });
+
+  it('a PRACK naming no reliable provisional is refused 481 by the stack, and the refusal is logged with the call', async () => {
+    const x = await answered(t);
+    const p = await x.b.request('PRACK', { headers: { RAck: '1 1 INVITE' } }).final;
+    assert.equal(p.status, 481);
+    assert.deepEqual(x.activity.map((y) => [y.side, y.method, y.status, y.relayed, y.purpose]), [['b', 'PRACK', 481, false, 'No Such Reliable Provisional']]);
+    assert.equal(t.gwTransport.count(isReq('PRACK')), 0, 'not relayed to the browser');
     await hangUp(t, x);
   });
 });

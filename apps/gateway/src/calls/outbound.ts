@@ -4,7 +4,7 @@
 // the route's trunks in turn while they fail over (TrunkLeg). Transfers a browser agent
 // asks for are routed here too (transferDeps): the same routes and guards.
 
-import { parseUri, isSipUri, SipError, type HeaderValues, type IncomingRequest } from '@trapezoid/sip';
+import { parseUri, isSipUri, SipError, type ClientRequest, type HeaderValues, type IncomingRequest } from '@trapezoid/sip';
 import type { TrunkConfig } from '../config/index.js';
 import { TrunkLeg, trunkDomain } from '../trunks/index.js';
 import type { Call } from './call.js';
@@ -76,6 +76,12 @@ function inviteTrunks(
       call.record.trunk = t.name;
       call.record.bCallId = invite.message.callId;
       call.log.info('INVITE sent to trunk', { event: 'trunk-attempt', trunk: t.name, bLeg: invite.message.callId });
+      // Our PRACK of the trunk's reliable provisional refused (RFC 3262 §4): logged with the call.
+      invite.on('prack', (prack: ClientRequest) => {
+        void prack.final.then((r) => {
+          if (r.status >= 300) call.inDialog({ side: 'b', method: 'PRACK', status: r.status, relayed: false, purpose: `our PRACK refused: ${r.reason}` });
+        }, () => undefined);
+      });
     },
   });
 }

@@ -287,17 +287,17 @@ export class Dialog extends EventEmitter {
     }
     if (m === 'PRACK') {
       if (this.prackReceiver) this.prackReceiver(inc);
-      else inc.reply(481, 'No Such Reliable Provisional');
+      else this.refuse(inc, 481, 'No Such Reliable Provisional');
       return;
     }
     if (m === 'INVITE') {
       if (this.outgoingInvite && !this.outgoingInvite.completed) {
-        inc.reply(491); // §14.2: our own re-INVITE is pending: glare
+        this.refuse(inc, 491, 'Request Pending'); // §14.2: our own re-INVITE is pending: glare
         return;
       }
       if (this.incomingInvite && !this.incomingInvite.finalSent && this.incomingInvite.state !== 'terminated') {
         // §14.2: a second re-INVITE while the first is unanswered.
-        inc.reply(500, 'Server Internal Error', { headers: { 'Retry-After': String(Math.floor(Math.random() * 10)) } });
+        this.refuse(inc, 500, 'Server Internal Error', { 'Retry-After': String(Math.floor(Math.random() * 10)) });
         return;
       }
       this.incomingInvite = tx;
@@ -311,6 +311,15 @@ export class Dialog extends EventEmitter {
     else if (m === 'INVITE' || m === 'UPDATE') inc.reply(488);
     else if (m === 'NOTIFY') inc.reply(481); // RFC 6665 §4.1.3: no such subscription
     else inc.reply(405, { headers: { Allow: 'INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE' } });
+  }
+
+  /**
+   * A request the dialog answers itself with a refusal: answered, and told as 'refused'
+   * ({ method, status, reason }) so the owner can log it with its call.
+   */
+  private refuse(inc: IncomingRequest, status: number, reason: string, headers?: Record<string, string>): void {
+    inc.reply(status, reason, headers ? { headers } : undefined);
+    this.emit('refused', { method: inc.method, status, reason });
   }
 
   /**

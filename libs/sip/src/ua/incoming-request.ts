@@ -28,7 +28,9 @@ export interface ReplyOptions extends MessageOptions {
 
 /**
  * Events: 'cancel' (the CANCEL, §9.2; only to listeners present when it arrives: use
- * `cancellation` from code that awaits anything first), 'failed' (Timer H or transport).
+ * `cancellation` from code that awaits anything first), 'failed' (Timer H or transport;
+ * 'prack-timeout': no PRACK for a reliable provisional, §3), 'prack' (a PRACK accepted),
+ * 'prackRefused' (a PRACK naming no reliable provisional of ours, answered 481).
  */
 export class IncomingRequest extends EventEmitter implements ServerTransactionOwner {
   private tag: string | undefined;
@@ -189,6 +191,7 @@ export class IncomingRequest extends EventEmitter implements ServerTransactionOw
           this.emit('prack', prack);
         } else {
           prack.reply(481, 'No Such Reliable Provisional');
+          this.emit('prackRefused', prack);
         }
       };
     }
