@@ -1,6 +1,6 @@
 // Issue 11 acceptance, call records: one record per finished call, in the JSON-lines
 // file and at the webhook alike, with the right end cause and party for a BYE from the
-// caller, a BYE from the trunk, a CANCEL, a 486 and an answer timeout, both legs'
+// caller (also the instant it is answered), a BYE from the trunk, a CANCEL, a 486 and an answer timeout, both legs'
 // identities and the media per direction. Then the webhook's failure modes: a receiver
 // that is down and one that accepts the connection and never answers hold up no call
 // (the timing comparison is in bench/cdr-webhook; here the structure: one request in
@@ -165,13 +165,26 @@ describe('call detail records', { timeout: 150_000 }, () => {
       assert.deepEqual([r.endCause, r.endStatus, r.hangupBy], ['no-answer', 480, 'gateway'], JSON.stringify(r));
       await s.done;
 
-      // The webhook got the same five records as the file, once each.
-      await until(() => hook.bodies.length >= 5);
+      // 6. The browser hangs up the moment it is answered: its ACK and BYE leave in one
+      // turn and may be read in one (the BYE before the gateway linked the legs).
+      s = await trunk(['-sn', 'uas']);
+      call = placeCall(ua, '1000');
+      await nextEvent(call.session, 'confirmed', 'failed');
+      const gone = nextEvent(call.session, 'ended', 'failed');
+      call.session.terminate();
+      await gone;
+      r = await ended(6);
+      assert.deepEqual([r.endCause, r.endStatus, r.hangupBy], ['hangup', 200, 'caller'], JSON.stringify(r));
+      assert.ok(r.answer, 'it was answered');
+      await s.done;
+
+      // The webhook got the same six records as the file, once each.
+      await until(() => hook.bodies.length >= 6);
       assert.deepEqual(hook.bodies, fileRecords(file), 'the webhook and the file carry the same records');
-      assert.equal(new Set(hook.bodies.map((b) => b.id)).size, 5, 'one record per call');
+      assert.equal(new Set(hook.bodies.map((b) => b.id)).size, 6, 'one record per call');
       const m = await scrape(g);
-      assert.equal(value(m, 'trapezoid_cdr_records_total', { sink: 'file', result: 'written' }), 5);
-      assert.equal(value(m, 'trapezoid_cdr_records_total', { sink: 'webhook', result: 'written' }), 5);
+      assert.equal(value(m, 'trapezoid_cdr_records_total', { sink: 'file', result: 'written' }), 6);
+      assert.equal(value(m, 'trapezoid_cdr_records_total', { sink: 'webhook', result: 'written' }), 6);
       await stopUa(ua);
       ua = null;
       passed = true;

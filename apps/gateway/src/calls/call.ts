@@ -265,7 +265,8 @@ export class Call extends EventEmitter<CallEvents> {
       this.inDialog({ side, method: r.method, status: r.status, relayed: false, purpose: r.reason });
     };
     if (dialog.terminated) {
-      terminated('before the legs were linked');
+      // An ACK and a BYE read in one turn: a hang-up all the same (the CDR's cause).
+      terminated(dialog.terminationReason ?? 'before the legs were linked');
     } else {
       this.watches.set(dialog, { terminated, updated, request, refused });
       dialog.on('terminated', terminated).on('updated', updated).on('request', request).on('refused', refused);

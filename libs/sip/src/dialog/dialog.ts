@@ -68,6 +68,8 @@ export class Dialog extends EventEmitter {
   /** UAS early dialog whose INVITE sent reliable provisionals: PRACKs go there (RFC 3262 §3). */
   prackReceiver: ((prack: IncomingRequest) => void) | undefined;
 
+  private endReason: DialogTerminationReason | undefined;
+
   constructor(private readonly core: UaCore, state: DialogState) {
     super();
     this.s = state;
@@ -84,6 +86,11 @@ export class Dialog extends EventEmitter {
 
   get terminated(): boolean {
     return this.s.state === 'terminated';
+  }
+
+  /** Why the dialog ended (undefined while it lives): for whoever looks after its 'terminated' event. */
+  get terminationReason(): DialogTerminationReason | undefined {
+    return this.endReason;
   }
 
   /** A copy that JSON round-trips, for a store; rebuild with UserAgent.restoreDialog(). */
@@ -347,6 +354,7 @@ export class Dialog extends EventEmitter {
   terminate(reason: DialogTerminationReason): void {
     if (this.s.state === 'terminated') return;
     this.s.state = 'terminated';
+    this.endReason = reason;
     this.stopRetransmit(new Error('dialog terminated: ' + reason));
     const deferred = this.deferredBye;
     if (deferred) {
