@@ -2,7 +2,8 @@
 // answers, slow call setup? (issue 11). Three gateway processes, identical but for
 // cdr.webhook: none (baseline), a port nobody listens on (down), a receiver in this
 // process that reads each request and never answers (hanging). One JsSIP client calls
-// `echo` on the three in turn (round-robin, so load drifts hit them alike) and times
+// `echo` on the three in turn (round-robin, each round starting with the next case, so
+// load drifts hit them alike) and times
 // INVITE sent -> 200 received on its WebSocket (bench/call-setup/client.mjs). Every call
 // is hung up at once, so each one queues a record for its gateway's webhook.
 //
@@ -63,7 +64,9 @@ try {
     c.times = [];
   }
   for (let i = 0; i < WARMUP + CALLS; i++) {
-    for (const c of cases) {
+    // Each round starts with the next case: whichever goes first after the previous
+    // round's hang-ups is not always the same one.
+    for (const c of [...cases.slice(i % cases.length), ...cases.slice(0, i % cases.length)]) {
       const { session, callId } = await placeCall(c.ua, `sip:echo@${DOMAIN}`);
       await hangUp(session);
       const t = clientTimes.get(callId);
