@@ -29,7 +29,7 @@ export class NodeCaller {
   static async register(wsUrl: string): Promise<NodeCaller> {
     const ua = new JsSIP.UA({
       sockets: [new JsSIP.WebSocketInterface(wsUrl)],
-      uri: `sip:${CALLER.username}@${DOMAIN}`, password: CALLER.password, register: true, session_timers: false,
+      uri: `sip:${CALLER.username}@${DOMAIN}`, password: CALLER.password, register: true,
     });
     const caller = new NodeCaller(ua);
     const registered = nextEvent(ua, 'registered', 'registrationFailed');

@@ -61,7 +61,7 @@ describe('WebSocket admission at the gateway', { timeout: 60_000 }, () => {
     });
     client = new JsSIP.UA({
       sockets: [boundSocket(JsSIP, `ws://127.0.0.1:${wsPort(gw)}`, CLIENT)], uri: `sip:${CALLER.username}@${DOMAIN}`,
-      password: CALLER.password, register: true, session_timers: false,
+      password: CALLER.password, register: true,
     });
     const registered = nextEvent(client, 'registered', 'registrationFailed');
     client.start();

@@ -42,7 +42,7 @@ async function refusedUpgrade(url: string): Promise<{ status: number; reason: st
 
 async function jssip(gw: TestGateway, uri: string, extra: Record<string, unknown>, path = ''): Promise<JsSipUA> {
   const ua = new JsSIP.UA({
-    sockets: [boundSocket(JsSIP, `ws://127.0.0.1:${wsPort(gw)}${path}`, CLIENT)], uri, register: true, session_timers: false, ...extra,
+    sockets: [boundSocket(JsSIP, `ws://127.0.0.1:${wsPort(gw)}${path}`, CLIENT)], uri, register: true, ...extra,
   });
   const registered = nextEvent(ua, 'registered', 'registrationFailed');
   ua.start();

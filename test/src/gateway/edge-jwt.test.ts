@@ -74,7 +74,7 @@ describe('JWT at the WebSocket upgrade', { timeout: 60_000 }, () => {
     it(`${alg}: JsSIP registers with the token, unchallenged; the claims are the connection's identity, dial patterns included`, () => outcome.run(async () => {
       const jwt = await token(alg, { sub: `sip:${user}@${DOMAIN}`, exp: inMinutes(10), dial: ['^\\+4420\\d{8}$'] });
       const ua = new JsSIP.UA({
-        sockets: [boundSocket(JsSIP, `${url()}/?token=${jwt}`, CLIENT)], uri: `sip:${user}@${DOMAIN}`, register: true, session_timers: false,
+        sockets: [boundSocket(JsSIP, `${url()}/?token=${jwt}`, CLIENT)], uri: `sip:${user}@${DOMAIN}`, register: true,
       });
       uas.push(ua);
       const registered = nextEvent(ua, 'registered', 'registrationFailed');
@@ -113,7 +113,7 @@ describe('JWT at the WebSocket upgrade', { timeout: 60_000 }, () => {
     for (const t of [expired, resigned, otherIssuer, p, s]) assert.ok(!all.includes(t), 'no token or token part in the log');
     // A valid client is still served: JsSIP with a good token registers, unchallenged.
     const valid = await token('HS256', { sub: `sip:hana@${DOMAIN}`, exp: inMinutes(10) });
-    const ua = new JsSIP.UA({ sockets: [boundSocket(JsSIP, `${url()}/?token=${valid}`, CLIENT)], uri: `sip:hana@${DOMAIN}`, register: true, session_timers: false });
+    const ua = new JsSIP.UA({ sockets: [boundSocket(JsSIP, `${url()}/?token=${valid}`, CLIENT)], uri: `sip:hana@${DOMAIN}`, register: true });
     uas.push(ua);
     const registered = nextEvent(ua, 'registered', 'registrationFailed');
     ua.start();

@@ -67,7 +67,7 @@ async function caller(url: string, user: string, password: string, localAddress:
   const JsSIP = loadJsSIP();
   setMediaAddress(localAddress);
   const result = { registered: false, confirmed: false, sent: 0, received: 0, ms: 0, at: { registered: 0, confirmed: 0, media: 0 } };
-  const ua = new JsSIP.UA({ sockets: [boundSocket(JsSIP, url, localAddress)], uri: `sip:${user}@${domain}`, password, register: true, session_timers: false });
+  const ua = new JsSIP.UA({ sockets: [boundSocket(JsSIP, url, localAddress)], uri: `sip:${user}@${domain}`, password, register: true });
   try {
     const registered = nextEvent(ua, 'registered', 'registrationFailed', 15_000);
     ua.start();
