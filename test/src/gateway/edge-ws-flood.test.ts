@@ -4,7 +4,7 @@
 // websocket.maxPerAddress open from it, the rest refused 429), every held connection
 // is cut 1008 when it has not authenticated in time, and meanwhile JsSIP with werift on
 // 127.0.0.3 registers and calls SIPp (uas, RTP echo) with audio both ways. Afterwards
-// the gateway's WebSocket count is back to its baseline and so is its heap, after GC,
+// no transaction is left, the gateway's WebSocket count is back to its baseline and so is its heap, after GC,
 // within 5 MiB. The flood and the caller run in their own processes
 // (ws-flood-client.ts): this process's heap is the gateway's.
 
@@ -64,6 +64,8 @@ describe('a flood of 2,000 WebSockets from one address', { timeout: 150_000 }, (
       ports: { min: 19200, max: 19299 },
       edit: (raw) => {
         raw.websocket = { maxPerAddress: MAX_PER_ADDRESS, authTimeout: 6, pingInterval: 1 };
+        // Short transaction timers (64*T1 = 3.2 s): "once the timers ran" is seconds away.
+        raw.sip = { timers: { T1: 50 } };
         (raw.media as Record<string, unknown>).workers = 1;
       },
     });
@@ -112,7 +114,8 @@ describe('a flood of 2,000 WebSockets from one address', { timeout: 150_000 }, (
       .reduce((n, e) => n + Number(e.count), 0);
     assert.equal(lines.length + counted, (flood.refused['429'] ?? 0) + flood.admitted, `every refusal logged or counted (${suppressed.length} summaries before the flush)`);
 
-    for (let i = 0; i < 100 && gw.counters().wsConnections > base.ws; i++) await sleep(50);
+    for (let i = 0; i < 100 && (gw.counters().wsConnections > base.ws || gw.counters().transactions > 0); i++) await sleep(50);
+    assert.equal(gw.counters().transactions, 0, 'no transaction left once the timers ran');
     const afterFlood = { ws: gw.counters().wsConnections, heap: heapAfterGc() };
     console.log(`baseline heap ${(base.heap / 2 ** 20).toFixed(1)} MiB, after ${(afterFlood.heap / 2 ** 20).toFixed(1)} MiB`);
     assert.equal(afterFlood.ws, base.ws, 'the WebSocket count is back at its baseline');
