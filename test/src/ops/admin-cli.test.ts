@@ -139,6 +139,10 @@ describe('admin API, CLI and drain', { timeout: 150_000 }, () => {
       ua = null;
       passed = true;
     } finally {
+      // The caller first, as on success: a JsSIP UA that outlives its gateway keeps retrying
+      // the WebSocket, and the test process never exits.
+      if (ua) await stopUa(ua).catch(() => undefined);
+      ua = null;
       const g = gw;
       gw = null;
       if (g) await assertReleasedAndStop(g, passed);

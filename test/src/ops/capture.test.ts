@@ -134,6 +134,10 @@ describe('SIP capture (HEPv3)', { timeout: 60_000 }, () => {
       for (const s of secrets) assert.ok(!logged.includes(s), `the log does not carry ${s}`);
       passed = true;
     } finally {
+      // The caller first, as on success: a JsSIP UA that outlives its gateway keeps retrying
+      // the WebSocket, and the test process never exits.
+      if (ua) await stopUa(ua).catch(() => undefined);
+      ua = null;
       const g = gw;
       gw = null;
       if (g) await assertReleasedAndStop(g, passed);

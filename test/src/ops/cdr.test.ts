@@ -189,6 +189,10 @@ describe('call detail records', { timeout: 150_000 }, () => {
       ua = null;
       passed = true;
     } finally {
+      // The caller first, as on success: a JsSIP UA that outlives its gateway keeps retrying
+      // the WebSocket, and the test process never exits.
+      if (ua) await stopUa(ua).catch(() => undefined);
+      ua = null;
       const g = gw;
       gw = null;
       if (g) await assertReleasedAndStop(g, passed);
@@ -245,6 +249,10 @@ describe('call detail records', { timeout: 150_000 }, () => {
       ua = null;
       passed = true;
     } finally {
+      // The caller first, as on success: a JsSIP UA that outlives its gateway keeps retrying
+      // the WebSocket, and the test process never exits.
+      if (ua) await stopUa(ua).catch(() => undefined);
+      ua = null;
       const g = gw;
       gw = null;
       if (g) await assertReleasedAndStop(g, passed);
