@@ -102,13 +102,13 @@ const trunk = z.strictObject({
     expires: z.number().int().min(1).default(600).describe('Expires asked for (seconds); the binding is refreshed at 80% of what the trunk grants.'),
     retryMin: z.number().positive().default(5).describe('Seconds before the first retry after a failed REGISTER; doubles per failure.'),
     retryMax: z.number().positive().default(300).describe('Longest wait between retries (seconds).'),
-  }).optional().describe('Register the gateway with the trunk (REGISTER with digest, RFC 3261 §10), as carriers ask of a PBX.'),
+  }).optional().describe('Register the gateway with the trunk (REGISTER with digest, RFC 3261 §10), as carriers ask of a PBX. A trunk given by name is tried target by target (RFC 3263); the binding is removed at shutdown (Expires: 0).'),
   ping: z.strictObject({
     interval: z.number().positive().default(30).describe('Seconds between OPTIONS pings.'),
     timeout: z.number().positive().default(5).describe('Seconds a ping may take before it counts as failed.'),
     downAfter: z.number().int().min(1).default(3).describe('Failed pings in a row that mark the trunk down (routing skips it).'),
     upAfter: z.number().int().min(1).default(1).describe('Answered pings in a row that mark a down trunk up again.'),
-  }).optional().describe('OPTIONS pings: a trunk that stops answering (or answers 503) is skipped by routing until it answers again.'),
+  }).optional().describe('OPTIONS pings: a trunk that stops answering (or answers 503) is skipped by routing until it answers again. A trunk given by name is down only when none of its RFC 3263 targets answers.'),
   dtmf: z.enum(['rfc4733', 'info']).default('rfc4733')
     .describe('How a DTMF digit the browser sends as SIP INFO (JsSIP\'s default) reaches this trunk: as an RFC 4733 telephone-event in the media, or as the same INFO. Without a negotiated telephone-event (a trunk that knows in-band tones only) the INFO is relayed: the gateway does not transcode, so it cannot make in-band tones. RFC 4733 events from the browser always pass as they are.'),
   refer: z.enum(['refuse']).default('refuse')
