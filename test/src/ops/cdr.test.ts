@@ -185,6 +185,14 @@ describe('call detail records', { timeout: 150_000 }, () => {
       const m = await scrape(g);
       assert.equal(value(m, 'trapezoid_cdr_records_total', { sink: 'file', result: 'written' }), 6);
       assert.equal(value(m, 'trapezoid_cdr_records_total', { sink: 'webhook', result: 'written' }), 6);
+      // The same six calls in the call metrics: by the status the caller got, and by cause.
+      const viaSipp = { direction: 'outbound', trunk: 'sipp' };
+      assert.equal(value(m, 'trapezoid_calls_attempted_total', viaSipp), 6);
+      assert.equal(value(m, 'trapezoid_calls_answered_total', viaSipp), 3);
+      for (const status of ['486', '487', '480']) assert.equal(value(m, 'trapezoid_calls_failed_total', { ...viaSipp, status }), 1, `failed with ${status}`);
+      for (const [cause, n] of [['hangup', 3], ['busy', 1], ['canceled', 1], ['no-answer', 1]] as const) {
+        assert.equal(value(m, 'trapezoid_calls_ended_total', { ...viaSipp, cause }), n, `ended by ${cause}`);
+      }
       await stopUa(ua);
       ua = null;
       passed = true;
