@@ -2,14 +2,15 @@
 // Node with werift -> gateway -> SIPp trunk) moves each metric by the exact amount it
 // should; a call whose trunk never sends is flagged as one-way audio within the
 // configured time, naming trunk->gateway, and one whose browser stops sending while the
-// trunk goes on is flagged naming browser->gateway; a call the trunk answers on hold
-// (a=inactive) with the very same media pattern is not flagged.
+// trunk goes on is flagged naming browser->gateway; a call the trunk holds mid-call for
+// longer than the threshold, or answers on hold (a=inactive), is not flagged.
 
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { createSocket, type Socket } from 'node:dgram';
 import { startSipp, type SippRun } from '../sip/sipp.js';
+import { nextEvent } from '../sip/jssip-node.js';
 import { GATEWAY_SCENARIOS, assertReleasedAndStop, sleep, startGateway, type TestGateway } from '../gateway/harness.js';
 import {
   admin, confirmed, delta, hangUp, placeCall, registerCaller, scrape, stopUa, until, value, type JsSipUA,
@@ -207,6 +208,33 @@ describe('metrics and the one-way-audio detector', { timeout: 120_000 }, () => {
     } finally {
       if (sending) clearInterval(sending);
       await new Promise<void>((resolve) => { if (sink) sink.close(() => resolve()); else resolve(); });
+      await tearDown(passed);
+    }
+  });
+
+  it('a call the trunk puts on hold mid-call (re-INVITE a=sendonly, longer than the threshold) is not flagged, and flows again on resume', async () => {
+    let passed = false;
+    try {
+      // uas-hold-resume: 3 s after the answer the trunk holds for 3 s, resumes, hangs up 4 s later.
+      const g = await setUp(['-sf', join(GATEWAY_SCENARIOS, 'uas-hold-resume.xml'), '-rtp_echo']);
+      const call = placeCall(ua!, '1000');
+      await confirmed(call);
+      call.startSending();
+      const health = async (): Promise<string | undefined> => ((await admin(g, 'GET', '/api/v1/calls')).body as { calls: CallView[] }).calls[0]?.media.health;
+      assert.equal(await until(async () => (await health()) === 'held', 6_000, 100), true, 'the admin API shows the call held');
+      const heldFrom = call.received();
+      await sleep((ONE_WAY_SECONDS * 1000) + 2 * INTERVAL_MS);
+      assert.equal(await health(), 'held', 'still held past the threshold');
+      assert.ok(call.received() - heldFrom <= 5, `nothing reaches the browser while held: ${call.received() - heldFrom}`);
+      assert.equal(await until(async () => (await health()) === 'ok', 4_000, 100), true, 'resumed');
+      const resumedFrom = call.received();
+      await until(() => call.received() - resumedFrom >= 25, 5_000);
+      assert.ok(call.received() - resumedFrom >= 25, `the echo comes back after the resume: ${call.received() - resumedFrom}`);
+      await nextEvent(call.session, 'ended', 'failed', 10_000);
+      await call.stopSending();
+      assert.equal(g.events.events.find((e) => e.event === 'one-way-audio'), undefined, 'never flagged');
+      passed = true;
+    } finally {
       await tearDown(passed);
     }
   });
