@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { WebSocket } from 'ws';
 import { startSipp, type SippRun } from '../sip/sipp.js';
 import { assertReleasedAndStop, startGateway, type TestGateway } from '../gateway/harness.js';
-import { closePeerConnections, confirmed, hangUp, placeCall, registerCaller, stopUa, until, type JsSipUA } from './ops-harness.js';
+import { closePeerConnections, confirmed, hangUp, placeCall, registerCaller, scrape, stopUa, until, value, type JsSipUA } from './ops-harness.js';
 import { startHepReceiver, type HepReceiver } from './hep-receiver.js';
 
 const PORTS = { min: 14400, max: 14599 };
@@ -81,6 +81,9 @@ describe('SIP capture (HEPv3)', { timeout: 60_000 }, () => {
       const wire = frames.length + trunkSide.messages.length;
       await until(() => hep!.packets.filter((p) => p.correlationId === aCallId).length >= wire, 3_000);
       assert.deepEqual(hep.errors, [], 'every datagram decoded as HEPv3');
+      const counted = await scrape(g);
+      assert.equal(value(counted, 'trapezoid_hep_packets_total', { result: 'sent' }), hep.packets.length, 'the metric counts what the collector got');
+      assert.equal(value(counted, 'trapezoid_hep_packets_total', { result: 'dropped' }), 0);
       const ofCall = hep.packets.filter((p) => p.correlationId === aCallId);
       const aLeg = ofCall.filter((p) => p.protocol === 6);
       const bLeg = ofCall.filter((p) => p.protocol === 17);

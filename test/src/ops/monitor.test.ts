@@ -98,6 +98,10 @@ describe('metrics and the one-way-audio detector', { timeout: 120_000 }, () => {
         assert.ok(delta(before, after, 'trapezoid_media_packets_total', { direction: d }) > 0, `packets ${d} > 0`);
         assert.ok(delta(before, after, 'trapezoid_media_bytes_total', { direction: d }) > 0, `bytes ${d} > 0`);
       }
+      for (const d of ['browser->gateway', 'trunk->gateway']) {
+        assert.ok(delta(before, after, 'trapezoid_media_jitter_seconds_count', { direction: d }) > 0, `jitter of ${d} observed`);
+        assert.equal(delta(before, after, 'trapezoid_media_packets_lost_total', { direction: d }), 0, `nothing lost ${d} on loopback`);
+      }
       assert.ok(delta(before, after, 'trapezoid_media_packets_total', { direction: 'browser->gateway' }) >= call.sent() - 5,
         `every packet werift sent was counted: ${delta(before, after, 'trapezoid_media_packets_total', { direction: 'browser->gateway' })} of ${call.sent()}`);
       assert.equal(delta(before, after, 'trapezoid_sip_requests_total', { direction: 'sent', method: 'INVITE' }), 1, 'one INVITE to the trunk');
