@@ -1,6 +1,7 @@
 // The B2BUA primitive over the stack's loopback network, with a real media worker:
 // provisional responses and failures passed back, early media re-targeted by the 200,
-// forks, timeouts, CANCEL, and every path ending both legs and releasing the ports.
+// forks, timeouts, CANCEL, a browser media leg failing mid-call, and every path ending
+// both legs and releasing the ports.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SipResponse } from '@trapezoid/sip';
@@ -106,6 +107,31 @@ describe('B2BUA primitive (loopback SIP, real media worker)', () => {
     assert.equal(call.bDialog!.state.remoteTag, 'one');
     // The forks were written by hand, so the BYE finds no dialog at B (481): the call ends anyway.
     await out.dialog!.bye();
+    await assertReleased(t);
+  });
+
+  it('the browser\'s media leg failing mid-call ends the call (media-failed, a BYE to each leg); a leg error before its DTLS was up does not', async () => {
+    t.route = () => toTrunk(t);
+    const invited = nextRequest(t.b, 'INVITE');
+    const out = t.a.request('INVITE', 'sip:1000@127.0.0.1:5060', { body: BROWSER_OFFER, contentType: CT });
+    const inc = await invited;
+    inc.answer({ body: trunkSdp(12004), contentType: CT }).catch(() => undefined);
+    assert.equal((await out.final).status, 200);
+    const call = t.started.at(-1)!;
+    await until(() => call.state === 'answered', 'answered');
+    const aEnded = new Promise<void>((resolve) => out.dialog!.once('terminated', () => resolve()));
+    const bEnded = new Promise<void>((resolve) => inc.createdDialog!.once('terminated', () => resolve()));
+    // What the media worker reports of the WebRTC leg (bridge leg 0), emitted here: no
+    // browser does DTLS in this loopback bench.
+    const report = (name: string, detail?: unknown): boolean => t.engine.emit('legEvent', { id: call.media!.id, leg: 0, name, ...(detail ? { detail } : {}) });
+    report('error', { message: 'DTLS: handshake failed' });
+    await sleep(20);
+    assert.equal(call.state, 'answered', 'a handshake failure is the set-up watch\'s business');
+    report('dtlsConnected', 'AEAD_AES_128_GCM');
+    report('error', { message: 'DTLS: certificate does not match a=fingerprint' });
+    await Promise.all([aEnded, bEnded]);
+    const end = await t.ended(t.started.length - 1);
+    assert.deepEqual([end.status, end.endedBy, end.cause], [500, 'gateway', 'media-failed']);
     await assertReleased(t);
   });
 
