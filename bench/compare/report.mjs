@@ -127,23 +127,24 @@ export function writeReport(run, file, notes) {
 
   w('## Memory per live call');
   w();
-  w(`${run.options.memoryCalls} idle calls (ICE and DTLS done, consent kept, no RTP) held and ended once as a warm-up (the one-time growth of heaps,`);
-  w('allocator arenas and tables; the cold reading before it is in the table), then held again, added in two halves.');
+  w(`${run.options.memoryCalls} idle calls (ICE and DTLS done, consent kept, no RTP) held on a freshly started system, added in two halves.`);
   w(`Each reading ${run.options.settleS} s after`);
   w('the last setup (RFC 3261 transactions gone), after a forced GC in every thread of trapezoid. RSS and PSS summed over all the system\'s');
   w('processes (PSS splits the pages Kamailio\'s forked children share; for trapezoid, one process, the two are alike). Per call: the');
-  w('least-squares slope over the readings.');
+  w('least-squares slope over the readings; the second half\'s slope beside it (the one-time growth of heaps, pools and tables falls');
+  w('mostly in the first half: Kamailio\'s and rtpengine\'s pools stay at their highest once touched, V8 gives freed heap back).');
   w();
   w(`| | ${NAMES[T]} | ${NAMES[K]} | ratio |`);
   w('| --- | ---: | ---: | --- |');
   const kib = (x) => (Number.isFinite(x) ? x / 1024 : NaN);
   w(`| RSS per live call (KiB) | ${f(kib(mT?.rssPerCall), 1)} | ${f(kib(mK?.rssPerCall), 1)} | ${ratio(mK?.rssPerCall, mT?.rssPerCall, 'anchor / trapezoid; ≥ 1.0: trapezoid uses no more')} |`);
   w(`| PSS per live call (KiB) | ${f(kib(mT?.pssPerCall), 1)} | ${f(kib(mK?.pssPerCall), 1)} | ${ratio(mK?.pssPerCall, mT?.pssPerCall, 'anchor / trapezoid')} |`);
+  w(`| RSS per live call, second half (KiB) | ${f(kib(mT?.rssPerCallUpper), 1)} | ${f(kib(mK?.rssPerCallUpper), 1)} | ${ratio(mK?.rssPerCallUpper, mT?.rssPerCallUpper, 'anchor / trapezoid')} |`);
+  w(`| PSS per live call, second half (KiB) | ${f(kib(mT?.pssPerCallUpper), 1)} | ${f(kib(mK?.pssPerCallUpper), 1)} | ${ratio(mK?.pssPerCallUpper, mT?.pssPerCallUpper, 'anchor / trapezoid')} |`);
   w();
   w('| system | live calls | RSS MiB | PSS MiB | load |');
   w('| --- | ---: | ---: | ---: | ---: |');
   for (const [p, sys] of [[mT, T], [mK, K]]) {
-    if (p?.cold) w(`| ${NAMES[sys]} | ${p.cold.liveCalls} (cold, before the warm-up) | ${f(p.cold.rss / 1048576, 1)} | ${f(p.cold.pss / 1048576, 1)} | ${f(p.cold.load, 1)} |`);
     for (const r of p?.readings ?? []) w(`| ${NAMES[sys]} | ${r.liveCalls} | ${f(r.rss / 1048576, 1)} | ${f(r.pss / 1048576, 1)} | ${f(r.load, 1)} |`);
   }
   w();
@@ -160,7 +161,8 @@ export function writeReport(run, file, notes) {
   const d = sameT && sameK ? sameT.inviteTo200Ms.median - sameK.inviteTo200Ms.median : null;
   goal(d === null ? null : d <= 1, `INVITE -> 200 median within 1 ms of the anchor's (at ${shared ?? '-'} calls/s, both): ${f(d)} ms difference (trapezoid - anchor).`);
   goal(bT ? bT.firstSrtpAfter200Ms.p99 < 50 : null, `first SRTP after 200, p99 under 50 ms: ${f(bT?.firstSrtpAfter200Ms.p99)} ms.`);
-  goal(mT ? mT.rssPerCall / 1024 <= 50 : null, `memory per live call at most 50 KiB RSS: ${f(kib(mT?.rssPerCall), 1)} KiB.`);
+  goal(mT ? mT.rssPerCall / 1024 <= 50 : null, `memory per live call at most 50 KiB RSS: ${f(kib(mT?.rssPerCall), 1)} KiB` +
+    (mT && mT.rssPerCall / 1024 > 50 ? ` (${f((mT.rssPerCall / 1024 / 50 - 1) * 100, 0)}% over; second half ${f(kib(mT.rssPerCallUpper), 1)} KiB)` : '') + '.');
   goal(lat(cT) ? lat(cT).bothMs.p99 < 1 : null, `added one-way latency p99 under 1 ms at half capacity: ${f(lat(cT)?.bothMs.p99, 3)} ms.`);
   w();
   w('## Notes');
