@@ -97,20 +97,40 @@ export class Capture {
 export interface FlowReport {
   before: number;
   after: number;
-  /** Last packet before `at`, first after, ms. */
+  /**
+   * The longest silence from the last packet before `at` through the next `windowMs`,
+   * ms. Not simply last-before to first-after: a node killed at `at` may still have
+   * had a packet on its way (or sent one before the signal landed), and the silence
+   * follows that packet.
+   */
   gapMs: number;
   /** Every sequence number after `at` is ahead of the highest before it (mod 2^16). */
   forward: boolean;
   /** Sources of the packets after `at`. */
   sourcesAfter: string[];
+  /** The packet that ended the gap. */
   firstAfterAt: number;
 }
 
-export function flowAround(packets: Datagram[], at: number): FlowReport {
+export function flowAround(packets: Datagram[], at: number, windowMs = 10_000): FlowReport {
   const before = packets.filter((p) => p.at < at);
   const after = packets.filter((p) => p.at >= at);
   const last = before.at(-1);
-  const first = after[0];
+  let gapMs = Infinity;
+  let firstAfterAt = Infinity;
+  if (last && after.length > 0) {
+    gapMs = 0;
+    let prev = last.at;
+    for (const p of after) {
+      if (prev > at + windowMs) break;
+      if (p.at - prev > gapMs) {
+        gapMs = p.at - prev;
+        firstAfterAt = p.at;
+      }
+      prev = p.at;
+    }
+    gapMs = Math.round(gapMs);
+  }
   let highest = last ? rtpSeq(last) : 0;
   // The highest before `at`, walking forward through wraps.
   for (const p of before) if (((rtpSeq(p) - highest) & 0xffff) < 0x8000) highest = rtpSeq(p);
@@ -120,8 +140,6 @@ export function flowAround(packets: Datagram[], at: number): FlowReport {
   });
   return {
     before: before.length, after: after.length,
-    gapMs: last && first ? Math.round(first.at - last.at) : Infinity,
-    forward, sourcesAfter: [...new Set(after.map((p) => `${p.src}:${p.sport}`))],
-    firstAfterAt: first?.at ?? Infinity,
+    gapMs, forward, sourcesAfter: [...new Set(after.map((p) => `${p.src}:${p.sport}`))], firstAfterAt,
   };
 }

@@ -130,7 +130,7 @@ describe('failover drill: kill -9 the node carrying a browser call, the survivor
    * The wire after the kill: media toward the browser and toward SIPp resumes from the
    * service address with sequence numbers moving forward, and no DTLS handshake.
    */
-  function assertWire(wire: Datagram[], killedAt: number, webrtcPort: number): { gapMs: number; toBrowser: Datagram[] } {
+  function assertWire(wire: Datagram[], killedAt: number, webrtcPort: number): { gapMs: number; toBrowser: Datagram[]; resumedAt: number } {
     const fromOwn = wire.filter((p) => p.src === B_ADDRESS && p.at >= killedAt);
     assert.deepEqual(fromOwn.map((p) => `${kindOf(p)} ${p.sport}->${p.dst}:${p.dport} ${p.head.toString('latin1', 0, 12)}`), [],
       'B sends nothing (no SIP, no media) from its own address: the peers filter by source');
@@ -150,19 +150,18 @@ describe('failover drill: kill -9 the node carrying a browser call, the survivor
     }
     const handshakes = wire.filter((p) => p.at >= killedAt && isDtlsHandshake(p));
     assert.equal(handshakes.length, 0, 'no new DTLS handshake on the wire after the kill');
-    return { gapMs: Math.max(browserFlow.gapMs, trunkFlow.gapMs), toBrowser };
+    return { gapMs: Math.max(browserFlow.gapMs, trunkFlow.gapMs), toBrowser, resumedAt: browserFlow.firstAfterAt };
   }
 
   /**
    * No SRTP decrypt failure: from the last stats reading before B's first packet to the
-   * browser until the last reading, the browser's inbound-rtp packetsReceived grew by
+   * browser (`resumedAt`, the end of the gap) until the last reading, the browser's inbound-rtp packetsReceived grew by
    * what the wire carried to it. A packet that fails SRTP authentication or is taken
    * for a replay (a reused index, RFC 3711 §3.3.2) is dropped before it is counted.
    * Slack: a reading may be up to 50 ms old (Chromium caches getStats() that long),
    * about 3 packets at each end of the window.
    */
-  function assertDecrypted(samples: Sample[], toBrowser: Datagram[], killedAt: number): void {
-    const resumedAt = toBrowser.find((p) => p.at >= killedAt)?.at ?? Infinity;
+  function assertDecrypted(samples: Sample[], toBrowser: Datagram[], killedAt: number, resumedAt: number): void {
     const s0 = samples.filter((x) => x.at < resumedAt).at(-1);
     const s1 = samples.at(-1);
     assert.ok(s0 && s1 && s1.at > resumedAt, `stats read before and after media resumed: ${JSON.stringify({ resumedAt, first: samples[0], last: s1 })}`);
@@ -212,8 +211,8 @@ describe('failover drill: kill -9 the node carrying a browser call, the survivor
     assert.ok(bye, 'SIPp received the browser\'s BYE');
     assert.match(bye.text, new RegExp(`^Via: SIP/2.0/UDP ${A_ADDRESS.replace(/\./g, '\\.')}:`, 'mi'), 'the BYE left from the service address');
     const wire = await d.capture.stop();
-    const { toBrowser } = assertWire(wire, killedAt, webrtcPortFrom(wire));
-    assertDecrypted(samples, toBrowser, killedAt);
+    const { toBrowser, resumedAt } = assertWire(wire, killedAt, webrtcPortFrom(wire));
+    assertDecrypted(samples, toBrowser, killedAt, resumedAt);
   }));
 
   it('browser -> SIPp: SIPp hangs up after the takeover, its BYE reaches the browser over its new WebSocket', { timeout: 90_000 }, () => drill(
@@ -282,8 +281,8 @@ describe('failover drill: kill -9 the node carrying a browser call, the survivor
       const r = await sipp.done;
       assert.equal(r.code, 0, `SIPp's call: INVITE, 200, ACK, BYE answered 200: ${r.stdout.slice(-1500)}`);
       const wire = await d.capture.stop();
-      const { toBrowser } = assertWire(wire, killedAt, webrtcPortFrom(wire));
-      assertDecrypted(samples, toBrowser, killedAt);
+      const { toBrowser, resumedAt } = assertWire(wire, killedAt, webrtcPortFrom(wire));
+      assertDecrypted(samples, toBrowser, killedAt, resumedAt);
     } finally {
       await sipp.stop();
     }
