@@ -80,6 +80,10 @@ describe('demo softphone and admin pages (Chromium)', { timeout: 120_000 }, () =
       assert.match(browserLeg, /^ws 127\.0\.0\.1:\d+/m);
       assert.match(browserLeg, /ICE connected, DTLS connected \((AES|AEAD)\w+\)/);
       assert.match(trunkLeg, /^udp 127\.0\.0\.1:\d+/m);
+      // Jitter of what Chromium sends, on the negotiated codec's clock (a 48 kHz guess for a
+      // PCMU stream read as 100 ms from a sender on time).
+      const jitterMs = Number(/jitter ([\d.]+) ms/.exec(browserLeg)?.[1]);
+      assert.ok(jitterMs >= 0 && jitterMs < 50, `browser leg jitter ${jitterMs} ms: ${browserLeg}`);
       const packetsIn = async (): Promise<number> => Number(/in (\d+) pkts/.exec(await row.locator('td[data-leg="trunk"] .in').innerText())![1]);
       const first = await packetsIn();
       await sleep(1_500);
