@@ -68,7 +68,8 @@ describe('admin API, CLI and drain', { timeout: 150_000 }, () => {
       const routes: [string, string][] = [
         ['GET', '/metrics'], ['GET', '/api/v1/calls'], ['GET', `/api/v1/calls/${callId}`], ['POST', `/api/v1/calls/${callId}/hangup`],
         ['DELETE', `/api/v1/calls/${callId}`], ['GET', '/api/v1/registrations'], ['GET', '/api/v1/trunks'], ['POST', '/api/v1/drain'],
-        ['GET', '/admin'], ['GET', '/admin/admin.js'], ['GET', '/admin/admin.css'], ['GET', '/no/such/route'],
+        ['GET', '/admin'], ['GET', '/admin/'], ['GET', '/admin/admin.js'], ['GET', '/admin/admin.css'], ['GET', '/admin/login'],
+        ['HEAD', '/metrics'], ['PUT', '/api/v1/calls'], ['GET', '/no/such/route'],
       ];
       for (const [method, path] of routes) {
         for (const token of [null, 'wrong-token-wrong-token']) {
@@ -76,6 +77,24 @@ describe('admin API, CLI and drain', { timeout: 150_000 }, () => {
           assert.equal(r.status, 401, `${method} ${path} with ${token ? 'a wrong' : 'no'} token`);
           for (const leak of [callId, 'trapezoid_', CALLER.username, 'sipp', '<html']) assert.ok(!r.text.includes(leak), `${method} ${path}: no data (${leak})`);
         }
+      }
+      // The sign-in form: a wrong token gets no cookie; the right one a session cookie that
+      // reads but does not act from another origin (or with no Origin at all).
+      const login = (token: string): Promise<Response> => fetch(`${url}/admin/login`, {
+        method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${encodeURIComponent(token)}`,
+      });
+      const wrong = await login('wrong-token-wrong-token');
+      assert.equal(wrong.status, 401);
+      assert.equal(wrong.headers.get('set-cookie'), null, 'no session for a wrong token');
+      assert.ok(!(await wrong.text()).includes(callId));
+      const right = await login(ADMIN_TOKEN);
+      assert.equal(right.status, 303);
+      const cookie = right.headers.get('set-cookie')!.split(';')[0]!;
+      assert.ok(!cookie.includes(ADMIN_TOKEN), 'the cookie is not the token');
+      assert.equal((await fetch(`${url}/api/v1/calls`, { headers: { cookie } })).status, 200, 'the session reads');
+      for (const origin of [undefined, 'http://evil.example']) {
+        const r = await fetch(`${url}/api/v1/drain`, { method: 'POST', headers: { cookie, ...(origin ? { origin } : {}) } });
+        assert.equal(r.status, 401, `a cookie-only drain from ${origin ?? 'no origin'} is refused`);
       }
       assert.equal(g.calls.live, 1, 'the unauthenticated hang-up and drain did nothing');
       assert.equal(g.ops.draining, false);
