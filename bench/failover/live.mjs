@@ -61,7 +61,9 @@ process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
 
 /** The calls' arrivals, stamped as the load client counts them (wrapping its receive). */
 function watch(calls) {
-  const w = calls.map((rec) => ({ rec, last: 0, maxGapSince: 0, baseline: 0, firstAfter: 0, lastBefore: 0, droppedAtKill: 0 }));
+  // gap: the longest silence after the kill, the last packet before it included, and
+  // resumedAt the arrival that ended it (a packet A had on its way may come after the kill).
+  const w = calls.map((rec) => ({ rec, last: 0, maxGapSince: 0, baseline: 0, gap: 0, resumedAt: 0, droppedAtKill: 0 }));
   let killedAt = Infinity;
   for (const c of w) {
     const m = c.rec.media;
@@ -73,9 +75,9 @@ function watch(calls) {
       const now = Date.now();
       if (now < killedAt) {
         if (c.maxGapSince > 0 && now >= c.maxGapSince) c.baseline = Math.max(c.baseline, now - c.last);
-        c.lastBefore = now;
-      } else if (c.firstAfter === 0) {
-        c.firstAfter = now;
+      } else if (now - c.last > c.gap) {
+        c.gap = now - c.last;
+        c.resumedAt = now;
       }
       c.last = now;
     };
@@ -126,14 +128,15 @@ async function drill(i) {
     await a.kill();
     live.delete(a);
     const t = await b.waitFor((e) => e.event === 'takeover', 15_000);
-    for (const until = Date.now() + 15_000; watcher.w.some((c) => c.firstAfter === 0) && Date.now() < until;) await sleep(50);
-    await sleep(1000);
+    // Resumed: heard again after B's takeover started.
     const takeoverStart = Number(t.at) - Number(t.ms);
-    const resumed = watcher.w.filter((c) => c.firstAfter > 0);
+    for (const until = Date.now() + 15_000; watcher.w.some((c) => c.last < takeoverStart) && Date.now() < until;) await sleep(50);
+    await sleep(1000);
+    const resumed = watcher.w.filter((c) => c.last >= takeoverStart);
     const result = {
       calls: CALLS, restored: Number(t.restored), resumed: resumed.length, takeoverMs: Number(t.ms), detectionMs: takeoverStart - killedAt,
-      gapMs: spread(resumed.map((c) => c.firstAfter - c.lastBefore)),
-      restoreMs: spread(resumed.map((c) => c.firstAfter - takeoverStart)),
+      gapMs: spread(resumed.map((c) => c.gap)),
+      restoreMs: spread(resumed.map((c) => c.resumedAt - takeoverStart)),
       baselineMs: spread(watcher.w.map((c) => c.baseline)),
       srtpDroppedAfterKill: watcher.w.reduce((n, c) => n + c.rec.media.dropped - c.droppedAtKill, 0),
       loadavg: loadavg()[0],
