@@ -234,7 +234,7 @@ test('the legs measure jitter on the bridged codec\'s clock, set at creation and
 });
 
 test('setFlow: a direction held back (its receiver on hold) sends nothing, and on resume goes on by one (native route off while held)', { timeout: 10000 }, async () => {
-  const allocator = new PortAllocator({ min: base + 400, max: base + 499 });
+  const allocator = new PortAllocator({ min: 18100, max: 18199 });
   const peerA = await endpoint();
   const peerB = await endpoint();
   const legA = track(await RtpLeg.create({ allocator, address: '127.0.0.1', remote: { address: '127.0.0.1', port: peerA.port } }));
@@ -263,7 +263,7 @@ test('setFlow: a direction held back (its receiver on hold) sends nothing, and o
 });
 
 test('sendEvent: an RFC 4733 digit of our own in the stream toward b: marker, 50 ms updates, three end packets, one timestamp, sequence numbers shared with the audio', { timeout: 10000 }, async () => {
-  const allocator = new PortAllocator({ min: base + 500, max: base + 599 });
+  const allocator = new PortAllocator({ min: 18200, max: 18299 });
   const peerA = await endpoint();
   const peerB = await endpoint();
   const legA = track(await RtpLeg.create({ allocator, address: '127.0.0.1', remote: { address: '127.0.0.1', port: peerA.port } }));

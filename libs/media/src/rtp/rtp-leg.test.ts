@@ -6,7 +6,7 @@ import { PortAllocator } from '../ports/allocator.js';
 import { SrtpContext } from '../srtp/context.js';
 import { generateSrtpKeys } from '../srtp/sdes.js';
 import { RtpEndpoint, g711, isRtp, sleep } from '../bridge/test-peer.js';
-import { RtpLeg } from './rtp-leg.js';
+import { RtpLeg, type RtpLegState } from './rtp-leg.js';
 import { SdesLeg } from './sdes-leg.js';
 
 // Fixed, disjoint ranges per test file, below the ephemeral range: see test/README.md.
@@ -152,7 +152,11 @@ for (const native of [true, false]) test(`RTP bleed: a source on another host is
   assert.deepEqual(leg.remoteAddress, { address: '127.0.0.1', port: peer.port }, 'the SDP host, from another port, is learned');
   await stranger.send(g711(2, 160, 0xbad), leg.localPort);
   // The peer falls silent past relatchAfterMs: the stranger still cannot take the call over.
-  await sleep(400);
+  // Waited for on the leg's own state: its silence check runs on a timer, so a fixed sleep
+  // raced it on a loaded machine (the stranger's packets came while still connected).
+  const latched = (): boolean => (leg.exportState() as RtpLegState).latched;
+  for (const until = Date.now() + 3000; latched() && Date.now() < until;) await sleep(20);
+  assert.equal(latched(), false, 'the leg unlatched after the peer\'s silence');
   for (let i = 3; i < 8; i++) await stranger.send(g711(i, i * 160, 0xbad), leg.localPort);
   const rr = Buffer.from('81c90007000004d2' + '00000000'.repeat(6), 'hex');
   await stranger.send(rr, leg.localPort + 1);
