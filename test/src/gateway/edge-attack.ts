@@ -3,6 +3,7 @@
 // says), replay a captured request with its credentials, guess a password. Attackers
 // send from 127.0.0.2; honest clients (SIPp, JsSIP) from 127.0.0.3.
 
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { SipResponse } from '@trapezoid/sip';
 import { newBranch, requestText, type RawSipClient } from './raw-sip.js';
@@ -85,4 +86,28 @@ export class SuiteOutcome {
       throw err;
     }
   };
+}
+
+/** Runs a script in its own process and resolves with its last JSON line. */
+export function party<T>(script: string, args: string[], timeoutMs: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
+    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      const line = out.trim().split('\n').filter((l) => l.startsWith('{')).at(-1);
+      if (line === undefined) reject(new Error(`${script} exited ${code}: ${err.slice(-1500)}`));
+      else resolve(JSON.parse(line) as T);
+    });
+  });
+}
+
+/** What ws-flood-client.js reports of the honest caller it ran. */
+export interface CallerResult {
+  registered: boolean; confirmed: boolean; sent: number; received: number; ms: number;
+  at: { registered: number; confirmed: number; media: number };
 }

@@ -15,13 +15,12 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { startSipp, type SippRun } from '../sip/sipp.js';
 import { CALLER, DOMAIN, assertReleasedAndStop, sleep, startGateway, udpPort, type TestGateway } from './harness.js';
-import { ATTACKER, CLIENT, SuiteOutcome } from './edge-attack.js';
+import { ATTACKER, CLIENT, SuiteOutcome, party, type CallerResult } from './edge-attack.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -38,28 +37,6 @@ const T1 = 50;
 /** The default security.rateLimit.requests: what one address gets answered before its ban. */
 const RATE_LIMIT = 60;
 
-/** Runs a script in its own process and resolves with its last JSON line. */
-function party<T>(script: string, args: string[], timeoutMs: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
-    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(t);
-      const line = out.trim().split('\n').filter((l) => l.startsWith('{')).at(-1);
-      if (line === undefined) reject(new Error(`${script} exited ${code}: ${err.slice(-1500)}`));
-      else resolve(JSON.parse(line) as T);
-    });
-  });
-}
-
-interface CallerResult {
-  registered: boolean; confirmed: boolean; sent: number; received: number; ms: number;
-  at: { registered: number; confirmed: number; media: number };
-}
 interface FloodResult {
   sent: number; replies: number; distinct: number; statuses: Record<string, number>;
   bytesSent: number; bytesReceived: number; startedAt: number; endedAt: number;

@@ -10,41 +10,18 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { startSipp, type SippRun } from '../sip/sipp.js';
 import { CALLER, DOMAIN, assertReleasedAndStop, sleep, startGateway, type TestGateway } from './harness.js';
-import { ATTACKER, CLIENT, SuiteOutcome } from './edge-attack.js';
+import { ATTACKER, CLIENT, SuiteOutcome, party, type CallerResult } from './edge-attack.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 const CLIENT_SCRIPT = fileURLToPath(new URL('./ws-flood-client.js', import.meta.url));
 const MAX_PER_ADDRESS = 50;
 
-/** Runs ws-flood-client.js in its own process and resolves with its JSON line. */
-function party<T>(args: string[], timeoutMs: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLIENT_SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
-    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(t);
-      const line = out.trim().split('\n').filter((l) => l.startsWith('{')).at(-1);
-      if (line === undefined) reject(new Error(`${args[0]} exited ${code}: ${err.slice(-1500)}`));
-      else resolve(JSON.parse(line) as T);
-    });
-  });
-}
-
-interface CallerResult {
-  registered: boolean; confirmed: boolean; sent: number; received: number; ms: number;
-  at: { registered: number; confirmed: number; media: number };
-}
 interface FloodResult {
   attempted: number; admitted: number; refused: Record<string, number>; closed: Record<string, number>; ms: number;
   startedAt: number; endedAt: number;
@@ -78,7 +55,7 @@ describe('a flood of 2,000 WebSockets from one address', { timeout: 150_000 }, (
 
   it('the limits hold, the honest client calls with audio both ways, and the gateway comes back to its baseline', () => outcome.run(async () => {
     const url = `ws://127.0.0.1:${gw.listeningPoints().find((p) => p.protocol === 'ws')!.port}`;
-    const call = (): Promise<CallerResult> => party<CallerResult>(['caller', url, CALLER.username, CALLER.password, CLIENT, '1000', DOMAIN], 60_000);
+    const call = (): Promise<CallerResult> => party<CallerResult>(CLIENT_SCRIPT, ['caller', url, CALLER.username, CALLER.password, CLIENT, '1000', DOMAIN], 60_000);
     // A first call warms every code path (and lazy module state) before the baseline.
     const warm = await call();
     assert.ok(warm.confirmed && warm.received >= 50, `warm-up call: ${JSON.stringify(warm)}`);
@@ -88,7 +65,7 @@ describe('a flood of 2,000 WebSockets from one address', { timeout: 150_000 }, (
 
     let most = 0;
     const sampler = setInterval(() => { most = Math.max(most, gw.wsAdmission.limits.openFrom(ATTACKER)); }, 20);
-    const flooding = party<FloodResult>(['flood', url, '2000', ATTACKER], 90_000);
+    const flooding = party<FloodResult>(CLIENT_SCRIPT, ['flood', url, '2000', ATTACKER], 90_000);
     await sleep(1_000);
     const during = await call();
     const flood = await flooding;
