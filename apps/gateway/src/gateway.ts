@@ -139,6 +139,7 @@ export class Gateway {
       config, log: this.log, transport: this.transport, calls: this.calls, registrar: this.registrar, router: this.router,
       trunks: this.trunks,
       ...(opts.onDrained ? { onDrained: opts.onDrained } : {}),
+      handOff: async () => (this.cluster ? this.cluster.handOff() : null),
     });
     for (const w of exposureWarnings(config)) this.log.warn(w.message, w.meta);
     this.lifetime = new CallLifetime({
@@ -300,7 +301,9 @@ export class Gateway {
     await this.trunks.stop();
     await this.calls.endAll('Gateway shutting down');
     this.lifetime.close();
-    await this.cluster?.stop();
+    // Calls left to a peer: it binds the service address, so the sockets close before the lease goes.
+    const leaving = this.cluster?.handingOff ? this.cluster : null;
+    if (!leaving) await this.cluster?.stop();
     this.cluster = null;
     await this.ops.stop();
     this.registrar.close();
@@ -313,5 +316,6 @@ export class Gateway {
     await this.transport.close();
     await this.mediaEngine?.close();
     this.mediaEngine = null;
+    await leaving?.stop();
   }
 }

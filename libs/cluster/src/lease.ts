@@ -121,11 +121,14 @@ export class LeaseKeeper extends EventEmitter {
     this.timer = null;
   }
 
-  /** Clean shutdown: the lease and the node entry go, so nobody takes over calls that ended. */
-  async release(): Promise<void> {
+  /**
+   * Clean shutdown: the lease and the node entry go, so nobody takes over calls that ended.
+   * `leaveCalls`: only the lease goes, so a survivor takes over this node's calls at once.
+   */
+  async release(leaveCalls = false): Promise<void> {
     this.stopTimer();
     const lease = this.current;
     this.state = 'released';
-    if (lease) await this.store.releaseLease(lease).catch(() => undefined);
+    if (lease) await this.store.releaseLease(lease, leaveCalls).catch(() => undefined);
   }
 }

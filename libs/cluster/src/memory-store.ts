@@ -143,9 +143,9 @@ export class MemoryStore extends EventEmitter implements CallStore {
     return Promise.resolve(true);
   }
 
-  releaseLease(lease: Lease): Promise<void> {
+  releaseLease(lease: Lease, keepNode = false): Promise<void> {
     if (this.b.leases.get(lease.owner)?.token === lease.token) this.b.leases.delete(lease.owner);
-    this.b.nodes.delete(lease.owner);
+    if (!keepNode) this.b.nodes.delete(lease.owner);
     return Promise.resolve();
   }
 

@@ -216,8 +216,9 @@ export class RedisStore extends EventEmitter implements CallStore {
     return r === 1;
   }
 
-  async releaseLease(lease: Lease): Promise<void> {
+  async releaseLease(lease: Lease, keepNode = false): Promise<void> {
     await this.evalScript('release', DELETE_IF, [this.k('lease', lease.owner)], [lease.token]);
+    if (keepNode) return;
     await this.forgetNode(lease.owner);
     this.nodeInfo.delete(lease.owner);
   }

@@ -105,6 +105,20 @@ export function storeSuite(name: string, env: SuiteEnv): void {
       assert.deepEqual(await a!.put(sampleRecord('c1', la.owner, 2), la, 1000), { ok: false, reason: 'lease' });
     }));
 
+    it('a lease released leaving the calls: the node looks dead at once (no TTL to wait), a survivor fences it and claims its call; released plainly, the node is gone', () => withStores(env, 2, async ([a, b]) => {
+      const info = nodeInfo('a');
+      const la = await a!.acquireLease(info, 60_000);
+      await a!.put(sampleRecord('c1', la.owner, 1), la, 1000);
+      await a!.releaseLease(la, true);
+      assert.equal((await b!.nodes()).find((n) => n.owner === la.owner)?.alive, false, 'listed, not alive, long before its TTL');
+      const lb = await b!.acquireLease(nodeInfo('b'), 5000);
+      const taken = await takeOverNode(b!, lb, info, () => Promise.resolve(true), () => Promise.resolve(), 2000);
+      assert.deepEqual(taken.taken ? taken.calls.map((c) => [c.id, c.owner]) : taken, [['c1', lb.owner]]);
+      const lc = await a!.acquireLease(nodeInfo('c'), 60_000);
+      await a!.releaseLease(lc);
+      assert.equal((await b!.nodes()).some((n) => n.owner === lc.owner), false, 'a plain release leaves nothing to take over');
+    }));
+
     it('three survivors race to claim a dead node\'s calls: each call gets exactly one new owner; the dead node\'s late write is refused', () => withStores(env, 4, async ([dead, x, y, z]) => {
       const ld = await dead!.acquireLease(nodeInfo('dead'), TTL);
       const ids = Array.from({ length: 30 }, (_, i) => `call-${i}`);

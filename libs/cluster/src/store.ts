@@ -83,8 +83,12 @@ export interface CallStore extends EventEmitter {
   renewLease(lease: Lease): Promise<RenewResult>;
   /** Takes the lease again after it lapsed unclaimed (Redis restarted): false if fenced meanwhile. */
   reacquireLease(lease: Lease): Promise<boolean>;
-  /** Drops the lease and the node (clean shutdown). */
-  releaseLease(lease: Lease): Promise<void>;
+  /**
+   * Drops the lease and the node (clean shutdown). With `keepNode` only the lease goes:
+   * the node then looks dead at once and a survivor takes its calls over (a drain that
+   * leaves its calls to a peer) without waiting out the TTL.
+   */
+  releaseLease(lease: Lease, keepNode?: boolean): Promise<void>;
   /** Every registered node, with whether its lease is live. */
   nodes(): Promise<Array<NodeInfo & { alive: boolean }>>;
   /**

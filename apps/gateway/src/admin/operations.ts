@@ -33,6 +33,8 @@ export interface OperationsDeps {
   trunks: Trunks;
   /** Called once a drain has finished (no live call left): the process may exit. */
   onDrained?: () => void;
+  /** At the drain deadline: leave the live calls to a peer node; null when there is none. */
+  handOff?: () => Promise<number | null>;
 }
 
 export class Operations {
@@ -137,13 +139,26 @@ export class Operations {
       this.deps.log.info('draining: no new calls', { event: 'drain-started', liveCalls: this.deps.calls.live, deadlineSeconds: ms / 1000 });
       this.drainTimer = setTimeout(() => {
         if (this.deps.calls.live === 0) return;
-        this.deps.log.warn('drain deadline: ending the calls still live', { event: 'drain-deadline', liveCalls: this.deps.calls.live });
-        void this.deps.calls.endAll('Drain deadline reached');
+        void this.deadline();
       }, ms);
       this.drainTimer.unref();
       queueMicrotask(() => this.drainStep());
     }
     return { status: 'draining', liveCalls: this.deps.calls.live, deadline: new Date(this.drainDeadline!).toISOString() };
+  }
+
+  /** Leaves what is still live to a peer node if there is one, else ends it. */
+  private async deadline(): Promise<void> {
+    const left = await this.deps.handOff?.().catch((err: unknown) => {
+      this.deps.log.error('hand-off failed', { event: 'handoff-error', error: String(err) });
+      return null;
+    });
+    if (left != null) {
+      this.drainStep();
+      return;
+    }
+    this.deps.log.warn('drain deadline: ending the calls still live', { event: 'drain-deadline', liveCalls: this.deps.calls.live });
+    await this.deps.calls.endAll('Drain deadline reached');
   }
 
   /** On drain and after each call ends: close idle agent WebSockets; finish when no call is left. */

@@ -53,6 +53,8 @@ export class ClusterNode {
   private readonly takeovers = new Map<string, Promise<void>>();
   private invites: InviteLog | null = null;
   private stopped = false;
+  /** Set by handOff(): stop() then gives up the lease but leaves the node for a peer to take over. */
+  private leaving = false;
 
   private constructor(readonly store: CallStore, private readonly config: GatewayConfig, private readonly deps: ClusterDeps, readonly certificate: CertificatePem) {
     this.flows = new BrowserFlows(deps.bindings, config.cluster.browserReconnectWait * 1000);
@@ -266,6 +268,38 @@ export class ClusterNode {
     return { ...(browser !== undefined ? { browser } : {}), ...(trunk !== undefined ? { trunk } : {}) };
   }
 
+  /**
+   * The drain deadline on a node with a live peer in a shared store: the calls still live
+   * are let go here without a word (no BYE, no end record, their records kept) and are
+   * the peer's to take over once stop() gives up the lease, exactly as after a crash but
+   * without waiting out the TTL. Returns how many calls were left, or null when there is
+   * nobody to leave them to (memory store, no live peer, takeover off): end them then.
+   */
+  async handOff(): Promise<number | null> {
+    if (this.store.kind !== 'redis' || !this.config.shutdown.handOff || !this.info || this.stopped) return null;
+    const self = this.info.owner;
+    let peers: string[];
+    try {
+      peers = (await this.store.nodes()).filter((n) => n.alive && n.owner !== self).map((n) => n.node);
+    } catch (err) {
+      this.deps.log.warn('cannot see the other nodes: ending the calls instead of leaving them', { event: 'handoff-error', error: String(err) });
+      return null;
+    }
+    if (peers.length === 0) return null;
+    this.leaving = true;
+    // No takeover by a node on its way out.
+    this.watcher?.stop();
+    const calls = this.deps.calls.list();
+    this.deps.log.warn('drain deadline: leaving the calls still live to a peer', { event: 'handoff', calls: calls.length, peers });
+    await Promise.all(calls.map((c) => c.handOver('drain deadline: left to a peer node')));
+    return calls.length;
+  }
+
+  /** True once handOff() left the calls to a peer: the sockets must close before the lease goes. */
+  get handingOff(): boolean {
+    return this.leaving;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.flows.close();
@@ -275,8 +309,9 @@ export class ClusterNode {
     const writer = this.writer;
     if (writer) await Promise.race([writer.idle(), new Promise((r) => setTimeout(r, 1000))]);
     writer?.close();
-    // Gone cleanly: no lease, no node entry, so nobody takes over calls that ended.
-    await this.keeper?.release();
+    // Gone cleanly: no lease, no node entry, so nobody takes over calls that ended. Or,
+    // leaving the calls to a peer, the lease only: the node is dead to the others at once.
+    await this.keeper?.release(this.leaving);
     await this.store.close();
   }
 }
