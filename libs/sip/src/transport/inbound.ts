@@ -127,3 +127,9 @@ export function withRecoveredHeaders(err: unknown, data: Buffer, limits: ParseLi
   }
   return partial ? new SipParseError(err.status, err.reason, partial) : err;
 }
+
+/** RFC 5626 §4.4.1 / §3.5.1: CRLF keepalives on UDP and WS carry no message. */
+export function isCrlfOnly(buf: Buffer): boolean {
+  for (let i = 0; i < buf.length; i++) if (buf[i] !== 0x0d && buf[i] !== 0x0a) return false;
+  return true;
+}

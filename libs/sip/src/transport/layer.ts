@@ -9,14 +9,14 @@ import { SipError, type SipRequest, type SipResponse, type TransportInfo } from 
 import { DEFAULT_MAX_MESSAGE_BYTES, parseMessage, SipParseError, type ParseLimits } from '../parser/index.js';
 import { addressFamily, normalizeAddress, unbracket } from './address.js';
 import { FlowTable, type Flow } from './flow.js';
-import { stampTopVia, statelessErrorResponse, withRecoveredHeaders } from './inbound.js';
+import { isCrlfOnly, stampTopVia, statelessErrorResponse, withRecoveredHeaders } from './inbound.js';
 import { responseTarget } from './response-route.js';
 import type { FlowSink } from './sink.js';
-import { StreamFlow, connectStream, startStreamServer } from './stream-flow.js';
-import { UdpPoint, openUdp } from './udp.js';
-import { connectWs } from './ws-client.js';
+import { FlowConnector } from './connector.js';
+import { openServerPoint, PROTOCOLS, type ServerPoint } from './listening-points.js';
+import { StreamFlow } from './stream-flow.js';
+import { UdpPoint } from './udp.js';
 import { WsFlow } from './ws-flow.js';
-import { startWsServer, type WsServer } from './ws-server.js';
 import type { MessageTap, TappedMessage } from './tap.js';
 import {
   TransportError,
@@ -25,42 +25,11 @@ import {
   type ListeningPoint,
   type TlsClientOptions,
   type TlsListenOptions,
+  type TransportLayerOptions,
   type TransportProtocol,
   type WsRefusal,
   type WsVerdict,
 } from './types.js';
-
-export interface TransportLayerOptions {
-  limits?: ParseLimits;
-  /** WebSocket ping interval; a peer that misses one pong is dropped (default 30 s). */
-  keepaliveIntervalMs?: number;
-  /** Connections with no traffic for this long are closed (default 10 min). */
-  idleTimeoutMs?: number;
-  /** Outbound connection setup limit (default 10 s). */
-  connectTimeoutMs?: number;
-  /** Trust and identity for outbound tls/wss connections. */
-  tlsClient?: TlsClientOptions;
-  /**
-   * Asked when a message must go over a ws/wss flow that is gone (RFC 5626: the UA
-   * behind it may reconnect and register the same instance over a new flow): resolves
-   * to a destination over the new flow, or undefined to fail the send. May wait, bounded.
-   */
-  replaceFlow?: (dest: Destination) => Promise<Destination | undefined>;
-}
-
-interface ServerPoint {
-  readonly point: ListeningPoint;
-  close(): Promise<void>;
-  /** tls and wss: replaces the certificate for connections accepted from now on. */
-  setSecureContext?(tls: TlsListenOptions): void;
-}
-
-const PROTOCOLS: ReadonlySet<string> = new Set(['udp', 'tcp', 'tls', 'ws', 'wss']);
-
-function isCrlfOnly(buf: Buffer): boolean {
-  for (let i = 0; i < buf.length; i++) if (buf[i] !== 0x0d && buf[i] !== 0x0a) return false;
-  return true;
-}
 
 /**
  * Events:
@@ -85,9 +54,7 @@ export class TransportLayer extends EventEmitter implements FlowSink {
   private readonly points: ServerPoint[] = [];
   private readonly udp: UdpPoint[] = [];
   private readonly flows = new FlowTable();
-  private readonly connecting = new Map<string, Promise<Flow>>();
-  private readonly pendingSockets = new Set<net.Socket>();
-  private readonly pendingWs = new Set<WebSocket>();
+  private readonly connector: FlowConnector;
   private readonly pingTimer: NodeJS.Timeout;
   private readonly idleTimer: NodeJS.Timeout;
   private closing = false;
@@ -102,6 +69,10 @@ export class TransportLayer extends EventEmitter implements FlowSink {
     this.maxMessageBytes = opts.limits?.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.tlsClient = opts.tlsClient;
     this.replaceFlow = opts.replaceFlow;
+    this.connector = new FlowConnector(
+      { connectTimeoutMs: this.connectTimeoutMs, maxMessageBytes: this.maxMessageBytes, tlsClient: this.tlsClient },
+      { stream: (protocol, socket) => this.adoptStream(protocol, socket), webSocket: (protocol, ws, socket) => this.adoptWs(protocol, ws, socket), closing: () => this.closing },
+    );
     this.pingTimer = setInterval(() => this.pingWsFlows(), this.keepaliveIntervalMs).unref();
     const sweep = Math.max(50, Math.min(this.idleTimeoutMs / 2, 60_000));
     this.idleTimer = setInterval(() => this.closeIdleFlows(), sweep).unref();
@@ -114,36 +85,16 @@ export class TransportLayer extends EventEmitter implements FlowSink {
       throw new TransportError(`${opts.protocol} listening point needs tls.cert and tls.key`);
     }
     const address = unbracket(opts.address);
-    let sp: ServerPoint;
-    switch (opts.protocol) {
-      case 'udp': {
-        const u = await openUdp(address, opts.port, (buf, info) => this.receive(buf, info));
-        this.udp.push(u);
-        sp = u;
-        break;
-      }
-      case 'tcp':
-      case 'tls':
-        sp = await this.listenStream(opts.protocol, address, opts);
-        break;
-      case 'ws':
-      case 'wss': {
-        const protocol = opts.protocol;
-        const ws: WsServer = await startWsServer({ ...opts, address }, this.maxMessageBytes, {
-          connection: (socket, req, verdict) => this.acceptWs(protocol, socket, req, verdict, opts.wsAuthTimeoutMs),
-          refused: (req, status, reason, detail) => this.emit('wsRefused', {
-            protocol, remoteAddress: normalizeAddress(req.socket.remoteAddress ?? ''), remotePort: req.socket.remotePort ?? 0, status, reason,
-            ...(detail !== undefined ? { detail } : {}),
-          } satisfies WsRefusal),
-        });
-        sp = {
-          point: { protocol, address, port: ws.port }, close: () => ws.close(),
-          ...(protocol === 'wss' ? { setSecureContext: (t: TlsListenOptions) => ws.setSecureContext(t) } : {}),
-        };
-        break;
-      }
-    }
-    if (opts.advertise !== undefined) sp.point.sentBy = advertisedSentBy(opts.advertise, sp.point.port);
+    const sp = await openServerPoint(opts, address, this.maxMessageBytes, {
+      datagram: (buf, info) => this.receive(buf, info),
+      stream: (protocol, socket) => {
+        if (this.closing) socket.destroy();
+        else this.adoptStream(protocol, socket);
+      },
+      webSocket: (protocol, socket, req, verdict) => this.acceptWs(protocol, socket, req, verdict, opts.wsAuthTimeoutMs),
+      refused: (refusal) => this.emit('wsRefused', refusal),
+    });
+    if (sp instanceof UdpPoint) this.udp.push(sp);
     this.points.push(sp);
     return { ...sp.point };
   }
@@ -296,8 +247,7 @@ export class TransportLayer extends EventEmitter implements FlowSink {
     this.closing = true;
     clearInterval(this.pingTimer);
     clearInterval(this.idleTimer);
-    for (const s of this.pendingSockets) s.destroy();
-    for (const w of this.pendingWs) w.terminate();
+    this.connector.abandon();
     const waits: Array<Promise<void>> = [];
     for (const flow of [...this.flows.values()]) {
       flow.destroy();
@@ -412,52 +362,7 @@ export class TransportLayer extends EventEmitter implements FlowSink {
   private connect(dest: Destination, address: string, local: string | undefined): Promise<Flow> {
     // Connect from the local address only if it is one we listen on (it is ours).
     const from = local !== undefined && this.points.some((sp) => sp.point.address === local) ? local : undefined;
-    const key = dest.protocol + '|' + address + '|' + dest.port + '|' + (dest.tlsServerName ?? '') + '|' + (from ?? '');
-    let p = this.connecting.get(key);
-    if (!p) {
-      p = this.openFlow(dest, address, from).finally(() => this.connecting.delete(key));
-      this.connecting.set(key, p);
-    }
-    return p;
-  }
-
-  private async openFlow(dest: Destination, address: string, from: string | undefined): Promise<Flow> {
-    const protocol = dest.protocol;
-    if (protocol === 'tcp' || protocol === 'tls') {
-      const socket = await connectStream(
-        protocol, address, dest.port, this.connectTimeoutMs, this.tlsClient, dest.tlsServerName, this.pendingSockets, from,
-      );
-      if (this.closing) {
-        socket.destroy();
-        throw new TransportError('transport layer is closed');
-      }
-      return this.adoptStream(protocol, socket);
-    }
-    if (protocol === 'ws' || protocol === 'wss') {
-      const { ws, socket } = await connectWs(
-        protocol, address, dest.port, dest.wsPath ?? '/', this.connectTimeoutMs, this.maxMessageBytes,
-        this.tlsClient, dest.tlsServerName, this.pendingWs,
-      );
-      if (this.closing) {
-        ws.terminate();
-        throw new TransportError('transport layer is closed');
-      }
-      return this.adoptWs(protocol, ws, socket);
-    }
-    throw new TransportError(`unknown transport ${String(protocol)}`);
-  }
-
-  // ---- connection-oriented listening points ----
-
-  private async listenStream(protocol: 'tcp' | 'tls', address: string, opts: ListenOptions): Promise<ServerPoint> {
-    const server = await startStreamServer(protocol, address, opts.port, opts.tls, (socket) => {
-      if (this.closing) socket.destroy();
-      else this.adoptStream(protocol, socket);
-    });
-    return {
-      point: { protocol, address, port: server.port }, close: () => server.close(),
-      ...(protocol === 'tls' ? { setSecureContext: (t: TlsListenOptions) => server.setSecureContext(t) } : {}),
-    };
+    return this.connector.connect(dest, address, from);
   }
 
   private adoptStream(protocol: 'tcp' | 'tls', socket: net.Socket): StreamFlow {
@@ -515,16 +420,4 @@ export class TransportLayer extends EventEmitter implements FlowSink {
     const limit = Date.now() - this.idleTimeoutMs;
     for (const f of this.flows.values()) if (f.lastActivity < limit) f.end();
   }
-}
-
-/** "host", "host:port", "[v6]" or "[v6]:port" as a Via sent-by, the bound port filling in. */
-function advertisedSentBy(advertise: string, boundPort: number): string {
-  const v = advertise.trim();
-  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(v);
-  if (v6) return `[${v6[1]}]:${v6[2] ?? boundPort}`;
-  if (v.split(':').length > 2) return `[${v}]:${boundPort}`; // a bare IPv6 address
-  const i = v.lastIndexOf(':');
-  if (i < 0) return `${v}:${boundPort}`;
-  if (!/^\d{1,5}$/.test(v.slice(i + 1))) throw new TransportError(`advertise ${advertise}: not host[:port]`);
-  return v;
 }

@@ -3,6 +3,7 @@
 
 import type { IncomingMessage } from 'node:http';
 import { SipError } from '../message/index.js';
+import type { ParseLimits } from '../parser/index.js';
 
 export type TransportProtocol = 'udp' | 'tcp' | 'tls' | 'ws' | 'wss';
 
@@ -150,4 +151,22 @@ export function defaultPort(protocol: string): number {
     case 'wss': return 443;
     default: return 5060;
   }
+}
+
+export interface TransportLayerOptions {
+  limits?: ParseLimits;
+  /** WebSocket ping interval; a peer that misses one pong is dropped (default 30 s). */
+  keepaliveIntervalMs?: number;
+  /** Connections with no traffic for this long are closed (default 10 min). */
+  idleTimeoutMs?: number;
+  /** Outbound connection setup limit (default 10 s). */
+  connectTimeoutMs?: number;
+  /** Trust and identity for outbound tls/wss connections. */
+  tlsClient?: TlsClientOptions;
+  /**
+   * Asked when a message must go over a ws/wss flow that is gone (RFC 5626: the UA
+   * behind it may reconnect and register the same instance over a new flow): resolves
+   * to a destination over the new flow, or undefined to fail the send. May wait, bounded.
+   */
+  replaceFlow?: (dest: Destination) => Promise<Destination | undefined>;
 }
