@@ -5,7 +5,7 @@
 export { CALL_RECORD_VERSION, CallRecordError, decodeCallRecord, encodeCallRecord } from './record.js';
 export type { BrowserIdentity, CallRecord, CallRecordV1, LegRecord, PendingInvite, StoredCallState } from './record.js';
 export { StoreUnavailableError } from './store.js';
-export type { CallStore, Lease, ListenerProtocol, NodeInfo, PutRefusal, PutResult, RenewResult, StoredBinding } from './store.js';
+export type { CallStore, Lease, ListedNode, ListenerProtocol, NodeInfo, PutRefusal, PutResult, RenewResult, StoredBinding } from './store.js';
 export { MemoryBackend, MemoryStore } from './memory-store.js';
 export { RedisStore } from './redis-store.js';
 export type { RedisStoreOptions } from './redis-store.js';

@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { decodeCallRecord, encodeCallRecord, type CallRecord } from './record.js';
-import type { CallStore, Lease, NodeInfo, PutResult, RenewResult, StoredBinding } from './store.js';
+import type { CallStore, Lease, ListedNode, NodeInfo, PutResult, RenewResult, StoredBinding } from './store.js';
 
 interface StoredCall {
   owner: string;
@@ -149,8 +149,12 @@ export class MemoryStore extends EventEmitter implements CallStore {
     return Promise.resolve();
   }
 
-  nodes(): Promise<Array<NodeInfo & { alive: boolean }>> {
-    return Promise.resolve([...this.b.nodes.values()].map((n) => ({ ...n, alive: this.b.leaseAlive(n.owner) })));
+  nodes(): Promise<ListedNode[]> {
+    const b = this.b;
+    return Promise.resolve([...b.nodes.values()].map((n) => {
+      const alive = b.leaseAlive(n.owner);
+      return { ...n, alive, leaseMs: alive ? b.leases.get(n.owner)!.expiresAt - b.now() : 0 };
+    }));
   }
 
   fence(owner: string): Promise<boolean> {

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
 import { decodeCallRecord, encodeCallRecord, type CallRecord } from './record.js';
 import { CLAIM, DELETE_IF, FENCE, LOCK, PUT, REACQUIRE, RENEW } from './redis-scripts.js';
-import { StoreUnavailableError, type CallStore, type Lease, type NodeInfo, type PutRefusal, type PutResult, type RenewResult, type StoredBinding } from './store.js';
+import { StoreUnavailableError, type CallStore, type Lease, type ListedNode, type NodeInfo, type PutRefusal, type PutResult, type RenewResult, type StoredBinding } from './store.js';
 
 export interface RedisStoreOptions {
   /** redis://host:port/db or rediss:// for TLS. */
@@ -223,16 +223,18 @@ export class RedisStore extends EventEmitter implements CallStore {
     this.nodeInfo.delete(lease.owner);
   }
 
-  async nodes(): Promise<Array<NodeInfo & { alive: boolean }>> {
+  async nodes(): Promise<ListedNode[]> {
     const owners = (await this.run('nodes', (c) => c.sMembers(this.k('nodes')))).map(String);
     if (owners.length === 0) return [];
     const infos = await this.run('nodes', (c) => c.mGet(owners.map((o) => this.k('node', o))));
-    const alive = await this.run('nodes', (c) => Promise.all(owners.map((o) => c.exists(this.k('lease', o)))));
-    const out: Array<NodeInfo & { alive: boolean }> = [];
+    // PTTL: the lease's remaining life, -2 once it is gone (-1, no expiry, never happens: every SET has PX).
+    const left = await this.run('nodes', (c) => Promise.all(owners.map((o) => c.pTTL(this.k('lease', o)))));
+    const out: ListedNode[] = [];
     owners.forEach((o, i) => {
       const text = infos[i];
       if (!text) return;
-      out.push({ ...(JSON.parse(String(text)) as NodeInfo), alive: alive[i] === 1 });
+      const ms = Number(left[i]);
+      out.push({ ...(JSON.parse(String(text)) as NodeInfo), alive: ms !== -2, leaseMs: Math.max(0, ms) });
     });
     return out;
   }

@@ -92,6 +92,27 @@ export function storeSuite(name: string, env: SuiteEnv): void {
       assert.equal(await seen(), true);
     }));
 
+    it('a node that stops renewing is listed alive until its TTL, with less and less lease left; a renewal sets it back to the whole TTL', () => withStores(env, 2, async ([a, b]) => {
+      const ttl = 1000;
+      const la = await a!.acquireLease(nodeInfo('a'), ttl);
+      const listed = async (): Promise<{ alive: boolean; leaseMs: number } | undefined> => {
+        const n = (await b!.nodes()).find((x) => x.owner === la.owner);
+        return n && { alive: n.alive, leaseMs: n.leaseMs };
+      };
+      assert.equal(await a!.renewLease(la), 'renewed');
+      const fresh = await listed();
+      assert.ok(fresh?.alive && fresh.leaseMs > ttl - 200 && fresh.leaseMs <= ttl, `just renewed: ${JSON.stringify(fresh)}`);
+      await sleep(400);
+      const stale = await listed();
+      // Still alive (a crashed node looks the same): only the shrinking lease tells it stopped renewing.
+      assert.ok(stale?.alive && stale.leaseMs > 0 && stale.leaseMs <= ttl - 400, `400 ms without renewal: ${JSON.stringify(stale)}`);
+      assert.equal(await a!.renewLease(la), 'renewed');
+      const again = await listed();
+      assert.ok(again?.alive && again.leaseMs > ttl - 200, `renewed again: ${JSON.stringify(again)}`);
+      await sleep(ttl + 150);
+      assert.deepEqual(await listed(), { alive: false, leaseMs: 0 }, 'lapsed: not alive, nothing left');
+    }));
+
     it('fencing: refused while the lease lives; after it the node can neither renew, re-take its lease nor write', () => withStores(env, 2, async ([a, b]) => {
       const la = await a!.acquireLease(nodeInfo('a'), TTL);
       await a!.put(sampleRecord('c1', la.owner, 1), la, 1000);

@@ -29,6 +29,18 @@ export interface NodeInfo {
   startedAt: number;
 }
 
+/** A registered node as nodes() lists it. */
+export interface ListedNode extends NodeInfo {
+  /** True while its lease is live (set and not yet lapsed). */
+  alive: boolean;
+  /**
+   * Milliseconds its lease has left, 0 when not alive. It jumps back to the TTL at each
+   * renewal, so a node that renews every R ms shows more than TTL − R; one that crashed
+   * shows it shrinking while it still counts as alive.
+   */
+  leaseMs: number;
+}
+
 export interface Lease {
   owner: string;
   /** Random per acquisition: a lease re-acquired after a loss is a different lease. */
@@ -89,8 +101,8 @@ export interface CallStore extends EventEmitter {
    * leaves its calls to a peer) without waiting out the TTL.
    */
   releaseLease(lease: Lease, keepNode?: boolean): Promise<void>;
-  /** Every registered node, with whether its lease is live. */
-  nodes(): Promise<Array<NodeInfo & { alive: boolean }>>;
+  /** Every registered node, with whether its lease is live and how long it has left. */
+  nodes(): Promise<ListedNode[]>;
   /**
    * Declares a node dead: succeeds only if its lease has lapsed; after that the node can
    * never renew or re-take that lease. Idempotent.

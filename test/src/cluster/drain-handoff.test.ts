@@ -83,7 +83,49 @@ describe('SIGTERM on a cluster node hands its calls to a live peer', { timeout: 
     }
   });
 
-  it('with no live peer the drain deadline ends the call as on a single node: BYE to both sides', { timeout: 30_000 }, async () => {
+  it('a peer that crashed within one TTL still looks alive in the store, but is not left the calls: the deadline ends them with BYE to both sides', { timeout: 30_000 }, async () => {
+    const trunkPort = await freePort();
+    const sipp = await startSipp({ port: trunkPort, args: ['-sn', 'uas', '-rtp_echo', '-m', '1'], trace: true, timeoutSec: 25 });
+    // A cluster of its own, as below: only the B killed here is a peer.
+    const common = { redisUrl: redis.url, trunkPort, ports: PORTS, lease: LEASE, config: { shutdown: { drainSeconds: 1 } },
+      cluster: { redis: { url: redis.url, connectTimeout: 5, prefix: 'crashed:' } } };
+    const a = await GatewayNode.start({ ...common, name: 'a', address: '127.0.10.21' });
+    let b: GatewayNode | null = null;
+    let caller: NodeCaller | null = null;
+    try {
+      b = await GatewayNode.start({ ...common, name: 'b', address: '127.0.10.22' });
+      const ws = await a.waitFor((e) => e.event === 'listening' && e.protocol === 'ws');
+      caller = await NodeCaller.register(`ws://${String(ws.address)}:${Number(ws.port)}`);
+      await caller.call('1000');
+      await caller.receives(50);
+      await b.kill();
+      const killedAt = Date.now();
+      // Two renew intervals without a renewal from B: its lease has TTL − 1 s left at most, far from lapsing.
+      await sleep(2 * LEASE.renew * 1000);
+      const ended = caller.endedBy(10_000);
+      a.signal('SIGTERM');
+      assert.equal(await ended, 'remote', 'the caller got a BYE at the deadline');
+      const deadline = await a.waitFor((e) => e.event === 'drain-deadline', 5000);
+      // B renewed at most one interval before it died: its lease lives until killedAt + TTL − renew at the earliest.
+      assert.ok(Number(deadline.at) - killedAt < (LEASE.ttl - 2 * LEASE.renew) * 1000,
+        `the deadline came while B still looked alive (${Number(deadline.at) - killedAt} ms after the kill)`);
+      const r = await sipp.done;
+      assert.equal(r.code, 0, `the trunk got its BYE: ${r.stdout.slice(-1500)}`);
+      const bye = r.messages.find((m) => m.direction === 'received' && m.startLine.startsWith('BYE '));
+      assert.match(bye?.text ?? '', /^Reason: .*Drain deadline/mi, 'the drain deadline\'s BYE');
+      for (const until = Date.now() + 5000; a.alive && Date.now() < until;) await sleep(50);
+      assert.equal(a.proc.exitCode, 0, 'A exited on its own, cleanly');
+      assert.equal(a.events.some((e) => e.event === 'handoff' || e.event === 'call-handed-over'), false, 'nothing was left to the dead B');
+      assert.ok(a.events.some((e) => e.event === 'drained'), 'A had no live call left when it exited');
+    } finally {
+      await caller?.stop();
+      await a.kill();
+      await b?.kill();
+      await sipp.stop();
+    }
+  });
+
+  it('with no peer at all the drain deadline ends the call as on a single node: BYE to both sides', { timeout: 30_000 }, async () => {
     const trunkPort = await freePort();
     const sipp = await startSipp({ port: trunkPort, args: ['-sn', 'uas', '-rtp_echo', '-m', '1'], trace: true, timeoutSec: 25 });
     const a = await GatewayNode.start({ redisUrl: redis.url, trunkPort, ports: PORTS, lease: LEASE, config: { shutdown: { drainSeconds: 1 } }, name: 'a', address: '127.0.10.21',

@@ -24,6 +24,7 @@ import type { BindingStore } from '../registrar/bindings.js';
 import { BrowserFlows } from './browser-flows.js';
 import { Replicator } from './replicator.js';
 import { restoreCall } from './restore.js';
+import { handOffPeers } from './peers.js';
 import { ServiceAddresses } from './service-address.js';
 import { InviteLog, cancelRinging } from './ringing.js';
 import { timedStore, type StoreTiming } from './timed-store.js';
@@ -273,14 +274,17 @@ export class ClusterNode {
    * are let go here without a word (no BYE, no end record, their records kept) and are
    * the peer's to take over once stop() gives up the lease, exactly as after a crash but
    * without waiting out the TTL. Returns how many calls were left, or null when there is
-   * nobody to leave them to (memory store, no live peer, takeover off): end them then.
+   * nobody to leave them to (memory store, no peer that renewed its lease lately, takeover
+   * off): end them then.
    */
   async handOff(): Promise<number | null> {
     if (this.store.kind !== 'redis' || !this.config.shutdown.handOff || !this.info || this.stopped) return null;
     const self = this.info.owner;
     let peers: string[];
     try {
-      peers = (await this.store.nodes()).filter((n) => n.alive && n.owner !== self).map((n) => n.node);
+      // Not a peer whose lease merely has yet to lapse: one that crashed would lose the calls.
+      const lease = { ttlMs: this.config.cluster.lease.ttl * 1000, renewMs: this.config.cluster.lease.renew * 1000 };
+      peers = handOffPeers(await this.store.nodes(), self, lease).map((n) => n.node);
     } catch (err) {
       this.deps.log.warn('cannot see the other nodes: ending the calls instead of leaving them', { event: 'handoff-error', error: String(err) });
       return null;

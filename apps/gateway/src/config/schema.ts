@@ -295,7 +295,7 @@ export const configSchema = z.strictObject({
     drainSeconds: z.number().min(0).default(30)
       .describe('On SIGTERM (or a drain), how long live calls may go on before what is left is ended; match it to Kubernetes\' terminationGracePeriodSeconds minus a margin.'),
     handOff: z.boolean().default(true)
-      .describe('In a cluster (cluster.redis) with another node alive, leave the calls still live at the drain deadline to that node (it takes them over as after a crash, at once) instead of ending them with BYE. Off, or with no live peer, they are ended.'),
+      .describe('In a cluster (cluster.redis) with another node alive (its lease renewed within the last two cluster.lease.renew intervals), leave the calls still live at the drain deadline to that node (it takes them over as after a crash, at once) instead of ending them with BYE. Off, or with no live peer, they are ended.'),
   }).prefault({}).describe('Graceful shutdown.'),
   websocket: z.strictObject({
     maxConnections: z.number().int().min(1).default(10_000).describe('Open WebSocket connections allowed in total (503 beyond).'),
