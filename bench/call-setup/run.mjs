@@ -199,7 +199,11 @@ function gatewayConfig({ wsPort, udpPort, httpPort, sippPort }) {
     trunks: [{ name: 'sipp', address: '127.0.0.1', port: sippPort, codecs: ['PCMU', 'PCMA', 'telephone-event/8000'], answerTimeout: 20 }],
     routes: [{ match: '^\\d+$', trunk: 'sipp' }],
     auth: { required: opt.auth },
-    users: [{ username: CALLER.user, password: CALLER.password }],
+    // One user places every call from loopback: a bench of call setup, not of the toll-fraud
+    // and flood guards (issue 8), which would refuse it after a few calls.
+    users: [{ username: CALLER.user, password: CALLER.password, maxCalls: 100_000, callsPerMinute: 10_000_000 }],
+    security: { rateLimit: { exempt: ['127.0.0.0/8'] } },
+    websocket: { exempt: ['127.0.0.0/8'] },
     logging: { level: 'info' },
   };
 }
