@@ -9,7 +9,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RedisServerProcess } from '@trapezoid/cluster';
-import { freePort, startSipp } from '../sip/sipp.js';
+import { freePort, startSipp, type SippRun } from '../sip/sipp.js';
 import { sleep } from '../gateway/harness.js';
 import { GatewayNode } from './nodes.js';
 import { NodeCaller } from './node-caller.js';
@@ -17,6 +17,21 @@ import { NodeCaller } from './node-caller.js';
 const PORTS = { min: 13500, max: 13599 };
 // A TTL long enough that a takeover within it shows the lease was given up, not left to lapse.
 const LEASE = { ttl: 5, renew: 0.5 };
+
+/**
+ * The drain deadline ended A's call itself: SIPp got the deadline's BYE, A exited cleanly
+ * on its own with nothing handed over and no call left.
+ */
+async function endedAtDeadline(a: GatewayNode, sipp: SippRun, nothingLeft: string): Promise<void> {
+  const r = await sipp.done;
+  assert.equal(r.code, 0, `the trunk got its BYE: ${r.stdout.slice(-1500)}`);
+  const bye = r.messages.find((m) => m.direction === 'received' && m.startLine.startsWith('BYE '));
+  assert.match(bye?.text ?? '', /^Reason: .*Drain deadline/mi, 'the drain deadline\'s BYE');
+  for (const until = Date.now() + 5000; a.alive && Date.now() < until;) await sleep(50);
+  assert.equal(a.proc.exitCode, 0, 'A exited on its own, cleanly');
+  assert.equal(a.events.some((e) => e.event === 'handoff' || e.event === 'call-handed-over'), false, nothingLeft);
+  assert.ok(a.events.some((e) => e.event === 'drained'), 'A had no live call left when it exited');
+}
 
 describe('SIGTERM on a cluster node hands its calls to a live peer', { timeout: 60_000 }, () => {
   const redis = new RedisServerProcess({ port: 13904 });
@@ -109,14 +124,7 @@ describe('SIGTERM on a cluster node hands its calls to a live peer', { timeout: 
       // B renewed at most one interval before it died: its lease lives until killedAt + TTL − renew at the earliest.
       assert.ok(Number(deadline.at) - killedAt < (LEASE.ttl - 2 * LEASE.renew) * 1000,
         `the deadline came while B still looked alive (${Number(deadline.at) - killedAt} ms after the kill)`);
-      const r = await sipp.done;
-      assert.equal(r.code, 0, `the trunk got its BYE: ${r.stdout.slice(-1500)}`);
-      const bye = r.messages.find((m) => m.direction === 'received' && m.startLine.startsWith('BYE '));
-      assert.match(bye?.text ?? '', /^Reason: .*Drain deadline/mi, 'the drain deadline\'s BYE');
-      for (const until = Date.now() + 5000; a.alive && Date.now() < until;) await sleep(50);
-      assert.equal(a.proc.exitCode, 0, 'A exited on its own, cleanly');
-      assert.equal(a.events.some((e) => e.event === 'handoff' || e.event === 'call-handed-over'), false, 'nothing was left to the dead B');
-      assert.ok(a.events.some((e) => e.event === 'drained'), 'A had no live call left when it exited');
+      await endedAtDeadline(a, sipp, 'nothing was left to the dead B');
     } finally {
       await caller?.stop();
       await a.kill();
@@ -140,14 +148,7 @@ describe('SIGTERM on a cluster node hands its calls to a live peer', { timeout: 
       const ended = caller.endedBy(10_000);
       a.signal('SIGTERM');
       assert.equal(await ended, 'remote', 'the caller got a BYE at the deadline');
-      const r = await sipp.done;
-      assert.equal(r.code, 0, `the trunk got its BYE: ${r.stdout.slice(-1500)}`);
-      const bye = r.messages.find((m) => m.direction === 'received' && m.startLine.startsWith('BYE '));
-      assert.match(bye?.text ?? '', /^Reason: .*Drain deadline/mi, 'the drain deadline\'s BYE');
-      for (const until = Date.now() + 5000; a.alive && Date.now() < until;) await sleep(50);
-      assert.equal(a.proc.exitCode, 0, 'A exited on its own, cleanly');
-      assert.equal(a.events.some((e) => e.event === 'handoff' || e.event === 'call-handed-over'), false, 'nothing was left to anyone');
-      assert.ok(a.events.some((e) => e.event === 'drained'), 'A had no live call left when it exited');
+      await endedAtDeadline(a, sipp, 'nothing was left to anyone');
     } finally {
       await caller?.stop();
       await a.kill();
