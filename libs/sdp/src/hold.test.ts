@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { answerDirection, nextOrigin, parseDirection, reverseDirection, rtpOfferToWebrtcOffer, webrtcOfferToRtpOffer, withDirection } from './index.js';
+import { readdirSync } from 'node:fs';
+import { answerDirection, nextOrigin, parseDirection, reverseDirection, rtpOfferToWebrtcOffer, scanDirection, webrtcOfferToRtpOffer, withDirection } from './index.js';
 import type { Direction } from './index.js';
 import { ICE, reparse, testdata, TRUNK_LOCAL, WEBRTC_LOCAL } from './test-support.js';
 
@@ -25,6 +26,31 @@ test('parseDirection: RFC 3264 attributes, session-level default, RFC 2543 c=0.0
   assert.equal(parseDirection(testdata('chromium-live-offer.sdp')), 'sendrecv');
   const sessionLevel = testdata('sipp-uac-offer.sdp').replace('t=0 0', 't=0 0\r\na=inactive');
   assert.equal(parseDirection(sessionLevel), 'inactive');
+});
+
+test('scanDirection (the monitor\'s line scan) agrees with parseDirection on every SDP of the corpus and its hold variants', () => {
+  const corpus = readdirSync(new URL('../testdata/', import.meta.url)).filter((f) => f.endsWith('.sdp')).map(testdata);
+  const variants = corpus.flatMap((sdp) => [
+    sdp,
+    sdp.replace(/\r?\nm=audio/, '\r\na=inactive\r\nm=audio'), // session-level direction
+    sdp.replace(/(m=audio[^\r\n]*)/, '$1\r\na=sendonly'), // media-level direction wins over the session's
+    sdp.replace(/c=IN IP4 [^\s/]+/g, 'c=IN IP4 0.0.0.0'), // RFC 2543 hold (plain RTP only)
+    sdp.replace(/c=IN IP4 [^\s/]+/g, 'c=IN IP4 0.0.0.0').replace(/(m=audio[^\r\n]*)/, '$1\r\na=recvonly'),
+    sdp.replace(/m=audio \d+/, 'm=audio 0'), // no active audio stream
+    sdp.replace(/\r\n/g, '\n'),
+  ]);
+  let compared = 0;
+  for (const sdp of variants) {
+    let expected: Direction | undefined;
+    try {
+      expected = parseDirection(sdp);
+    } catch {
+      expected = undefined;
+    }
+    assert.equal(scanDirection(sdp), expected, sdp.slice(0, 400));
+    compared++;
+  }
+  assert.ok(compared >= 7 * 17, `${compared} SDPs compared`);
 });
 
 test('withDirection: hold and resume our own trunk offer, o= version +1 each time', () => {

@@ -22,6 +22,52 @@ export function parseDirection(sdp: string): Direction {
   });
 }
 
+/**
+ * parseDirection's answer from a scan of the lines, without parsing the whole SDP: for
+ * observers that follow every offer and answer on the wire (the call monitor's hold
+ * detection) and must not pay a full parse per message. It validates nothing (the call
+ * flow parses what it uses); undefined when there is no active audio m-line.
+ */
+export function scanDirection(sdp: string): Direction | undefined {
+  // The section the current line belongs to: the session, an m-line we skip, or the first active audio one.
+  let section: 'session' | 'other' | 'audio' = 'session';
+  let protocol = '';
+  let sessionDirection: Direction | undefined;
+  let sessionAddress: string | undefined;
+  let direction: Direction | undefined;
+  let address: string | undefined;
+  for (let start = 0; start < sdp.length;) {
+    let end = sdp.indexOf('\n', start);
+    if (end === -1) end = sdp.length;
+    const line = sdp.slice(start, sdp.charCodeAt(end - 1) === 13 ? end - 1 : end);
+    start = end + 1;
+    const type = line.charCodeAt(0);
+    if (type === 109 /* m */) {
+      if (section === 'audio') break;
+      const parts = line.slice(2).split(' ');
+      section = parts[0] === 'audio' && parts.length >= 4 && Number(parts[1]!.split('/')[0]) !== 0 ? 'audio' : 'other';
+      protocol = parts[2] ?? '';
+    } else if (section !== 'other' && (type === 97 /* a */ || type === 99 /* c */)) {
+      if (type === 97) {
+        const value = line.slice(2);
+        if (!isDirection(value)) continue;
+        if (section === 'audio') direction = value;
+        else sessionDirection = value;
+      } else {
+        const ip = C_ADDRESS.exec(line)?.[1];
+        if (section === 'audio') address = ip;
+        else sessionAddress = ip;
+      }
+    }
+  }
+  if (section !== 'audio') return undefined;
+  const declared = direction ?? sessionDirection ?? 'sendrecv';
+  return isWebRtcProtocol(protocol) ? declared : foldLegacyHold(declared, address ?? sessionAddress ?? '0.0.0.0');
+}
+
+/** The address of a c= line (RFC 8866 §5.7), TTL and count stripped. */
+const C_ADDRESS = /^c=IN IP[46] ([^\s/]+)/;
+
 export interface WithDirectionResult {
   sdp: string;
   origin: SdpOrigin;

@@ -7,7 +7,7 @@ export { rtpOfferToWebrtcOffer, webrtcAnswerToRtpAnswer, WEBRTC_AUDIO_MID } from
 export type { WebRtcOfferOptions, WebRtcOfferResult, RtpAnswerOptions, RtpAnswerResult } from './trunk-offer.js';
 export { answerRtpOffer } from './rtp-answer.js';
 export type { RtpAnswerToOfferResult } from './rtp-answer.js';
-export { parseDirection, withDirection } from './hold.js';
+export { parseDirection, scanDirection, withDirection } from './hold.js';
 export type { WithDirectionResult } from './hold.js';
 export { answerDirection, reverseDirection } from './direction.js';
 export type { Direction } from './direction.js';

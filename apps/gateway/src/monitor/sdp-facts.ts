@@ -2,7 +2,7 @@
 // transport tap), so hold detection follows every offer and answer whoever sends them
 // (initial INVITE, 183, 200, re-INVITE, UPDATE) without a hook in the call flows.
 
-import { parseDirection, type Direction } from '@trapezoid/sdp';
+import { scanDirection, type Direction } from '@trapezoid/sdp';
 import type { SipRequest, SipResponse } from '@trapezoid/sip';
 
 export interface SdpFacts {
@@ -22,12 +22,9 @@ export function sdpOf(msg: SipRequest | SipResponse): string | undefined {
 
 /** Direction and clock of an SDP body; undefined when it has no usable audio stream. */
 export function sdpFacts(sdp: string): SdpFacts | undefined {
-  let direction: Direction;
-  try {
-    direction = parseDirection(sdp);
-  } catch {
-    return undefined;
-  }
+  // A line scan, not a parse: this runs on every SDP the gateway sends or receives.
+  const direction = scanDirection(sdp);
+  if (direction === undefined) return undefined;
   const m = /^m=audio \d+ \S+ (\d+)/m.exec(sdp);
   const pt = m?.[1];
   let clockRate = 8000;
