@@ -1,7 +1,8 @@
 // This gateway as a member of a cluster (issue 10): its store (Redis when
-// cluster.redis is set, else memory: one node, the same code path), its lease and the
-// self-fencing that goes with it, the replication of its calls, and the takeover of a
-// dead node's calls. What each reaction means for the calls:
+// cluster.redis is set, else memory: one node, the same code path for the lease and the
+// registrar's bindings), its lease and the self-fencing that goes with it, the
+// replication of its calls (Redis only: in memory no survivor could read them), and the
+// takeover of a dead node's calls. What each reaction means for the calls:
 //   lease suspended (no renew for a while): every call falls silent, media and SIP,
 //     until the lease is confirmed ours again (resumed) or lost;
 //   fenced (declared dead by a survivor, or a write refused because the call moved):
@@ -135,13 +136,15 @@ export class ClusterNode {
     // Only where another node could end a ringing call: the heads of the INVITEs sent.
     if (this.store.kind === 'redis') this.invites = new InviteLog(this.deps.transport);
     const invites = this.invites;
-    this.replicator = new Replicator({
-      ...(invites ? { pendingInvite: (call) => invites.get(call.record.bCallId) } : {}),
-      calls: this.deps.calls, writer, log: this.deps.log,
-      // Checkpoints serve a survivor's jump forward: a node alone in memory has none.
-      checkpointMs: this.store.kind === 'redis' ? c.checkpointInterval * 1000 : 0,
-      serviceAddress: address, bindings: this.deps.bindings,
-    });
+    // Records serve a survivor: a node alone in memory has none to read them, so it keeps
+    // none (each would cost a media export and a write per answer, DTLS and end).
+    if (this.store.kind === 'redis') {
+      this.replicator = new Replicator({
+        ...(invites ? { pendingInvite: (call) => invites.get(call.record.bCallId) } : {}),
+        calls: this.deps.calls, writer, log: this.deps.log,
+        checkpointMs: c.checkpointInterval * 1000, serviceAddress: address, bindings: this.deps.bindings,
+      });
+    }
     this.deps.calls.on('ended', (call) => this.flows.forget(call.id));
     this.deps.calls.on('handedOver', (call) => this.flows.forget(call.id));
     if (this.store.kind === 'redis' && c.takeover) {

@@ -30,7 +30,7 @@ export class Replicator {
     opts.calls.on('adopted', this.watch);
     opts.calls.on('ended', this.onEnded);
     opts.calls.on('handedOver', this.onHandedOver);
-    // 0: no checkpoints (one node in memory: nobody could take the calls over).
+    // 0: no checkpoints.
     this.timer = opts.checkpointMs > 0 ? setInterval(() => this.checkpoint(), opts.checkpointMs) : null;
     this.timer?.unref();
   }
