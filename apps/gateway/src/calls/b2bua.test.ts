@@ -71,6 +71,12 @@ describe('B2BUA primitive (loopback SIP, real media worker)', () => {
     await bye;
     const end = await t.ended(t.started.length - 1);
     assert.deepEqual([end.status, end.endedBy, end.cause], [200, 'a', 'hangup']);
+    // Both INVITEs' transactions live on 32 s (Timers L and M) and hold the dialogs: the
+    // ended call's listeners are gone from them, so they do not hold the call as long.
+    for (const side of ['a', 'b'] as const) {
+      const d = call.dialog(side)!;
+      assert.deepEqual(['terminated', 'updated', 'request', 'refused'].map((e) => d.listenerCount(e)), [0, 0, 0, 0], `${side} dialog let go`);
+    }
     await assertReleased(t);
   });
 

@@ -36,6 +36,7 @@ export interface BranchRequest {
   readonly dialog: Dialog | undefined;
   cancel(): void;
   on(event: 'provisional', listener: (res: SipResponse) => void): unknown;
+  off?(event: 'provisional', listener: (res: SipResponse) => void): unknown;
   /**
    * Resolves once the INVITE has left (a branch that first locates its target sends it
    * later). The call moves to 'proceeding' then, with its B leg's Call-ID known.
@@ -84,14 +85,19 @@ export async function connectB2bua(ctx: B2buaContext, o: B2buaOptions): Promise<
   const { call, req } = o;
   void req.cancellation.then(() => call.end(487, 'Canceled by the caller', 'a', 'canceled'));
   // RFC 3262 refusals the stack made on the caller's INVITE are logged with the call.
-  req.on('prackRefused', () => call.inDialog({ side: 'a', method: 'PRACK', status: 481, relayed: false, purpose: 'No Such Reliable Provisional' }));
-  req.on('failed', (reason: string) => {
+  const prackRefused = (): void => call.inDialog({ side: 'a', method: 'PRACK', status: 481, relayed: false, purpose: 'No Such Reliable Provisional' });
+  const failed = (reason: string): void => {
     if (reason === 'prack-timeout') call.log.warn('no PRACK for our reliable provisional: INVITE rejected 504', { event: 'prack-timeout' });
-  });
+  };
+  req.on('prackRefused', prackRefused).on('failed', failed);
   try {
     await setUp(ctx, o);
   } catch (err) {
     await failSetup(call, req, err);
+  } finally {
+    // Answered or failed: no PRACK is due any more. The INVITE's transaction outlives the
+    // call (Timer L, 32 s): its listeners need not keep the call alive that long.
+    req.off('prackRefused', prackRefused).off('failed', failed);
   }
 }
 
@@ -152,20 +158,26 @@ async function ring(
   const cancelAll = (except?: BranchRequest): void => {
     for (const b of branches) if (b !== except) b.cancel();
   };
-  call.onEnd(() => cancelAll());
+  const withdrawCancel = call.onEnd(() => cancelAll());
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
     call.log.info('no answer in time', { event: o.timeoutEvent, seconds: o.timeoutSeconds });
     cancelAll();
   }, o.timeoutSeconds * 1000);
-  call.onEnd(() => clearTimeout(timer));
+  const withdrawTimer = call.onEnd(() => clearTimeout(timer));
 
   const early = new EarlyRelay(o, sdp, caps);
-  for (const b of branches) b.on('provisional', (res: SipResponse) => early.push(res));
+  const onProvisional = (res: SipResponse): void => early.push(res);
+  for (const b of branches) b.on('provisional', onProvisional);
 
   const { winner, finals } = await firstAnswer(call, branches, cancelAll);
   clearTimeout(timer);
+  // Every branch is answered, cancelled or failed: nothing left to cancel or relay. The
+  // branches' transactions keep their INVITEs 32 s more (Timer M): not the call with them.
+  withdrawCancel();
+  withdrawTimer();
+  for (const b of branches) b.off?.('provisional', onProvisional);
   await early.drained();
   return { winner, finals, timedOut, early };
 }

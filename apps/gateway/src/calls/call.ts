@@ -205,10 +205,21 @@ export class Call extends EventEmitter<CallEvents> {
     }
   }
 
-  /** Registers an action to run when the call ends (cancel a timer, a pending request). */
-  onEnd(fn: () => void): void {
-    if (this.ended) fn();
-    else this.cleanups.push(fn);
+  /**
+   * Registers an action to run when the call ends (cancel a timer, a pending request).
+   * The returned function withdraws it: an action that is moot once the call is set up
+   * (cancelling its branches) should not keep what it holds alive as long as the call.
+   */
+  onEnd(fn: () => void): () => void {
+    if (this.ended) {
+      fn();
+      return () => undefined;
+    }
+    this.cleanups.push(fn);
+    return () => {
+      const i = this.cleanups.indexOf(fn);
+      if (i !== -1) this.cleanups.splice(i, 1);
+    };
   }
 
   /** Takes ownership of the call's media: released by end(); a browser gone silent ends the call. */
@@ -372,6 +383,9 @@ export class Call extends EventEmitter<CallEvents> {
     this.media = null;
     if (media) hangups.push(media.close().catch((err) => this.log.warn('media close failed', { event: 'media-close-error', error: String(err) })));
     await Promise.allSettled(hangups);
+    // The dialogs outlive the call in their transactions (Timer L and M: 32 s after the
+    // INVITE's answer): their events are no longer this call's, nor need they keep it alive.
+    for (const d of [...this.watches.keys()]) this.unwatch(d);
     end.durationMs = this.record.answeredAt ? this.record.endedAt! - this.record.answeredAt : 0;
     this.log.info('call ended', { event: 'call-ended', ...end });
     this.emit('state', { from, to: 'ended' });

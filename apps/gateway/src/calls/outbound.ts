@@ -77,11 +77,15 @@ function inviteTrunks(
       call.record.bCallId = invite.message.callId;
       call.log.info('INVITE sent to trunk', { event: 'trunk-attempt', trunk: t.name, bLeg: invite.message.callId });
       // Our PRACK of the trunk's reliable provisional refused (RFC 3262 §4): logged with the call.
-      invite.on('prack', (prack: ClientRequest) => {
+      const onPrack = (prack: ClientRequest): void => {
         void prack.final.then((r) => {
           if (r.status >= 300) call.inDialog({ side: 'b', method: 'PRACK', status: r.status, relayed: false, purpose: `our PRACK refused: ${r.reason}` });
         }, () => undefined);
-      });
+      };
+      invite.on('prack', onPrack);
+      // PRACKs answer provisionals: none after the final. The INVITE outlives the call in
+      // its transaction (Timer M, 32 s): its listener need not keep the call alive that long.
+      void invite.final.then(() => invite.off('prack', onPrack));
     },
   });
 }

@@ -101,12 +101,13 @@ export class TrunkLeg extends EventEmitter<TrunkLegEvents> {
     this.trunk = t;
     this.o.onAttempt?.(t, out);
     let answered = false;
-    out.on('response', () => { answered = true; });
-    out.on('provisional', (res: SipResponse) => {
+    const onResponse = (): void => { answered = true; };
+    const onProvisional = (res: SipResponse): void => {
       if (this.current !== out) return;
       if (res.status > 100) this.relayed = true;
       this.emit('provisional', res);
-    });
+    };
+    out.on('response', onResponse).on('provisional', onProvisional);
     return new Promise((resolve) => {
       // No response at all (UDP to a dead host says nothing): give up on it in time.
       const timer = setTimeout(() => {
@@ -115,7 +116,12 @@ export class TrunkLeg extends EventEmitter<TrunkLegEvents> {
         resolve(synthesizeResponse(out.message, 408, 'No Response From Trunk'));
       }, t.inviteTimeout * 1000);
       timer.unref();
-      void out.final.then((res) => { clearTimeout(timer); resolve(res); });
+      void out.final.then((res) => {
+        clearTimeout(timer);
+        // Its transaction keeps the INVITE 32 s more (Timer M): not this leg and its call with it.
+        out.off('response', onResponse).off('provisional', onProvisional);
+        resolve(res);
+      });
     });
   }
 

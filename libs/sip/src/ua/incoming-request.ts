@@ -129,6 +129,7 @@ export class IncomingRequest extends EventEmitter implements ServerTransactionOw
     if (this.dialog && status >= 200 && status < 300) this.dialog.refreshTargetFromRequest(this.message);
     if (status >= 200) this.reliable?.stop();
     this.transaction.respond(res);
+    if (status >= 200) this.finalResponded();
     if (status >= 300 && this.uasDialog && this.uasDialog.state.state === 'early') {
       this.uasDialog.terminate(this.canceled ? 'canceled' : 'rejected');
     }
@@ -145,6 +146,7 @@ export class IncomingRequest extends EventEmitter implements ServerTransactionOw
     if (status < 300 || this.transaction.finalSent) return reason !== undefined ? this.reply(status, reason, opts) : this.reply(status, opts ?? {});
     const res = statelessResponse(this.message, { status, ...(reason !== undefined ? { reason } : {}), ...(opts?.headers ? { headers: opts.headers } : {}) }, this.core.userAgentName);
     this.transaction.respondOnce(res);
+    this.finalResponded();
     return res;
   }
 
@@ -232,6 +234,7 @@ export class IncomingRequest extends EventEmitter implements ServerTransactionOw
     const send = (): Promise<Dialog> => {
       this.reliable?.stop();
       this.transaction.respond(res);
+      this.finalResponded();
       return dialog.awaitAck(res, this.message);
     };
     const reliable = this.reliable;
@@ -253,6 +256,16 @@ export class IncomingRequest extends EventEmitter implements ServerTransactionOw
   /** The UAS dialog (early or confirmed) this INVITE created, if any. */
   get createdDialog(): Dialog | undefined {
     return this.uasDialog;
+  }
+
+  /**
+   * A final response went out: a CANCEL can no longer do anything (§9.2), so whatever
+   * waits for one is let go (the transaction keeps this object until Timer L or J, and
+   * a pending `cancellation` would keep its subscribers' state as long).
+   */
+  private finalResponded(): void {
+    this.settleCancel = undefined;
+    this.cancelPromise = undefined;
   }
 
   /** Called by the UA when a CANCEL matched this INVITE before its final response (§9.2). */
