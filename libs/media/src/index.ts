@@ -41,11 +41,12 @@ export { PortAllocator } from './ports/allocator.js';
 export type { PortRange } from './ports/allocator.js';
 export { MediaEngine, EngineError } from './engine/engine.js';
 export type { MediaEngineOptions, BridgesLost } from './engine/engine.js';
-export { BRIDGE_STATE_VERSION, MediaStateError, decodeBridgeState } from './engine/protocol.js';
+export { BRIDGE_COUNTERS_WIDTH, BRIDGE_STATE_VERSION, LEG_STATS_FIELDS, MediaStateError, decodeBridgeState } from './engine/protocol.js';
+export { counterAt, legStatsAt } from './engine/counters.js';
 export { MAX_SEND_JUMP, advanceSendState, sendJump } from './engine/takeover-jump.js';
 export type { SendJump, SendJumpOptions } from './engine/takeover-jump.js';
 export type {
-  BridgeCore, BridgeCounters, BridgeDescription, BridgeOptionsSpec, BridgeSpec, BridgeState as EngineBridgeState, BridgeStats, BridgeUpdate,
+  BridgeCore, BridgeCounters, CountersTable, BridgeDescription, BridgeOptionsSpec, BridgeSpec, BridgeState as EngineBridgeState, BridgeStats, BridgeUpdate,
   CertificatePem, IceTimeoutDetail, LegChange, LegDescription, LegEvent, LegEventName, LegSignalEvent, LegWatchEvent, MediaTimeoutDetail, MediaWatch, LegReplacement, LegSpec, RtpLegDescription, RtpLegSpec,
   RtpRemoteChange, SdesLegSpec, WebRtcLegDescription, WebRtcLegSpec, WebRtcRemoteChange, SrtpProfileName, WorkerUsage,
   TransportAddress as EngineTransportAddress,

@@ -9,10 +9,10 @@
 
 import { EventEmitter } from 'node:events';
 import { parseCSeq, type TappedMessage, type TransportInfo, type TransportLayer } from '@trapezoid/sip';
-import type { BridgeCounters, LegEvent, LegStats, MediaEngine } from '@trapezoid/media';
+import { BRIDGE_COUNTERS_WIDTH, type BridgeCounters, type LegEvent, type MediaEngine } from '@trapezoid/media';
 import type { Call, CallRegistry } from '../calls/call.js';
 import type { Logger } from '../logging.js';
-import { directionCounters, MEDIA_DIRECTIONS, type DirectionCounters, type MediaDirectionName, type MediaLegName } from './directions.js';
+import { countersRow, lastPacketAt, MEDIA_DIRECTIONS, readDirection, zeroCounters, type DirectionCounters, type MediaDirectionName, type MediaLegName } from './directions.js';
 import type { MediaVerdict } from './one-way-audio.js';
 import { sdpFacts, sdpOf } from './sdp-facts.js';
 import { detached, identityOf, isHeld, newObservedCall, sameSilence, type LegIdentity, type ObservedCall, type WebRtcFailureStage } from './observed-call.js';
@@ -60,6 +60,8 @@ const FIRST_MEDIA_WAIT_MS = 10_000;
  * then drops included: kept small and brief (a 20,000-INVITE UDP flood left 10 MiB here for 32 s).
  */
 const PENDING_INVITE_MS = 5_000;
+/** Each leg's first packet: its name, the direction that carries it in, and its leg index in the bridge. */
+const FIRST_MEDIA = [['browser', 'browser->gateway', 0], ['trunk', 'trunk->gateway', 1]] as const;
 const MAX_PENDING_INVITES = 1_000;
 
 export class CallObserver extends EventEmitter<ObserverEvents> {
@@ -78,10 +80,14 @@ export class CallObserver extends EventEmitter<ObserverEvents> {
   private readonly onBridgeDestroyed = (c: BridgeCounters): void => {
     const ob = this.bridgeOwner(c.id);
     if (ob && !ob.final) {
-      this.absorb(ob, c.legs, Date.now());
+      this.absorb(ob, countersRow(c.legs), 0, Date.now());
       ob.final = true;
     }
   };
+  /** Scratch space of absorb(): each sample's counters and deltas, valid during its 'media' event only. */
+  private readonly next = zeroCounters();
+  private readonly delta = zeroCounters();
+  private readonly packets = {} as Record<MediaDirectionName, number>;
 
   constructor(private readonly opts: CallObserverOptions) {
     super();
@@ -321,11 +327,11 @@ export class CallObserver extends EventEmitter<ObserverEvents> {
     }
     if (!fast) this.sampling = true;
     try {
-      const counters = ids.length > 0 ? await engine.statsMany(ids) : [];
+      const table = ids.length > 0 ? await engine.countersMany(ids) : null;
       const at = Date.now();
-      for (const c of counters) {
-        const ob = this.byBridge.get(c.id);
-        if (ob && !ob.final) this.absorb(ob, c.legs, at);
+      for (let row = 0; table && row < table.ids.length; row++) {
+        const ob = this.byBridge.get(table.ids[row]!);
+        if (ob && !ob.final && !Number.isNaN(table.values[row * BRIDGE_COUNTERS_WIDTH])) this.absorb(ob, table.values, row, at);
       }
       if (!fast) for (const ob of this.live.values()) this.judge(ob, at);
     } finally {
@@ -334,33 +340,36 @@ export class CallObserver extends EventEmitter<ObserverEvents> {
     }
   }
 
-  /** Takes a sample of the legs' counters: deltas, first media, jitter. */
-  private absorb(ob: ObservedCall, legs: LegStats[], at: number): void {
-    const next = directionCounters(legs);
-    const delta = {} as Record<MediaDirectionName, DirectionCounters>;
+  /** Takes a sample of a call's legs' counters (row `row` of a counters table): deltas, first media, jitter. */
+  private absorb(ob: ObservedCall, values: Float64Array, row: number, at: number): void {
+    const { next, delta } = this;
     let moved = false;
     for (const d of MEDIA_DIRECTIONS) {
       const prev = ob.counters[d];
-      const n = next[d];
+      const n = readDirection(values, row, d, next[d]);
       // A late sample can be older than the one before it (the final counters won the race).
-      delta[d] = {
-        packets: Math.max(0, n.packets - prev.packets), bytes: Math.max(0, n.bytes - prev.bytes),
-        lost: Math.max(0, n.lost - prev.lost), jitter: n.jitter,
-      };
-      if (delta[d].packets > 0 || delta[d].bytes > 0 || delta[d].lost > 0) moved = true;
-      ob.counters[d] = { packets: Math.max(prev.packets, n.packets), bytes: Math.max(prev.bytes, n.bytes), lost: Math.max(prev.lost, n.lost), jitter: n.jitter };
+      const x = delta[d];
+      x.packets = Math.max(0, n.packets - prev.packets);
+      x.bytes = Math.max(0, n.bytes - prev.bytes);
+      x.lost = Math.max(0, n.lost - prev.lost);
+      x.jitter = n.jitter;
+      if (x.packets > 0 || x.bytes > 0 || x.lost > 0) moved = true;
+      prev.packets = Math.max(prev.packets, n.packets);
+      prev.bytes = Math.max(prev.bytes, n.bytes);
+      prev.lost = Math.max(prev.lost, n.lost);
+      prev.jitter = n.jitter;
     }
     const browserSide = ob.call.browserSide;
-    const clock = (side: 'a' | 'b'): number => ob.sdp[side]?.clockRate ?? 8000;
-    ob.jitterSeconds.browser = next['browser->gateway'].jitter / clock(browserSide);
-    ob.jitterSeconds.trunk = next['trunk->gateway'].jitter / clock(browserSide === 'a' ? 'b' : 'a');
+    const trunkSide = browserSide === 'a' ? 'b' : 'a';
+    ob.jitterSeconds.browser = next['browser->gateway'].jitter / (ob.sdp[browserSide]?.clockRate ?? 8000);
+    ob.jitterSeconds.trunk = next['trunk->gateway'].jitter / (ob.sdp[trunkSide]?.clockRate ?? 8000);
     const since = ob.answerSentAt;
     if (since !== undefined) {
-      for (const [leg, d] of [['browser', 'browser->gateway'], ['trunk', 'trunk->gateway']] as const) {
+      for (const [leg, d, index] of FIRST_MEDIA) {
         if (ob.firstMediaAt[leg] === undefined && next[d].packets > 0) {
           // Packets counted before this sample came with early media: media was there at the
           // answer. Else the last packet's arrival is the first's, to within one fast period.
-          const lastAt = legs[leg === 'browser' ? 0 : 1]?.lastPacketAt ?? at;
+          const lastAt = lastPacketAt(values, row, index) || at;
           const first = next[d].packets > delta[d].packets ? since : Math.min(lastAt, at);
           ob.firstMediaAt[leg] = first;
           this.emit('firstMedia', ob, leg, Math.max(0, first - since) / 1000);
@@ -375,7 +384,7 @@ export class CallObserver extends EventEmitter<ObserverEvents> {
     const call = ob.call;
     const live = call.record.state === 'answered' && call.media?.connected === true;
     const held = isHeld(ob.sdp.a) || isHeld(ob.sdp.b);
-    const packets = {} as Record<MediaDirectionName, number>;
+    const packets = this.packets;
     for (const d of MEDIA_DIRECTIONS) packets[d] = ob.counters[d].packets;
     const verdict = ob.detector.sample(now, packets, live, held);
     const previous = ob.verdict;

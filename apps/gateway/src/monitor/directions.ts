@@ -3,7 +3,7 @@
 // counters of the call's two media legs: leg 0 faces the browser (WebRTC), leg 1 the
 // trunk (RTP), whichever side placed the call.
 
-import type { LegStats } from '@trapezoid/media';
+import { BRIDGE_COUNTERS_WIDTH, LEG_STATS_FIELDS, type LegStats } from '@trapezoid/media';
 
 export type MediaLegName = 'browser' | 'trunk';
 export type MediaDirectionName = 'browser->gateway' | 'gateway->trunk' | 'trunk->gateway' | 'gateway->browser';
@@ -48,4 +48,52 @@ export function directionCounters(legs: readonly LegStats[]): Record<MediaDirect
         : { packets: s.packetsOut, bytes: s.bytesOut, lost: 0, jitter: 0 };
   }
   return out;
+}
+
+const FIELD = (f: (typeof LEG_STATS_FIELDS)[number]): number => LEG_STATS_FIELDS.indexOf(f);
+const IN = { packets: FIELD('packetsIn'), bytes: FIELD('bytesIn'), lost: FIELD('packetsLost'), jitter: FIELD('jitter') };
+const OUT = { packets: FIELD('packetsOut'), bytes: FIELD('bytesOut') };
+const LAST_PACKET_AT = FIELD('lastPacketAt');
+
+/**
+ * directionCounters() of row `row` of a counters table (MediaEngine.countersMany), for
+ * direction `d`, written into `into`: the monitor's per-second sample allocates nothing per call.
+ */
+export function readDirection(values: Float64Array, row: number, d: MediaDirectionName, into: DirectionCounters): DirectionCounters {
+  const src = DIRECTION_SOURCE[d];
+  const at = row * BRIDGE_COUNTERS_WIDTH + src.legIndex * LEG_STATS_FIELDS.length;
+  if (Number.isNaN(values[at])) {
+    into.packets = into.bytes = into.lost = into.jitter = 0;
+  } else if (src.way === 'in') {
+    into.packets = values[at + IN.packets]!;
+    into.bytes = values[at + IN.bytes]!;
+    into.lost = Math.max(0, values[at + IN.lost]!);
+    into.jitter = values[at + IN.jitter]!;
+  } else {
+    into.packets = values[at + OUT.packets]!;
+    into.bytes = values[at + OUT.bytes]!;
+    into.lost = into.jitter = 0;
+  }
+  return into;
+}
+
+/** Date.now() of the last packet a leg (0 browser, 1 trunk) received, per row `row` of a counters table; 0 if none or unknown. */
+export function lastPacketAt(values: Float64Array, row: number, leg: 0 | 1): number {
+  const v = values[row * BRIDGE_COUNTERS_WIDTH + leg * LEG_STATS_FIELDS.length + LAST_PACKET_AT]!;
+  return Number.isNaN(v) ? 0 : v;
+}
+
+/** A record of zeroed counters per direction (scratch space, or a call's starting totals). */
+export function zeroCounters(): Record<MediaDirectionName, DirectionCounters> {
+  return directionCounters([]);
+}
+
+/** A one-row counters table of a bridge's legs (its final counters, as 'bridgeDestroyed' reports them). */
+export function countersRow(legs: readonly LegStats[]): Float64Array {
+  const row = new Float64Array(BRIDGE_COUNTERS_WIDTH).fill(NaN);
+  for (let leg = 0; leg < 2; leg++) {
+    const s = legs[leg];
+    if (s) LEG_STATS_FIELDS.forEach((f, i) => { row[leg * LEG_STATS_FIELDS.length + i] = s[f]; });
+  }
+  return row;
 }

@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { MediaEngine, type BridgesLost } from './engine.js';
 import { sliceRange } from './slices.js';
+import { legStatsAt } from './counters.js';
 import { SrtpContext } from '../srtp/context.js';
 import type { BridgeDescription } from './protocol.js';
 import type { PlainRtpLegState } from '../rtp/rtp-leg.js';
@@ -119,6 +120,15 @@ test('RTP<->RTP bridges spread over both workers and relay both directions', { t
   const many = await engine.statsMany([...made.map((m) => m.d.id), 'no-such-bridge']);
   assert.deepEqual(many.map((c) => c.id).sort(), made.map((m) => m.d.id).sort(), 'unknown ids are left out');
   assert.ok(many.every((c) => c.legs[0]!.packetsIn === 50 && c.legs[1]!.packetsOut === 50));
+  // The same as a table (what the monitor samples): a row per id asked, in its order; NaN for one no worker knows.
+  const asked = ['no-such-bridge', ...made.map((m) => m.d.id)];
+  const table = await engine.countersMany(asked);
+  assert.deepEqual([...table.ids].sort(), [...asked].sort());
+  for (let row = 0; row < table.ids.length; row++) {
+    const known = table.ids[row] !== 'no-such-bridge';
+    assert.equal(legStatsAt(table.values, row, 0)?.packetsIn, known ? 50 : undefined, table.ids[row]);
+    assert.equal(legStatsAt(table.values, row, 1)?.packetsOut, known ? 50 : undefined, table.ids[row]);
+  }
   const load = engine.workers();
   assert.deepEqual(load.map((w) => [w.up, w.bridges]), [[true, 2], [true, 2]]);
   assert.ok(load.every((w) => w.utilization >= 0 && w.utilization <= 1 && w.portsInUse >= 4), JSON.stringify(load));

@@ -7,11 +7,13 @@ import { availableParallelism } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { EventLoopUtilization } from 'node:perf_hooks';
+import type { LegStats } from '../leg.js';
 import type {
-  BridgeCounters, BridgeDescription, BridgeSpec, BridgeState, BridgeStats, BridgeUpdate, CertificatePem, LegEvent, LegShape, WorkerEvent, WorkerInit,
+  BridgeCounters, BridgeDescription, BridgeSpec, BridgeState, BridgeStats, BridgeUpdate, CertificatePem, CountersTable, LegEvent, LegShape, WorkerEvent, WorkerInit,
   WorkerLoad, WorkerReply, WorkerRequest, WorkerResults, WorkerUsage,
 } from './protocol.js';
 import { sliceRange, type PortSlice } from './slices.js';
+import { legStatsAt, mergeTables, unreadTable } from './counters.js';
 import { shapeKey } from './prebound.js';
 import { Reservations, reservedDescription, shapeOf } from './reservations.js';
 
@@ -249,19 +251,38 @@ export class MediaEngine extends EventEmitter {
     }
   }
 
-  /** Counters of many bridges, one request per worker; ids no worker knows are left out. */
-  async statsMany(ids: string[]): Promise<BridgeCounters[]> {
+  /**
+   * Counters of many bridges as one table (one request per worker): what the monitor
+   * samples every second for every call, without an object per call on either side.
+   */
+  async countersMany(ids: string[]): Promise<CountersTable> {
     const bySlot = new Map<WorkerSlot, string[]>();
+    const unknown: string[] = [];
     for (const id of ids) {
       const slot = this.owner.get(id);
-      if (!slot || !slot.worker) continue;
+      if (!slot || !slot.worker) {
+        unknown.push(id);
+        continue;
+      }
       let list = bySlot.get(slot);
       if (!list) bySlot.set(slot, (list = []));
       list.push(id);
     }
-    const replies = await Promise.all([...bySlot].map(([slot, list]) =>
-      this.request(slot, { op: 'statsMany', ids: list }).catch(() => [] as BridgeCounters[])));
-    return replies.flat();
+    const tables = await Promise.all([...bySlot].map(([slot, list]) =>
+      this.request(slot, { op: 'statsMany', ids: list }).then((values) => ({ ids: list, values }), () => unreadTable(list))));
+    if (unknown.length > 0) tables.push(unreadTable(unknown));
+    return tables.length === 0 ? unreadTable([]) : mergeTables(tables);
+  }
+
+  /** Counters of many bridges, decoded (countersMany() is the cheap form); ids no worker knows are left out. */
+  async statsMany(ids: string[]): Promise<BridgeCounters[]> {
+    const t = await this.countersMany(ids);
+    const out: BridgeCounters[] = [];
+    for (let i = 0; i < t.ids.length; i++) {
+      const legs = [0, 1].map((leg) => legStatsAt(t.values, i, leg)).filter((l): l is LegStats => l !== null);
+      if (legs.length > 0) out.push({ id: t.ids[i]!, legs });
+    }
+    return out;
   }
 
   /** Per-leg counters (LegStats) and the bridge's own, read from the owning worker. */

@@ -207,10 +207,28 @@ export interface BridgeStats {
   bridge: { ssrcToA: number; ssrcToB: number; native: { toA: boolean; toB: boolean } } | null;
 }
 
-/** One bridge's per-leg counters, as 'statsMany' and 'destroy' report them. */
+/** One bridge's per-leg counters, as 'destroy' reports them (and statsMany() decodes them). */
 export interface BridgeCounters {
   id: string;
   legs: LegStats[];
+}
+
+/** The LegStats fields a counters table holds for each leg, in this order. */
+export const LEG_STATS_FIELDS = [
+  'packetsIn', 'bytesIn', 'packetsOut', 'bytesOut', 'packetsDropped', 'rtcpIn', 'packetsLost', 'jitter', 'lastPacketAt',
+] as const satisfies readonly (keyof LegStats)[];
+/** Numbers per bridge in a counters table: legs 0 and 1, LEG_STATS_FIELDS each. */
+export const BRIDGE_COUNTERS_WIDTH = 2 * LEG_STATS_FIELDS.length;
+
+/**
+ * The counters of many bridges as numbers, BRIDGE_COUNTERS_WIDTH per bridge in the order
+ * of `ids` (leg 0's LEG_STATS_FIELDS, then leg 1's); NaN throughout for a bridge no worker
+ * knows or a leg it lacks. The monitor samples every call each second: as a table, a
+ * sample allocates one array per worker instead of objects per call.
+ */
+export interface CountersTable {
+  ids: string[];
+  values: Float64Array;
 }
 
 /** Memory, GC and packet figures of one worker (benchmark and metrics). */
@@ -265,7 +283,8 @@ export interface WorkerResults {
   /** The bridge's last counters (legs empty when it did not exist). */
   destroy: BridgeCounters;
   stats: BridgeStats;
-  statsMany: BridgeCounters[];
+  /** CountersTable.values for the ids asked, in their order. */
+  statsMany: Float64Array;
   export: BridgeState;
   restore: BridgeDescription;
   usage: WorkerUsage;

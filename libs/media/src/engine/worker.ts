@@ -11,7 +11,8 @@ import type {
   BridgeCounters, BridgeDescription, BridgeState, BridgeStats, BridgeUpdate, WorkerInit, WorkerLoad,
   WorkerReply, WorkerRequest, BridgeSpec, WorkerEvent, WorkerResults, WorkerUsage, LegSignalEvent,
 } from './protocol.js';
-import { BRIDGE_STATE_VERSION } from './protocol.js';
+import { BRIDGE_COUNTERS_WIDTH, BRIDGE_STATE_VERSION } from './protocol.js';
+import { writeLegCounters } from './counters.js';
 import { FORWARDED_LEG_EVENTS, LegFactory, WorkerError, type BridgeHandle } from './factory.js';
 import { PreboundPool, type Prebound } from './prebound.js';
 import { WebRtcLeg } from '../webrtc/webrtc-leg.js';
@@ -262,10 +263,10 @@ async function handle(m: WorkerRequest): Promise<WorkerResults[keyof WorkerResul
       return { id: e.id, legs: e.legs.map((l) => ({ ...l.stats })), bridge: e.bridge?.stats() ?? null } satisfies BridgeStats;
     }
     case 'statsMany': {
-      const out: BridgeCounters[] = [];
-      for (const id of m.ids) {
-        const e = bridges.get(id);
-        if (e) out.push(counters(e));
+      const out = new Float64Array(m.ids.length * BRIDGE_COUNTERS_WIDTH).fill(NaN);
+      for (let i = 0; i < m.ids.length; i++) {
+        const e = bridges.get(m.ids[i]!);
+        if (e) writeLegCounters(e.legs, out, i);
       }
       return out;
     }
