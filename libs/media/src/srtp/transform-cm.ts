@@ -12,16 +12,26 @@ export class AesCmTransform implements SrtpTransform {
   readonly rtpOverhead = TAG;
   readonly rtcpOverhead = TAG + 4;
   readonly rtcpIndexFromEnd = TAG + 4;
-  private readonly rtpCipher: AesCmKeystream;
-  private readonly rtcpCipher: AesCmKeystream;
-  private readonly rtpMac: HmacSha1;
-  private readonly rtcpMac: HmacSha1;
+  // Built on first use: with the native fast path forwarding a call's RTP, the RTP pair
+  // here is never used, and each costs an OpenSSL context and its buffers per leg.
+  private rtpCipherState: AesCmKeystream | null = null;
+  private rtcpCipherState: AesCmKeystream | null = null;
+  private rtpMacState: HmacSha1 | null = null;
+  private rtcpMacState: HmacSha1 | null = null;
 
-  constructor(keys: SessionKeys) {
-    this.rtpCipher = new AesCmKeystream(keys.rtpKey, keys.rtpSalt);
-    this.rtcpCipher = new AesCmKeystream(keys.rtcpKey, keys.rtcpSalt);
-    this.rtpMac = new HmacSha1(keys.rtpAuth);
-    this.rtcpMac = new HmacSha1(keys.rtcpAuth);
+  constructor(private readonly keys: SessionKeys) {}
+
+  private get rtpCipher(): AesCmKeystream {
+    return this.rtpCipherState ??= new AesCmKeystream(this.keys.rtpKey, this.keys.rtpSalt);
+  }
+  private get rtcpCipher(): AesCmKeystream {
+    return this.rtcpCipherState ??= new AesCmKeystream(this.keys.rtcpKey, this.keys.rtcpSalt);
+  }
+  private get rtpMac(): HmacSha1 {
+    return this.rtpMacState ??= new HmacSha1(this.keys.rtpAuth);
+  }
+  private get rtcpMac(): HmacSha1 {
+    return this.rtcpMacState ??= new HmacSha1(this.keys.rtcpAuth);
   }
 
   protectRtp(buf: Buffer, hdr: number, len: number, ssrc: number, roc: number, seq: number): number {
