@@ -72,6 +72,9 @@ const SETTLE_S = Number(opt['settle-s']);
 const PROFILES = list(opt.profiles);
 const WARMUP_RATE = 40;
 const WARMUP_S = 5;
+/** The memory phase adds its held calls at this rate; its warm-up holds half of them this long at it, then ends them. */
+const MEMORY_RATE = 100;
+const MEMORY_WARMUP_HOLD_S = 5;
 /**
  * A rate is sustained when no call failed and the system kept up: SIPp answers at once, so
  * a median INVITE -> 200 above KEPT_UP_MS is a queue in front of a saturated system (its
@@ -91,7 +94,7 @@ const run = {
   command: `node bench/compare/compare.mjs ${process.argv.slice(2).join(' ')}`.trim(),
   date: new Date().toISOString(), machine: { nproc: cpuList().length, cpu: cpuList()[0]?.model, node: process.version },
   commit: gitCommit(), versions: versions(), pinning: pinning ? { sut: SUT_CPUS, client: CLIENT_CPUS } : null,
-  options: { rates: RATES, stepS: STEP_S, concurrent: CONCURRENT, windowS: WINDOW_S, memoryCalls: MEMORY_CALLS, settleS: SETTLE_S, profiles: PROFILES,
+  options: { rates: RATES, stepS: STEP_S, concurrent: CONCURRENT, windowS: WINDOW_S, memoryCalls: MEMORY_CALLS, memoryRate: MEMORY_RATE, memoryWarmupHoldS: MEMORY_WARMUP_HOLD_S, settleS: SETTLE_S, profiles: PROFILES,
     warmup: `${WARMUP_RATE} calls/s for ${WARMUP_S} s, held 0.2-0.4 s`, keptUpMs: KEPT_UP_MS },
   phases: [],
 };
@@ -191,6 +194,8 @@ async function ratePhase(name) {
         process.stderr.write(`${name} rate ${rate}/s: ${s.completed}/${s.attempted} ok, INVITE->200 ${s.inviteTo200Ms.median?.toFixed(2)} ms, ` +
           `CPU ${((m.sutCpuS * 1000) / Math.max(1, s.attempted)).toFixed(2)} ms/call, client ${m.clientCpuPct.toFixed(0)}%\n`);
         steps.at(-1).passed = passes(steps.at(-1));
+        // RATE_HEAP=1 (diagnosis only: it forces a GC between steps): what the calls just ended still hold.
+        if (process.env.RATE_HEAP && sys.name === 'trapezoid') process.stderr.write(`  after the step, by part (KiB): ${JSON.stringify((await sys.settle()).breakdown)}\n`);
         // Two steps in a row not passed: the system is past its rate (one alone may be the
         // machine's other work).
         if (steps.length >= 2 && !steps.at(-1).passed && !steps.at(-2).passed) break;
@@ -275,31 +280,51 @@ async function memoryPhase(name) {
     await c.connect();
     await c.runRate(20, 1, [200, 400]);
     const readings = [];
-    const read = async (calls) => {
+    const read = async (calls, fresh = false) => {
       await sleep(SETTLE_S * 1000);
       // trapezoid: GC forced in every thread first; both: RSS and PSS of all the system's processes.
       const both = await sys.settle();
-      readings.push({ calls, liveCalls: c.active.size, rss: both.rss, pss: both.pss, load: loadavg()[0] });
-      process.stderr.write(`${name} memory at ${calls} calls: RSS ${(both.rss / 1048576).toFixed(1)} MiB, PSS ${(both.pss / 1048576).toFixed(1)} MiB\n`);
+      if (process.env.MEMORY_SNAPSHOT_DIR && sys.name === 'trapezoid') await sys.ask('snapshot');
+      // The system's own count (trapezoid's live calls, rtpengine's): a call it ended
+      // meanwhile (a media timeout) would make the slope count memory it no longer holds.
+      const sutLiveCalls = both.counters?.liveCalls ?? both.liveCalls;
+      if (sutLiveCalls !== undefined && sutLiveCalls !== c.active.size) {
+        process.stderr.write(`${name} memory at ${calls} calls: the system holds ${sutLiveCalls} calls, the client ${c.active.size}\n`);
+      }
+      readings.push({ calls, liveCalls: c.active.size, sutLiveCalls, rss: both.rss, pss: both.pss, load: loadavg()[0], fresh, ...(both.breakdown ? { breakdown: both.breakdown } : {}) });
+      if (both.breakdown) process.stderr.write(`${name} memory at ${calls} calls${fresh ? ' (fresh)' : ''}, by part (KiB): ${JSON.stringify(both.breakdown)}\n`);
+      process.stderr.write(`${name} memory at ${calls} calls${fresh ? ' (fresh)' : ''}: RSS ${(both.rss / 1048576).toFixed(1)} MiB, PSS ${(both.pss / 1048576).toFixed(1)} MiB\n`);
     };
     let failed = 0;
     try {
-      // From a fresh process, as a node comes up for service: a warm-up would hide the
-      // pools Kamailio and rtpengine touch once and keep (their RSS stays at its highest),
-      // while V8 gives freed heap back and grows it again. The first half's slope holds
-      // each system's one-time growth, the second half's (reported beside) much less of it.
+      // The fresh process's reading is kept for the report, outside the slope. Then the same
+      // warm-up for both: half the calls set up at the rate the held calls are added
+      // (MEMORY_RATE), held a few seconds and ended, so each system's one-time growth is
+      // behind it before the first reading of the slope: V8 sizes its young generations to
+      // what survives (held calls) and compiles its code, Kamailio's and rtpengine's pools
+      // are touched once and kept. The slope's second half goes past the warm-up's count,
+      // onto memory no call used before. What the slope measures is what one more live call costs.
+      await read(0, true);
+      const warm = await c.hold(Math.round(MEMORY_CALLS / 2), MEMORY_RATE);
+      failed += warm.filter((r) => r.failure !== null || r.status !== 200).length;
+      await sleep(MEMORY_WARMUP_HOLD_S * 1000);
+      await c.hangUpAll();
       await read(0);
       for (const target of [MEMORY_CALLS / 2, MEMORY_CALLS].map(Math.round)) {
-        const added = await c.hold(target - c.active.size, 100);
+        const added = await c.hold(target - c.active.size, MEMORY_RATE);
         failed += added.filter((r) => r.failure !== null || r.status !== 200).length;
         await read(target);
       }
     } finally {
       await c.close();
     }
-    const per = (k) => slope(readings.map((r) => ({ calls: r.liveCalls, bytes: r[k] })));
-    const upper = (k) => slope(readings.filter((r) => r.calls >= MEMORY_CALLS / 2).map((r) => ({ calls: r.liveCalls, bytes: r[k] })));
-    return { readings, failed, rssPerCall: per('rss'), pssPerCall: per('pss'), rssPerCallUpper: upper('rss'), pssPerCallUpper: upper('pss') };
+    const held = readings.filter((r) => !r.fresh);
+    const per = (k) => slope(held.map((r) => ({ calls: r.liveCalls, bytes: r[k] })));
+    const upper = (k) => slope(held.filter((r) => r.calls >= MEMORY_CALLS / 2).map((r) => ({ calls: r.liveCalls, bytes: r[k] })));
+    const fresh = readings.find((r) => r.fresh);
+    const last = held[held.length - 1];
+    const rssFromFresh = fresh && last && last.liveCalls > 0 ? (last.rss - fresh.rss) / last.liveCalls : undefined;
+    return { readings, failed, rssPerCall: per('rss'), pssPerCall: per('pss'), rssPerCallUpper: upper('rss'), pssPerCallUpper: upper('pss'), rssFromFresh };
   });
 }
 

@@ -123,6 +123,9 @@ export async function startTrapezoid({ wsPort, udpPort, httpPort, sippPort, medi
     security: { rateLimit: { exempt: ['127.0.0.0/8'] } },
     websocket: { exempt: ['127.0.0.0/8'], maxConnections: 100_000, authTimeout: 3600 },
     logging: { level: 'warn' },
+    // rtpengine runs with --timeout=600 (bench/media/rtpengine.mjs): the memory phase's idle
+    // calls (no RTP) must outlive its readings on both systems, not only on the anchor.
+    lifetime: { mediaTimeout: 600 },
   };
   const cfg = join(work, 'gateway.yaml');
   writeFileSync(cfg, JSON.stringify(config, null, 2));
@@ -192,7 +195,13 @@ export async function startKamailio({ wsPort, udpPort, ngPort, sippPort, media, 
     /** CPU seconds so far by part: Kamailio's processes, rtpengine. */
     cpuParts: () => ({ kamailio: cpuSeconds(groupPids(kamailio.pid)), rtpengine: cpuSeconds([rtpengine.child.pid]) }),
     // C processes: nothing to collect; the same settling pause as trapezoid's GC gets.
-    settle: async () => { await sleep(500); return memoryOf(pids()); },
+    // The calls rtpengine holds (ng 'list'): the memory phase checks its readings count live calls.
+    settle: async () => {
+      await sleep(500);
+      const listed = await rtpengine.ng.command({ command: 'list', limit: 1_000_000 }).catch(() => null);
+      const liveCalls = Array.isArray(listed?.calls) ? listed.calls.length : undefined;
+      return { ...memoryOf(pids()), ...(liveCalls !== undefined ? { liveCalls } : {}) };
+    },
     async stop() {
       await stop(kamailio);
       rtpengine.ng.close();
