@@ -1,7 +1,7 @@
 // Digest credentials in Authorization / Proxy-Authorization (RFC 3261 §22.2, §22.3,
 // §20.7; RFC 7616 §3.4) and the client side that computes them.
 
-import { randomBytes } from 'node:crypto';
+import { randomBase64url } from '../message/random.js';
 import { SipError } from '../message/index.js';
 import { parseAuthParams, quote } from './params.js';
 import { computeHA1, computeResponse, normalizeAlgorithm, type DigestAlgorithm } from './hash.js';
@@ -110,7 +110,7 @@ export function createAuthorization(
     else throw new SipError(400, `Unsupported qop ${c.qop.join(',')}`);
   }
   const needCnonce = qop !== undefined || algorithm.endsWith('-sess');
-  const cnonce = needCnonce ? (opts.cnonce ?? randomBytes(12).toString('base64url')) : undefined;
+  const cnonce = needCnonce ? (opts.cnonce ?? randomBase64url(12)) : undefined;
   const ncHex = qop !== undefined ? formatNc(nc) : undefined;
   const ha1 = computeHA1(algorithm, creds.username, c.realm, creds.password);
   const response = computeResponse({

@@ -4,6 +4,7 @@
 // nonces into "not ours", which the server treats like stale (see server.ts).
 
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomInto } from '../message/random.js';
 
 const TS_LEN = 6; // milliseconds since the epoch, 48 bits: good until year 10889
 const RAND_LEN = 6; // keeps two nonces minted in the same millisecond apart (nc tracking)
@@ -33,7 +34,7 @@ export class NonceMint {
   issue(nowMs = Date.now()): string {
     const raw = Buffer.allocUnsafe(RAW_LEN);
     raw.writeUIntBE(nowMs, 0, TS_LEN);
-    randomBytes(RAND_LEN).copy(raw, TS_LEN);
+    randomInto(raw, TS_LEN, RAND_LEN);
     this.mac(raw.subarray(0, TS_LEN + RAND_LEN)).copy(raw, TS_LEN + RAND_LEN);
     return raw.toString('base64url');
   }

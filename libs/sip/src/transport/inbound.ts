@@ -1,7 +1,7 @@
 // What the server transport does to a request before anyone else sees it, and the
 // stateless answer to one it cannot hand up.
 
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../message/random.js';
 import { Headers, SipResponse, splitList, type SipRequest, type TransportInfo } from '../message/index.js';
 import { formatVia, parseMessage, parseVia, SipParseError, type ParseLimits } from '../parser/index.js';
 
@@ -70,7 +70,7 @@ function replaceTopVia(headers: Headers, firstLine: string): void {
 
 /** A To tag for stateless responses (RFC 3261 §8.2.6.2, §19.3). */
 function newTag(): string {
-  return randomBytes(6).toString('hex');
+  return randomHex(6);
 }
 
 function hasTag(to: string): boolean {

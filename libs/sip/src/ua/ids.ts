@@ -3,6 +3,7 @@
 // random bytes for every message.
 
 import { randomBytes } from 'node:crypto';
+import { randomBase64url, randomHex } from '../message/random.js';
 import { MAGIC_COOKIE } from '../transaction/matching.js';
 
 const PREFIX = randomBytes(6).toString('base64url').replace(/[-_]/g, 'x');
@@ -19,9 +20,9 @@ export function newBranch(): string {
 
 /** A tag with at least 32 bits of randomness (§19.3), unique per process. */
 export function newTag(): string {
-  return randomBytes(4).toString('hex') + counter.toString(36) + next().slice(-3);
+  return randomHex(4) + counter.toString(36) + next().slice(-3);
 }
 
 export function newCallId(): string {
-  return randomBytes(9).toString('base64url') + next();
+  return randomBase64url(9) + next();
 }
