@@ -35,12 +35,14 @@ const METHODS = new Set(['INVITE', 'ACK', 'BYE', 'CANCEL', 'REGISTER', 'OPTIONS'
 
 export class GatewayMetrics {
   readonly registry = new Registry();
+  /** SIP messages by "direction method" (requests) or "direction method status" (responses). */
+  private readonly sipCounts = new Map<string, number>();
   private readonly c: ReturnType<typeof define>;
 
   constructor(node: string, observer: CallObserver, sources: MetricSources) {
     this.registry.setDefaultLabels({ node });
     collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
-    this.c = define(this.registry, observer, sources);
+    this.c = define(this.registry, observer, sources, this.sipCounts);
     const c = this.c;
     const base = (ob: ObservedCall) => ({ direction: ob.call.record.direction, trunk: ob.trunk ?? 'none' });
     observer.on('attempted', (ob) => c.attempted.inc(base(ob)));
@@ -78,8 +80,10 @@ export class GatewayMetrics {
   /** A SIP message seen on the transport tap. */
   sipMessage(direction: 'received' | 'sent', method: string, status?: number): void {
     const m = METHODS.has(method) ? method : 'other';
-    if (status === undefined) this.c.sipRequests.inc({ direction, method: m });
-    else this.c.sipResponses.inc({ direction, method: m, code: String(status) });
+    // Counted here and handed to prom-client at scrape time (sipCounts): its inc() hashes
+    // the label set each time, and this runs for every message the gateway sends or receives.
+    const key = status === undefined ? `${direction} ${m}` : `${direction} ${m} ${status}`;
+    this.sipCounts.set(key, (this.sipCounts.get(key) ?? 0) + 1);
   }
 
   /** Call records: written or dropped, per sink. */
@@ -111,7 +115,7 @@ export class GatewayMetrics {
   }
 }
 
-function define(registry: Registry, observer: CallObserver, sources: MetricSources) {
+function define(registry: Registry, observer: CallObserver, sources: MetricSources, sipCounts: ReadonlyMap<string, number>) {
   const r = [registry];
   const p = METRIC_PREFIX;
   return {
@@ -131,8 +135,26 @@ function define(registry: Registry, observer: CallObserver, sources: MetricSourc
     duration: new Histogram({ name: `${p}call_duration_seconds`, help: 'Answered calls: answer to hang-up.', labelNames: ['direction'] as const, buckets: DURATION_BUCKETS, registers: r }),
     registrations: new Gauge({ name: `${p}registrations`, help: 'Registered contacts (bindings) of browser agents.', registers: r, collect() { this.set(sources.registrations()); } }),
     websockets: new Gauge({ name: `${p}websocket_connections`, help: 'Open SIP-over-WebSocket connections (ws and wss).', registers: r, collect() { this.set(sources.websocketConnections()); } }),
-    sipRequests: new Counter({ name: `${p}sip_requests_total`, help: 'SIP requests sent and received, by method.', labelNames: ['direction', 'method'] as const, registers: r }),
-    sipResponses: new Counter({ name: `${p}sip_responses_total`, help: 'SIP responses sent and received, by method and status code.', labelNames: ['direction', 'method', 'code'] as const, registers: r }),
+    sipRequests: new Counter({
+      name: `${p}sip_requests_total`, help: 'SIP requests sent and received, by method.', labelNames: ['direction', 'method'] as const, registers: r,
+      collect() {
+        this.reset();
+        for (const [key, n] of sipCounts) {
+          const [direction, method, code] = key.split(' ') as [string, string, string | undefined];
+          if (code === undefined) this.inc({ direction, method }, n);
+        }
+      },
+    }),
+    sipResponses: new Counter({
+      name: `${p}sip_responses_total`, help: 'SIP responses sent and received, by method and status code.', labelNames: ['direction', 'method', 'code'] as const, registers: r,
+      collect() {
+        this.reset();
+        for (const [key, n] of sipCounts) {
+          const [direction, method, code] = key.split(' ') as [string, string, string | undefined];
+          if (code !== undefined) this.inc({ direction, method, code }, n);
+        }
+      },
+    }),
     trunkUp: new Gauge({
       name: `${p}trunk_up`, help: 'Trunk reachability (1 up, 0 down) from its OPTIONS pings and registration; trunks of unknown state have no series.', labelNames: ['trunk'] as const, registers: r,
       collect() {
