@@ -55,23 +55,29 @@ export interface BridgeState {
   b: LegState;
 }
 
-/** Copy buffer per direction for legs that need room after the packet (SRTP tags). */
+/** Copy buffer for legs that need room after the packet (SRTP tags). */
 const SCRATCH = 1500 + SRTP_MAX_OVERHEAD;
+
+// One copy buffer and one RTCP report buffer per thread, made on first use, not two and
+// one per bridge (3.5 KiB a call, most of it never touched while the native path
+// forwards). Sharing is safe because a leg's sendRtp/sendRtcp is done with the buffer
+// when it returns: the addon's send is a sendto(); dgram tries a synchronous send first
+// and defers only when the socket buffer is full, the case a per-direction buffer was
+// exposed to as well (the two reports of sendReports() always shared one buffer).
+let scratch: Buffer | null = null;
+let rtcpBuf: Buffer | null = null;
 
 export class Bridge {
   private legA: MediaLeg;
   private legB: MediaLeg;
   private readonly toB: HeaderRewriter;
   private readonly toA: HeaderRewriter;
-  /** Reception on each leg, for our report blocks: the leg's own state when it keeps one. */
-  private fromA: RtpReceiveStats;
-  private fromB: RtpReceiveStats;
-  /** Used for a leg that keeps no reception state of its own. */
-  private readonly ownFromA: RtpReceiveStats;
-  private readonly ownFromB: RtpReceiveStats;
-  private readonly scratchToB = Buffer.alloc(SCRATCH);
-  private readonly scratchToA = Buffer.alloc(SCRATCH);
-  private readonly rtcpBuf = Buffer.alloc(512);
+  /** Reception on each leg, for our report blocks: the leg's own state when it keeps one (set by attach()). */
+  private fromA!: RtpReceiveStats;
+  private fromB!: RtpReceiveStats;
+  /** Made for a leg that keeps no reception state of its own (ours all do). */
+  private ownFromA: RtpReceiveStats | null = null;
+  private ownFromB: RtpReceiveStats | null = null;
   private payloadTypes: Array<[number, number]> | null;
   private clockRate: number;
   private readonly rtcpIntervalMs: number;
@@ -98,8 +104,6 @@ export class Bridge {
     this.cname = opts.cname ?? randomBytes(12).toString('base64');
     this.toB = new HeaderRewriter(opts.ssrcToB, this.clockRate);
     this.toA = new HeaderRewriter(opts.ssrcToA, this.clockRate);
-    this.ownFromA = this.fromA = new RtpReceiveStats(this.clockRate);
-    this.ownFromB = this.fromB = new RtpReceiveStats(this.clockRate);
     this.payloadTypes = null;
     if (opts.payloadTypes) this.fillPtMaps(opts.payloadTypes);
     const binding = opts.native === false ? null : loadNativeBinding();
@@ -134,7 +138,7 @@ export class Bridge {
     this.toB.clockRate = clockRate;
     this.toA.clockRate = clockRate;
     // Both sides carry the same codec (no transcoding): jitter in its clock's units.
-    for (const r of [this.fromA, this.fromB, this.ownFromA, this.ownFromB]) r.setClockRate(clockRate);
+    for (const r of [this.fromA, this.fromB, this.ownFromA, this.ownFromB]) r?.setClockRate(clockRate);
   }
 
   /** A leg's view of the routes: `inbound` is the direction that receives on it. */
@@ -300,25 +304,25 @@ export class Bridge {
     // Our legs already keep RFC 3550 reception state for every valid packet they hand
     // over: report from that instead of updating a second copy per packet. A leg without
     // one gets the bridge's own, updated here.
-    const own = side === 'a' ? this.ownFromA : this.ownFromB;
     const legReception = (leg as { reception?: unknown }).reception;
     const shared = legReception instanceof RtpReceiveStats ? legReception : null;
-    const reception = shared ?? own;
+    const own = shared !== null ? null : side === 'a' ? (this.ownFromA ??= new RtpReceiveStats(this.clockRate)) : (this.ownFromB ??= new RtpReceiveStats(this.clockRate));
+    const reception = shared ?? (own as RtpReceiveStats);
     // The leg was made before the codec was negotiated; the bridge knows its clock.
     reception.setClockRate(this.clockRate);
     if (side === 'a') this.fromA = reception;
     else this.fromB = reception;
     const track = shared === null ? own : null;
     if (side === 'a') {
-      leg.onRtp = (buf, len) => this.forward(buf, len, leg, this.toB, track, this.legB, this.scratchToB, this.routeToB);
+      leg.onRtp = (buf, len) => this.forward(buf, len, leg, this.toB, track, this.legB, this.routeToB);
       leg.onRtcp = (buf, len) => { readRtcpCompound(buf, len, reception, performance.now()); };
     } else {
-      leg.onRtp = (buf, len) => this.forward(buf, len, leg, this.toA, track, this.legA, this.scratchToA, this.routeToA);
+      leg.onRtp = (buf, len) => this.forward(buf, len, leg, this.toA, track, this.legA, this.routeToA);
       leg.onRtcp = (buf, len) => { readRtcpCompound(buf, len, reception, performance.now()); };
     }
   }
 
-  private forward(buf: Buffer, len: number, from: MediaLeg, rw: HeaderRewriter, track: RtpReceiveStats | null, out: MediaLeg, scratch: Buffer, route: FastRoute | null): void {
+  private forward(buf: Buffer, len: number, from: MediaLeg, rw: HeaderRewriter, track: RtpReceiveStats | null, out: MediaLeg, route: FastRoute | null): void {
     const hdr = rtpHeaderLength(buf, len);
     if (hdr < 0) {
       from.stats.packetsDropped++;
@@ -339,8 +343,9 @@ export class Bridge {
       out.sendRtp(buf, len);
     } else if (len <= 1500) {
       // The leg protects in place and needs room for the tag (MediaLeg.sendRtp contract).
-      buf.copy(scratch, 0, 0, len);
-      out.sendRtp(scratch, len);
+      const copy = (scratch ??= Buffer.alloc(SCRATCH));
+      buf.copy(copy, 0, 0, len);
+      out.sendRtp(copy, len);
     }
     // A direction JS has just forwarded is handed to the addon once its legs are settled
     // (and a bridge-tracked source never is: the addon updates the leg's own reception).
@@ -370,10 +375,11 @@ export class Bridge {
     this.sentAtLastReportA = toA.packets;
     this.sentAtLastReportB = toB.packets;
     const tsNow = (rw: HeaderRewriter): number => (rw.lastTs + Math.round(((wall - rw.lastAt) * this.clockRate) / 1000)) >>> 0;
-    let n = writeRtcpReport(this.rtcpBuf, sentA, { ssrc: toA.ssrc, wallclockMs: wall, rtpTimestamp: tsNow(toA), packetCount: toA.packets, octetCount: toA.octets }, this.fromA, now, this.cname);
-    this.legA.sendRtcp(this.rtcpBuf, n);
-    n = writeRtcpReport(this.rtcpBuf, sentB, { ssrc: toB.ssrc, wallclockMs: wall, rtpTimestamp: tsNow(toB), packetCount: toB.packets, octetCount: toB.octets }, this.fromB, now, this.cname);
-    this.legB.sendRtcp(this.rtcpBuf, n);
+    const buf = (rtcpBuf ??= Buffer.alloc(512));
+    let n = writeRtcpReport(buf, sentA, { ssrc: toA.ssrc, wallclockMs: wall, rtpTimestamp: tsNow(toA), packetCount: toA.packets, octetCount: toA.octets }, this.fromA, now, this.cname);
+    this.legA.sendRtcp(buf, n);
+    n = writeRtcpReport(buf, sentB, { ssrc: toB.ssrc, wallclockMs: wall, rtpTimestamp: tsNow(toB), packetCount: toB.packets, octetCount: toB.octets }, this.fromB, now, this.cname);
+    this.legB.sendRtcp(buf, n);
     // takeFractionLost() moved the reception state's interval marks: the routes keep them.
     this.routeToB?.pushReception();
     this.routeToA?.pushReception();

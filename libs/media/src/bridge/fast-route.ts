@@ -26,8 +26,8 @@ function sessionKeys(ctx: SrtpContext | null): SrtpSessionKeys | null {
 export class FastRoute {
   /** True while the addon forwards this direction. */
   installed = false;
-  /** Shared with the addon: it reads and writes it per packet while installed. */
-  private readonly state = new Float64Array(ROUTE_STATE_SIZE);
+  /** Shared with the addon: it reads and writes it per packet while installed. Made at the first install (an idle call never has one). */
+  private state: Float64Array | null = null;
   private inSide: FastPathIn | null = null;
   private outSide: FastPathOut | null = null;
   private inStream: SrtpStream | null = null;
@@ -55,7 +55,7 @@ export class FastRoute {
     const inStream = fin.srtp === null ? null : fin.srtp.streamState(rx.ssrc, false);
     if (fin.srtp !== null && (inStream === null || !inStream.started)) return false;
     const outStream = fout.srtp === null ? null : fout.srtp.streamState(rw.ssrc, true);
-    const st = this.state;
+    const st = (this.state ??= new Float64Array(ROUTE_STATE_SIZE));
     st.fill(0);
     st[RS.EXPECT_SSRC] = rx.ssrc;
     st[RS.CLOCK_OFFSET_MS] = nativeClockOffsetMs();
@@ -83,7 +83,7 @@ export class FastRoute {
   /** Copies what the addon changed back into the JS objects; the route keeps running. */
   pull(): void {
     if (!this.installed) return;
-    const st = this.state;
+    const st = this.state as Float64Array;
     const fin = this.inSide as FastPathIn;
     const fout = this.outSide as FastPathOut;
     this.inStream?.importFields(st, RS.IN_ROC);
@@ -107,7 +107,7 @@ export class FastRoute {
 
   /** Writes JS-side changes to the reception state back (the RTCP report's fraction-lost bookkeeping). */
   pushReception(): void {
-    if (this.installed) (this.inSide as FastPathIn).reception.exportFields(this.state, RS.RX_SSRC);
+    if (this.installed) (this.inSide as FastPathIn).reception.exportFields(this.state as Float64Array, RS.RX_SSRC);
   }
 
   /** Hands everything back to JS and stops native forwarding of this direction. */

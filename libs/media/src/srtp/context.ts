@@ -2,7 +2,7 @@
 // the rollover counter, highest sequence number and replay windows. protect* and
 // unprotect* work in place and never throw on bad packets: a failure is -1.
 import { rtcpSenderSsrc, rtpHeaderLength, rtpSequence, rtpSsrc } from '../rtp/header.js';
-import { deriveSessionKeys, type SessionKeys } from './kdf.js';
+import { deriveSessionKeySet, type SessionKeySource } from './kdf.js';
 import { SRTP_MASTER_KEY_LENGTH, isSrtpProfile, srtpMasterSaltLength, type SrtpKeys, type SrtpProfile } from './profile.js';
 import { SrtpStream } from './replay.js';
 import { AesCmTransform } from './transform-cm.js';
@@ -32,7 +32,7 @@ export interface SrtpContextState {
   streams: SrtpStreamState[];
 }
 
-export function makeSrtpTransform(profile: SrtpProfile, keys: SessionKeys): SrtpTransform {
+export function makeSrtpTransform(profile: SrtpProfile, keys: SessionKeySource): SrtpTransform {
   return profile === 'AEAD_AES_128_GCM' ? new AesGcmTransform(keys) : new AesCmTransform(keys);
 }
 
@@ -42,8 +42,12 @@ export class SrtpContext {
   private readonly transform: SrtpTransform;
   private readonly streams = new Map<number, SrtpStream>();
   private last: SrtpStream | null = null;
-  private readonly keys: SrtpKeys;
-  private readonly session: SessionKeys;
+  /**
+   * Master key || master salt, 30 bytes (28 with GCM) in one small buffer: the session keys
+   * are derived from it when a transform or the native fast path needs them, not kept
+   * (six buffers and a copy of the master key and salt per context were ~2 KiB a call).
+   */
+  private readonly master: Buffer;
 
   constructor(readonly profile: SrtpProfile, keys: SrtpKeys) {
     if (!isSrtpProfile(profile)) throw new Error(`unsupported SRTP profile ${String(profile)}`);
@@ -51,9 +55,10 @@ export class SrtpContext {
     if (keys.masterKey.length !== SRTP_MASTER_KEY_LENGTH || keys.masterSalt.length !== saltLength) {
       throw new Error(`${profile} needs a ${SRTP_MASTER_KEY_LENGTH}-byte master key and ${saltLength}-byte master salt`);
     }
-    this.keys = { masterKey: Buffer.from(keys.masterKey), masterSalt: Buffer.from(keys.masterSalt) };
-    this.session = deriveSessionKeys(keys.masterKey, keys.masterSalt, saltLength);
-    this.transform = makeSrtpTransform(profile, this.session);
+    const master = (this.master = Buffer.alloc(SRTP_MASTER_KEY_LENGTH + saltLength));
+    for (let i = 0; i < SRTP_MASTER_KEY_LENGTH; i++) master[i] = keys.masterKey[i]!;
+    for (let i = 0; i < saltLength; i++) master[SRTP_MASTER_KEY_LENGTH + i] = keys.masterSalt[i]!;
+    this.transform = makeSrtpTransform(profile, (rtcp) => deriveSessionKeySet(master, saltLength, rtcp));
     this.rtpOverhead = this.transform.rtpOverhead;
     this.rtcpOverhead = this.transform.rtcpOverhead;
   }
@@ -121,9 +126,10 @@ export class SrtpContext {
     return plain;
   }
 
-  /** The RTP session keys (RFC 3711 §4.3), for the native fast path that takes over RTP. */
+  /** The RTP session keys (RFC 3711 §4.3), derived anew, for the native fast path that takes over RTP (it copies them). */
   get rtpSessionKeys(): { key: Buffer; salt: Buffer; auth: Buffer } {
-    return { key: this.session.rtpKey, salt: this.session.rtpSalt, auth: this.profile === 'AEAD_AES_128_GCM' ? Buffer.alloc(0) : this.session.rtpAuth };
+    const k = deriveSessionKeySet(this.master, this.master.length - SRTP_MASTER_KEY_LENGTH, false);
+    return this.profile === 'AEAD_AES_128_GCM' ? { key: k.key, salt: k.salt, auth: Buffer.alloc(0) } : k;
   }
 
   /** The per-SSRC state (made if `create`), whose SRTP fields the native fast path borrows. */
@@ -140,7 +146,7 @@ export class SrtpContext {
         rtcpSendIndex: s.rtcpSendIndex, rtcpHighest: s.rtcpHighest, rtcpWindow: [s.rtcpWindowLow, s.rtcpWindowHigh],
       });
     }
-    return { profile: this.profile, masterKey: this.keys.masterKey.toString('hex'), masterSalt: this.keys.masterSalt.toString('hex'), streams };
+    return { profile: this.profile, masterKey: this.master.toString('hex', 0, SRTP_MASTER_KEY_LENGTH), masterSalt: this.master.toString('hex', SRTP_MASTER_KEY_LENGTH), streams };
   }
 
   static fromState(state: SrtpContextState): SrtpContext {

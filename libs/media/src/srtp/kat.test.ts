@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import { AesCmKeystream } from './aes-cm.js';
 import { HmacSha1 } from './hmac-sha1.js';
-import { KDF_LABEL, deriveSessionKey } from './kdf.js';
+import { KDF_LABEL, deriveSessionKey, deriveSessionKeySet } from './kdf.js';
 import { AesGcmTransform } from './transform-gcm.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -34,6 +34,24 @@ test('RFC 3711 B.3: key derivation of session encryption key, salt and auth key'
   assert.equal(deriveSessionKey(mk, ms, KDF_LABEL.rtpAuthentication, 32).subarray(16).toString('hex').toUpperCase(), '6D38BAA48F0A0ACF3C34E2359E6CDBCE');
 });
 
+test('RFC 3711 B.3: a context derives its RTP key set in one pass, and its SRTCP set with labels 3-5', () => {
+  const mk = hex('E1F97A0D3E018BE0D64FA32C06DE4139');
+  const ms = hex('0EC675AD498AFEEBB6960B3AABE6');
+  const master = Buffer.concat([mk, ms]);
+  const rtp = deriveSessionKeySet(master, 14, false);
+  assert.equal(rtp.key.toString('hex').toUpperCase(), 'C61E7A93744F39EE10734AFE3FF7A087');
+  assert.equal(rtp.salt.toString('hex').toUpperCase(), '30CBBC08863D8C85D49DB34A9AE1');
+  assert.equal(rtp.auth.toString('hex').toUpperCase(), 'CEBE321F6FF7716B6FD4AB49AF256A156D38BAA4');
+  const rtcp = deriveSessionKeySet(master, 14, true);
+  assert.deepEqual(rtcp.key, deriveSessionKey(mk, ms, KDF_LABEL.rtcpEncryption, 16));
+  assert.deepEqual(rtcp.salt, deriveSessionKey(mk, ms, KDF_LABEL.rtcpSalt, 14));
+  assert.deepEqual(rtcp.auth, deriveSessionKey(mk, ms, KDF_LABEL.rtcpAuthentication, 20));
+  // RFC 7714 §11: a 96-bit GCM master salt, padded with zeros to 112 bits.
+  const gcm = deriveSessionKeySet(Buffer.concat([mk, ms.subarray(0, 12)]), 12, false);
+  assert.deepEqual(gcm.salt, deriveSessionKey(mk, ms.subarray(0, 12), KDF_LABEL.rtpSalt, 12));
+  assert.deepEqual(gcm.key, deriveSessionKey(mk, ms.subarray(0, 12), KDF_LABEL.rtpEncryption, 16));
+});
+
 test('HMAC-SHA1 from pad states equals node:crypto for every tail length', () => {
   const key = randomBytes(20);
   const mac = new HmacSha1(key);
@@ -53,7 +71,7 @@ test('HMAC-SHA1 from pad states equals node:crypto for every tail length', () =>
 
 const GCM_KEY = hex('000102030405060708090a0b0c0d0e0f');
 const GCM_SALT = hex('517569642070726f2071756f');
-const gcm = (): AesGcmTransform => new AesGcmTransform({ rtpKey: GCM_KEY, rtpSalt: GCM_SALT, rtpAuth: Buffer.alloc(0), rtcpKey: GCM_KEY, rtcpSalt: GCM_SALT, rtcpAuth: Buffer.alloc(0) });
+const gcm = (): AesGcmTransform => new AesGcmTransform(() => ({ key: GCM_KEY, salt: GCM_SALT, auth: Buffer.alloc(0) }));
 const RTP_PLAIN = hex('8040f17b8041f8d35501a0b2 47616c6c696120657374206f6d6e69732064697669736120696e207061727465732074726573');
 const RTP_PROTECTED = hex('8040f17b8041f8d35501a0b2 f24de3a3fb34de6cacba861c9d7e4bcabe633bd50d294e6f42a5f47a51c7d19b36de3adf8833 899d7f27beb16a9152cf765ee4390cce');
 const RTCP_PLAIN = hex('81c8000d4d617273 4e5450314e545032525450200000042a0000e9304c756e61deadbeefdeadbeefdeadbeefdeadbeefdeadbeef');

@@ -31,23 +31,43 @@ export function deriveSessionKey(masterKey: Buffer, masterSalt: Buffer, label: n
   return out.subarray(0, length);
 }
 
-export interface SessionKeys {
-  rtpKey: Buffer;
-  rtpSalt: Buffer;
-  rtpAuth: Buffer;
-  rtcpKey: Buffer;
-  rtcpSalt: Buffer;
-  rtcpAuth: Buffer;
+/** The session keys of RTP (labels 0-2) or of SRTCP (labels 3-5). */
+export interface SessionKeySet {
+  key: Buffer;
+  salt: Buffer;
+  /** 160 bits (HMAC-SHA1, §4.2.1); unused by AEAD_AES_128_GCM. */
+  auth: Buffer;
 }
 
-/** Session keys for both RTP and RTCP; auth keys are 160 bits (HMAC-SHA1, §4.2.1). */
-export function deriveSessionKeys(masterKey: Buffer, masterSalt: Buffer, saltLength: number): SessionKeys {
-  return {
-    rtpKey: deriveSessionKey(masterKey, masterSalt, KDF_LABEL.rtpEncryption, 16),
-    rtpSalt: deriveSessionKey(masterKey, masterSalt, KDF_LABEL.rtpSalt, saltLength),
-    rtpAuth: deriveSessionKey(masterKey, masterSalt, KDF_LABEL.rtpAuthentication, 20),
-    rtcpKey: deriveSessionKey(masterKey, masterSalt, KDF_LABEL.rtcpEncryption, 16),
-    rtcpSalt: deriveSessionKey(masterKey, masterSalt, KDF_LABEL.rtcpSalt, saltLength),
-    rtcpAuth: deriveSessionKey(masterKey, masterSalt, KDF_LABEL.rtcpAuthentication, 20),
-  };
+/** Derives a key set when a transform first needs it: `rtcp` picks SRTCP's labels. */
+export type SessionKeySource = (rtcp: boolean) => SessionKeySet;
+
+/**
+ * One direction's session keys from `master` = master key (16 bytes) || master salt
+ * (`saltLength` bytes), with one cipher and one output buffer (the three keys are views
+ * of it): the PRF input blocks of the encryption key (1), the salt (1) and the
+ * authentication key (2) encrypted in one update(). Nothing here is kept by the caller's
+ * context: transforms copy what they need into their ciphers.
+ */
+export function deriveSessionKeySet(master: Uint8Array, saltLength: number, rtcp: boolean): SessionKeySet {
+  const labels = rtcp
+    ? [KDF_LABEL.rtcpEncryption, KDF_LABEL.rtcpSalt, KDF_LABEL.rtcpAuthentication, KDF_LABEL.rtcpAuthentication]
+    : [KDF_LABEL.rtpEncryption, KDF_LABEL.rtpSalt, KDF_LABEL.rtpAuthentication, KDF_LABEL.rtpAuthentication];
+  const input = Buffer.alloc(64);
+  const saltBytes = Math.min(14, saltLength);
+  for (let b = 0; b < 4; b++) {
+    const o = b * 16;
+    for (let i = 0; i < saltBytes; i++) input[o + i] = master[16 + i]!;
+    input[o + 7] ^= labels[b]!;
+    // Block counter i of E(x * 2^16 + i): the second block of the 160-bit auth key is 1.
+    input[o + 15] = b === 3 ? 1 : 0;
+  }
+  // The key is copied out element by element: a view of a small (on-heap) buffer would
+  // move it off the heap for good.
+  const key = Buffer.alloc(16);
+  for (let i = 0; i < 16; i++) key[i] = master[i]!;
+  const ecb = createCipheriv('aes-128-ecb', key, null);
+  ecb.setAutoPadding(false);
+  const out = ecb.update(input);
+  return { key: out.subarray(0, 16), salt: out.subarray(16, 16 + saltLength), auth: out.subarray(32, 52) };
 }

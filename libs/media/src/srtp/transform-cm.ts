@@ -3,7 +3,7 @@
 // (§4.2); SRTCP: header + encrypted payload + E|SRTCP index (§3.4).
 import { AesCmKeystream } from './aes-cm.js';
 import { HmacSha1 } from './hmac-sha1.js';
-import type { SessionKeys } from './kdf.js';
+import type { SessionKeySource } from './kdf.js';
 import type { SrtpTransform } from './transform.js';
 
 const TAG = 10;
@@ -12,26 +12,43 @@ export class AesCmTransform implements SrtpTransform {
   readonly rtpOverhead = TAG;
   readonly rtcpOverhead = TAG + 4;
   readonly rtcpIndexFromEnd = TAG + 4;
-  // Built on first use: with the native fast path forwarding a call's RTP, the RTP pair
-  // here is never used, and each costs an OpenSSL context and its buffers per leg.
+  // Built on first use, each pair from session keys derived then: with the native fast
+  // path forwarding a call's RTP, the RTP pair here is never used, and each costs an
+  // OpenSSL context and its buffers per leg; the keys themselves are not kept.
   private rtpCipherState: AesCmKeystream | null = null;
   private rtcpCipherState: AesCmKeystream | null = null;
   private rtpMacState: HmacSha1 | null = null;
   private rtcpMacState: HmacSha1 | null = null;
 
-  constructor(private readonly keys: SessionKeys) {}
+  constructor(private readonly keys: SessionKeySource) {}
 
   private get rtpCipher(): AesCmKeystream {
-    return this.rtpCipherState ??= new AesCmKeystream(this.keys.rtpKey, this.keys.rtpSalt);
+    if (this.rtpCipherState === null) this.buildRtp();
+    return this.rtpCipherState as AesCmKeystream;
   }
   private get rtcpCipher(): AesCmKeystream {
-    return this.rtcpCipherState ??= new AesCmKeystream(this.keys.rtcpKey, this.keys.rtcpSalt);
+    if (this.rtcpCipherState === null) this.buildRtcp();
+    return this.rtcpCipherState as AesCmKeystream;
   }
   private get rtpMac(): HmacSha1 {
-    return this.rtpMacState ??= new HmacSha1(this.keys.rtpAuth);
+    if (this.rtpMacState === null) this.buildRtp();
+    return this.rtpMacState as HmacSha1;
   }
   private get rtcpMac(): HmacSha1 {
-    return this.rtcpMacState ??= new HmacSha1(this.keys.rtcpAuth);
+    if (this.rtcpMacState === null) this.buildRtcp();
+    return this.rtcpMacState as HmacSha1;
+  }
+
+  private buildRtp(): void {
+    const k = this.keys(false);
+    this.rtpCipherState = new AesCmKeystream(k.key, k.salt);
+    this.rtpMacState = new HmacSha1(k.auth);
+  }
+
+  private buildRtcp(): void {
+    const k = this.keys(true);
+    this.rtcpCipherState = new AesCmKeystream(k.key, k.salt);
+    this.rtcpMacState = new HmacSha1(k.auth);
   }
 
   protectRtp(buf: Buffer, hdr: number, len: number, ssrc: number, roc: number, seq: number): number {

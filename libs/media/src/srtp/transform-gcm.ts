@@ -4,31 +4,45 @@
 // octets + E|index, trailer order ciphertext || tag || E|index. GCM stays in node:crypto
 // (one cipher per packet: the IV changes and Node offers no re-keyless IV reset).
 import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
-import type { SessionKeys } from './kdf.js';
+import type { SessionKeySource } from './kdf.js';
 import type { SrtpTransform } from './transform.js';
 
 const TAG = 16;
+
+// IV and SRTCP AAD scratch, one per thread: each is consumed by the createCipheriv /
+// setAAD call it is built for.
+const ivScratch = Buffer.alloc(12);
+const aadScratch = Buffer.alloc(12);
 
 export class AesGcmTransform implements SrtpTransform {
   readonly rtpOverhead = TAG;
   readonly rtcpOverhead = TAG + 4;
   readonly rtcpIndexFromEnd = 4;
-  private readonly rtpKey: KeyObject;
-  private readonly rtcpKey: KeyObject;
-  private readonly rtpSalt: Buffer;
-  private readonly rtcpSalt: Buffer;
-  private readonly iv = Buffer.alloc(12);
-  private readonly rtcpAad = Buffer.alloc(12);
+  // Keys and salts are made on first use from keys derived then (an RTP pair the native
+  // fast path runs is never used here).
+  private rtpKey: KeyObject | null = null;
+  private rtcpKey: KeyObject | null = null;
+  private readonly rtpSalt = Buffer.alloc(12);
+  private readonly rtcpSalt = Buffer.alloc(12);
 
-  constructor(keys: SessionKeys) {
-    this.rtpKey = createSecretKey(keys.rtpKey);
-    this.rtcpKey = createSecretKey(keys.rtcpKey);
-    this.rtpSalt = Buffer.from(keys.rtpSalt.subarray(0, 12));
-    this.rtcpSalt = Buffer.from(keys.rtcpSalt.subarray(0, 12));
+  constructor(private readonly keys: SessionKeySource) {}
+
+  private rtpKeyObject(): KeyObject {
+    if (this.rtpKey !== null) return this.rtpKey;
+    const k = this.keys(false);
+    k.salt.copy(this.rtpSalt, 0, 0, 12);
+    return (this.rtpKey = createSecretKey(k.key));
+  }
+
+  private rtcpKeyObject(): KeyObject {
+    if (this.rtcpKey !== null) return this.rtcpKey;
+    const k = this.keys(true);
+    k.salt.copy(this.rtcpSalt, 0, 0, 12);
+    return (this.rtcpKey = createSecretKey(k.key));
   }
 
   private rtpIv(ssrc: number, roc: number, seq: number): Buffer {
-    const iv = this.iv;
+    const iv = ivScratch;
     const s = this.rtpSalt;
     iv[0] = s[0]; iv[1] = s[1];
     iv[2] = s[2] ^ (ssrc >>> 24); iv[3] = s[3] ^ ((ssrc >>> 16) & 0xff); iv[4] = s[4] ^ ((ssrc >>> 8) & 0xff); iv[5] = s[5] ^ (ssrc & 0xff);
@@ -38,7 +52,7 @@ export class AesGcmTransform implements SrtpTransform {
   }
 
   private rtcpIv(ssrc: number, index: number): Buffer {
-    const iv = this.iv;
+    const iv = ivScratch;
     const s = this.rtcpSalt;
     iv[0] = s[0]; iv[1] = s[1];
     iv[2] = s[2] ^ (ssrc >>> 24); iv[3] = s[3] ^ ((ssrc >>> 16) & 0xff); iv[4] = s[4] ^ ((ssrc >>> 8) & 0xff); iv[5] = s[5] ^ (ssrc & 0xff);
@@ -49,7 +63,7 @@ export class AesGcmTransform implements SrtpTransform {
 
   protectRtp(buf: Buffer, hdr: number, len: number, ssrc: number, roc: number, seq: number): number {
     if (len + TAG > buf.length) return -1;
-    const c = createCipheriv('aes-128-gcm', this.rtpKey, this.rtpIv(ssrc, roc, seq), { authTagLength: TAG });
+    const c = createCipheriv('aes-128-gcm', this.rtpKeyObject(), this.rtpIv(ssrc, roc, seq), { authTagLength: TAG });
     c.setAAD(buf.subarray(0, hdr));
     const ct = c.update(buf.subarray(hdr, len));
     ct.copy(buf, hdr);
@@ -61,7 +75,7 @@ export class AesGcmTransform implements SrtpTransform {
   unprotectRtp(buf: Buffer, hdr: number, len: number, ssrc: number, roc: number, seq: number): number {
     const plain = len - TAG;
     if (plain < hdr) return -1;
-    const d = createDecipheriv('aes-128-gcm', this.rtpKey, this.rtpIv(ssrc, roc, seq), { authTagLength: TAG });
+    const d = createDecipheriv('aes-128-gcm', this.rtpKeyObject(), this.rtpIv(ssrc, roc, seq), { authTagLength: TAG });
     d.setAuthTag(buf.subarray(plain, len));
     d.setAAD(buf.subarray(0, hdr));
     const pt = d.update(buf.subarray(hdr, plain));
@@ -77,10 +91,10 @@ export class AesGcmTransform implements SrtpTransform {
   protectRtcp(buf: Buffer, len: number, ssrc: number, index: number): number {
     if (len + TAG + 4 > buf.length || len < 8) return -1;
     const eIndex = (0x80000000 | index) >>> 0;
-    const aad = this.rtcpAad;
+    const aad = aadScratch;
     buf.copy(aad, 0, 0, 8);
     aad.writeUInt32BE(eIndex, 8);
-    const c = createCipheriv('aes-128-gcm', this.rtcpKey, this.rtcpIv(ssrc, index), { authTagLength: TAG });
+    const c = createCipheriv('aes-128-gcm', this.rtcpKeyObject(), this.rtcpIv(ssrc, index), { authTagLength: TAG });
     c.setAAD(aad);
     const ct = c.update(buf.subarray(8, len));
     ct.copy(buf, 8);
@@ -96,10 +110,10 @@ export class AesGcmTransform implements SrtpTransform {
     if (plain < 8) return -1;
     const index = eIndex & 0x7fffffff;
     const encrypted = (eIndex & 0x80000000) !== 0;
-    const d = createDecipheriv('aes-128-gcm', this.rtcpKey, this.rtcpIv(ssrc, index), { authTagLength: TAG });
+    const d = createDecipheriv('aes-128-gcm', this.rtcpKeyObject(), this.rtcpIv(ssrc, index), { authTagLength: TAG });
     d.setAuthTag(buf.subarray(plain, tagEnd));
     if (encrypted) {
-      const aad = this.rtcpAad;
+      const aad = aadScratch;
       buf.copy(aad, 0, 0, 8);
       aad.writeUInt32BE(eIndex >>> 0, 8);
       d.setAAD(aad);

@@ -6,6 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { type BindingRequest, StunWriter, checkIntegrity, parseBindingRequest } from './stun.js';
 
+// One response buffer per thread (548 bytes and two objects per WebRTC leg otherwise):
+// every user sends the response before it hands the agent the next datagram.
+const writer = new StunWriter();
+
 export interface IceCredentials {
   ufrag: string;
   pwd: string;
@@ -65,9 +69,11 @@ export class IceLiteAgent {
    * nominates, RFC 8445 §12.1). 0: no valid check yet.
    */
   consentAt = 0;
-  /** The response to send for the last handled datagram (valid until the next call). */
+  /**
+   * The response to send for the last handled datagram: valid until the next handle() of
+   * any agent on this thread (all of them build into one buffer, sent before the next).
+   */
   response: Buffer | null = null;
-  private readonly writer = new StunWriter();
   private prefix: string;
 
   constructor(local: IceCredentials, opts: IceLiteOptions = {}) {
@@ -99,11 +105,11 @@ export class IceLiteAgent {
     const fault = this.authenticate(buf, req);
     if (fault !== 0) {
       const authenticated = fault === 420 || fault === 487;
-      this.response = this.writer.error(req.transactionId, fault, REASONS[fault]!, authenticated ? this.local.pwd : null,
+      this.response = writer.error(req.transactionId, fault, REASONS[fault]!, authenticated ? this.local.pwd : null,
         fault === 420 ? req.unknown : undefined);
       return CheckResult.Rejected;
     }
-    this.response = this.writer.success(req.transactionId, address, port, this.local.pwd);
+    this.response = writer.success(req.transactionId, address, port, this.local.pwd);
     const now = performance.now();
     const sel = this.selected;
     const onSelected = sel !== null && sel.port === port && sel.address === address;

@@ -19,6 +19,8 @@ export type { DtlsSetup, WebRtcLegMarks, WebRtcLegOptions, WebRtcLegState, WebRt
 const DEFAULT_PROFILES: SrtpProfile[] = ['AEAD_AES_128_GCM', 'AES_CM_128_HMAC_SHA1_80'];
 /** DTLS handshake state kept this long after connecting when no SRTP has proven the peer keyed. */
 const DTLS_RELEASE_MS = 15_000;
+/** SRTCP is protected in one buffer per thread, not 1.5 KiB per leg: a socket's send is done with it on return. */
+let rtcpOut: Buffer | null = null;
 
 function bind(address: string, port: number, native: boolean | undefined): Promise<MediaSocket> {
   return bindMediaSocket(address, port, { native: native ?? true });
@@ -72,7 +74,6 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
   private closed = false;
   /** RFC 3550 reception state of the browser's stream (loss, jitter). */
   readonly reception: RtpReceiveStats;
-  private readonly rtcpOut = Buffer.alloc(1500 + 32);
   private readonly consentTimer: NodeJS.Timeout;
   private readonly allocator: PortAllocator | null;
 
@@ -381,10 +382,11 @@ export class WebRtcLeg extends EventEmitter implements MediaLeg {
     if (!this.sending || len > 1500) return;
     // SRTCP adds an index and a tag (up to 20 bytes with GCM): more than the 16 spare
     // bytes a lender promises, so RTCP (a few packets a second) goes via our own buffer.
-    buf.copy(this.rtcpOut, 0, 0, len);
-    const n = (this.srtpOut as SrtpContext).protectRtcp(this.rtcpOut, len);
+    const out = (rtcpOut ??= Buffer.alloc(1500 + 32));
+    buf.copy(out, 0, 0, len);
+    const n = (this.srtpOut as SrtpContext).protectRtcp(out, len);
     if (n < 0) return;
-    this.socket.send(this.rtcpOut, 0, n, this.peerPort, this.peerAddress);
+    this.socket.send(out, 0, n, this.peerPort, this.peerAddress);
   }
 
   exportState(): WebRtcLegState {
