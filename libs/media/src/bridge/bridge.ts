@@ -14,7 +14,7 @@ import { readRtcpCompound, writeRtcpReport } from '../rtp/rtcp.js';
 import { RtpReceiveStats } from '../rtp/stats.js';
 import { SRTP_MAX_OVERHEAD } from '../srtp/profile.js';
 import { FastRoute } from './fast-route.js';
-import { HeaderRewriter, type DirectionState } from './rewrite.js';
+import { HeaderRewriter, ptMapFor, type DirectionState } from './rewrite.js';
 import { TelephoneEventSource, type TelephoneEvent } from './telephone-event.js';
 
 export type BridgeSide = 'a' | 'b';
@@ -107,8 +107,8 @@ export class Bridge {
     this.payloadTypes = null;
     if (opts.payloadTypes) this.fillPtMaps(opts.payloadTypes);
     const binding = opts.native === false ? null : loadNativeBinding();
-    this.routeToB = binding === null ? null : new FastRoute(binding, () => this.legA, () => this.legB, this.toB);
-    this.routeToA = binding === null ? null : new FastRoute(binding, () => this.legB, () => this.legA, this.toA);
+    this.routeToB = binding === null ? null : new FastRoute(binding, this, true, this.toB);
+    this.routeToA = binding === null ? null : new FastRoute(binding, this, false, this.toA);
     this.linkA = this.link(this.routeToB);
     this.linkB = this.link(this.routeToA);
     this.attach('a', this.legA);
@@ -118,12 +118,8 @@ export class Bridge {
 
   private fillPtMaps(pairs: ReadonlyArray<readonly [number, number]>): void {
     this.payloadTypes = pairs.map(([a, b]) => [a, b] as [number, number]);
-    this.toB.ptMap.fill(-1);
-    this.toA.ptMap.fill(-1);
-    for (const [a, b] of this.payloadTypes) {
-      this.toB.ptMap[a & 0x7f] = b & 0x7f;
-      this.toA.ptMap[b & 0x7f] = a & 0x7f;
-    }
+    this.toB.ptMap = ptMapFor(this.payloadTypes, false);
+    this.toA.ptMap = ptMapFor(this.payloadTypes, true);
   }
 
   /**
@@ -143,29 +139,24 @@ export class Bridge {
 
   /** A leg's view of the routes: `inbound` is the direction that receives on it. */
   private link(inbound: FastRoute | null): FastPathLink {
-    return {
-      suspendIn: () => {
-        inbound?.suspend();
-        this.relink();
-      },
-      suspend: () => this.suspendRoutes(),
-      pull: () => this.pullRoutes(),
-    };
+    return new RouteLink(this, inbound);
   }
 
-  private suspendRoutes(): void {
+  /** @internal (RouteLink) */
+  suspendRoutes(): void {
     this.routeToB?.suspend();
     this.routeToA?.suspend();
     this.relink();
   }
 
-  private pullRoutes(): void {
+  /** @internal (RouteLink) */
+  pullRoutes(): void {
     this.routeToB?.pull();
     this.routeToA?.pull();
   }
 
-  /** Legs carry a link only while a route runs, so their per-packet check is a null test. */
-  private relink(): void {
+  /** Legs carry a link only while a route runs, so their per-packet check is a null test. @internal (RouteLink) */
+  relink(): void {
     const on = (this.routeToB?.installed ?? false) || (this.routeToA?.installed ?? false);
     this.legA.fastPath = on ? this.linkA : null;
     this.legB.fastPath = on ? this.linkB : null;
@@ -383,5 +374,23 @@ export class Bridge {
     // takeFractionLost() moved the reception state's interval marks: the routes keep them.
     this.routeToB?.pushReception();
     this.routeToA?.pushReception();
+  }
+}
+
+/** FastPathLink on prototype methods: one small object per leg, not three closures. */
+class RouteLink implements FastPathLink {
+  constructor(private readonly bridge: Bridge, private readonly inbound: FastRoute | null) {}
+
+  suspendIn(): void {
+    this.inbound?.suspend();
+    this.bridge.relink();
+  }
+
+  suspend(): void {
+    this.bridge.suspendRoutes();
+  }
+
+  pull(): void {
+    this.bridge.pullRoutes();
   }
 }

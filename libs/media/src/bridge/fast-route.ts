@@ -33,12 +33,21 @@ export class FastRoute {
   private inStream: SrtpStream | null = null;
   private outStream: SrtpStream | null = null;
 
+  /** `towardB`: the direction from the bridge's leg a to its leg b (read anew each time: legs are replaced). */
   constructor(
     private readonly binding: NativeBinding,
-    private readonly from: () => MediaLeg,
-    private readonly to: () => MediaLeg,
+    private readonly bridge: { readonly a: MediaLeg; readonly b: MediaLeg },
+    private readonly towardB: boolean,
     private readonly rw: HeaderRewriter,
   ) {}
+
+  private from(): MediaLeg {
+    return this.towardB ? this.bridge.a : this.bridge.b;
+  }
+
+  private to(): MediaLeg {
+    return this.towardB ? this.bridge.b : this.bridge.a;
+  }
 
   /** Installs the route if both legs can take it now; false (nothing changed) if not. */
   tryInstall(): boolean {

@@ -17,6 +17,28 @@ import { rtpSequence, rtpSsrc, rtpTimestamp, setRtpPayloadType, setRtpSequence, 
 const MAX_DROPOUT = 3000;
 const MAX_MISORDER = 100;
 
+// Payload-type tables by mapping, shared by every bridge of the thread with that mapping
+// (calls mostly carry a handful of them): 256 bytes and a backing store per direction
+// per call otherwise. A shared table is never written after it is made. Bounded: past
+// MAX_SHARED_MAPS mappings, each bridge gets its own.
+const MAX_SHARED_MAPS = 256;
+const sharedMaps = new Map<string, Int16Array>();
+
+/** The table for payload-type pairs [in, out] (reverse: [out, in]), PTs not listed dropped (-1). */
+export function ptMapFor(pairs: ReadonlyArray<readonly [number, number]>, reverse: boolean): Int16Array {
+  let key = reverse ? 'r' : 'f';
+  for (const [a, b] of pairs) key += `,${a & 0x7f}:${b & 0x7f}`;
+  const known = sharedMaps.get(key);
+  if (known !== undefined) return known;
+  const map = new Int16Array(128).fill(-1);
+  for (const [a, b] of pairs) {
+    if (reverse) map[b & 0x7f] = a & 0x7f;
+    else map[a & 0x7f] = b & 0x7f;
+  }
+  if (sharedMaps.size < MAX_SHARED_MAPS) sharedMaps.set(key, map);
+  return map;
+}
+
 export interface DirectionState {
   ssrc: number;
   /** Added to the incoming sequence number / timestamp (mod 2^16 / 2^32). */
@@ -54,8 +76,8 @@ export class HeaderRewriter {
   forward = true;
   /** True while the bridge plays its own telephone-events here: the direction stays off the native path. */
   jsOnly = false;
-  /** Incoming PT -> outgoing PT, -1 = drop. */
-  readonly ptMap = new Int16Array(128);
+  /** Incoming PT -> outgoing PT, -1 = drop. Identity (own) until the bridge sets one (ptMapFor: shared, read-only). */
+  ptMap: Int16Array = new Int16Array(128);
 
   constructor(ssrc?: number, public clockRate = 8000) {
     this.ssrc = ssrc ?? randomInt(1, 0xffffffff);

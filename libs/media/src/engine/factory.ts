@@ -195,18 +195,45 @@ export class LegFactory {
 }
 
 function wrap(bridge: Bridge): BridgeHandle {
-  return {
-    stats: () => ({ ssrcToA: bridge.ssrcToA, ssrcToB: bridge.ssrcToB, native: bridge.nativeDirections }),
-    exportState: () => {
-      // The legs travel separately in BridgeState.legs.
-      const { a: _a, b: _b, ...rest } = bridge.exportState();
-      return rest;
-    },
-    close: () => bridge.close(),
-    replaceLeg: (side, leg) => bridge.replaceLeg(side, leg),
-    silence: (on) => bridge.silence(on),
-    setMapping: (payloadTypes, clockRate) => bridge.setMapping(payloadTypes, clockRate),
-    setFlow: (toA, toB) => bridge.setFlow(toA, toB),
-    sendEvent: (toward, ev, pt) => bridge.sendEvent(toward, ev, pt),
-  };
+  return new BridgeEntry(bridge);
+}
+
+/** A bridge as the worker holds it: prototype methods, not eight closures per call. */
+class BridgeEntry implements BridgeHandle {
+  constructor(private readonly bridge: Bridge) {}
+
+  stats(): NonNullable<BridgeStats['bridge']> {
+    const bridge = this.bridge;
+    return { ssrcToA: bridge.ssrcToA, ssrcToB: bridge.ssrcToB, native: bridge.nativeDirections };
+  }
+
+  exportState(): BridgeCore {
+    // The legs travel separately in BridgeState.legs.
+    const { a: _a, b: _b, ...rest } = this.bridge.exportState();
+    return rest;
+  }
+
+  close(): Promise<void> {
+    return this.bridge.close();
+  }
+
+  replaceLeg(side: 'a' | 'b', leg: MediaLeg): MediaLeg {
+    return this.bridge.replaceLeg(side, leg);
+  }
+
+  silence(on: boolean): void {
+    this.bridge.silence(on);
+  }
+
+  setMapping(payloadTypes: ReadonlyArray<readonly [number, number]>, clockRate: number): void {
+    this.bridge.setMapping(payloadTypes, clockRate);
+  }
+
+  setFlow(toA: boolean, toB: boolean): void {
+    this.bridge.setFlow(toA, toB);
+  }
+
+  sendEvent(toward: 'a' | 'b', ev: { event: number; durationMs: number; volume?: number }, pt: number): void {
+    this.bridge.sendEvent(toward, ev, pt);
+  }
 }

@@ -20,12 +20,22 @@ const views: Array<Buffer | undefined> = new Array<Buffer | undefined>(MAX_BLOCK
 
 export class AesCmKeystream {
   private readonly ecb: Cipher;
-  private readonly salt = Buffer.alloc(16);
+  // The 16-byte salt block (k_s * 2^16) as the four native-order words of `words` it is
+  // copied into per packet: numbers, not a buffer and its ArrayBuffer per keystream.
+  private readonly s0: number;
+  private readonly s1: number;
+  private readonly s2: number;
+  private readonly s3: number;
 
   constructor(sessionKey: Buffer, sessionSalt: Buffer) {
     this.ecb = createCipheriv('aes-128-ecb', sessionKey, null);
     this.ecb.setAutoPadding(false);
-    sessionSalt.copy(this.salt, 0, 0, Math.min(14, sessionSalt.length));
+    counters.fill(0, 0, 16);
+    sessionSalt.copy(counters, 0, 0, Math.min(14, sessionSalt.length));
+    this.s0 = words[0]!;
+    this.s1 = words[1]!;
+    this.s2 = words[2]!;
+    this.s3 = words[3]!;
   }
 
   /**
@@ -38,14 +48,13 @@ export class AesCmKeystream {
     const blocks = (length + 15) >> 4;
     if (blocks > MAX_BLOCKS) return false;
     const c = counters;
-    const s = this.salt;
-    for (let i = 0; i < 16; i++) c[i] = s[i];
+    const w = words;
+    w[0] = this.s0; w[1] = this.s1; w[2] = this.s2; w[3] = this.s3;
     c[4] ^= ssrc >>> 24; c[5] ^= (ssrc >>> 16) & 0xff; c[6] ^= (ssrc >>> 8) & 0xff; c[7] ^= ssrc & 0xff;
     c[8] ^= indexHigh >>> 24; c[9] ^= (indexHigh >>> 16) & 0xff; c[10] ^= (indexHigh >>> 8) & 0xff; c[11] ^= indexHigh & 0xff;
     c[12] ^= (indexLow >>> 8) & 0xff; c[13] ^= indexLow & 0xff;
     // The low 16 bits of the IV are zero, so the block counter never carries out of them
     // (a packet is far below 2^16 blocks). Copy the IV as native words, then add j.
-    const w = words;
     const w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3];
     for (let b = 0; b < blocks; b++) {
       const j = b + firstBlock;

@@ -2,7 +2,7 @@
 // the rollover counter, highest sequence number and replay windows. protect* and
 // unprotect* work in place and never throw on bad packets: a failure is -1.
 import { rtcpSenderSsrc, rtpHeaderLength, rtpSequence, rtpSsrc } from '../rtp/header.js';
-import { deriveSessionKeySet, type SessionKeySource } from './kdf.js';
+import { deriveSessionKeySet, type SessionKeySet, type SessionKeySource } from './kdf.js';
 import { SRTP_MASTER_KEY_LENGTH, isSrtpProfile, srtpMasterSaltLength, type SrtpKeys, type SrtpProfile } from './profile.js';
 import { SrtpStream } from './replay.js';
 import { AesCmTransform } from './transform-cm.js';
@@ -36,7 +36,7 @@ export function makeSrtpTransform(profile: SrtpProfile, keys: SessionKeySource):
   return profile === 'AEAD_AES_128_GCM' ? new AesGcmTransform(keys) : new AesCmTransform(keys);
 }
 
-export class SrtpContext {
+export class SrtpContext implements SessionKeySource {
   readonly rtpOverhead: number;
   readonly rtcpOverhead: number;
   private readonly transform: SrtpTransform;
@@ -58,7 +58,7 @@ export class SrtpContext {
     const master = (this.master = Buffer.alloc(SRTP_MASTER_KEY_LENGTH + saltLength));
     for (let i = 0; i < SRTP_MASTER_KEY_LENGTH; i++) master[i] = keys.masterKey[i]!;
     for (let i = 0; i < saltLength; i++) master[SRTP_MASTER_KEY_LENGTH + i] = keys.masterSalt[i]!;
-    this.transform = makeSrtpTransform(profile, (rtcp) => deriveSessionKeySet(master, saltLength, rtcp));
+    this.transform = makeSrtpTransform(profile, this);
     this.rtpOverhead = this.transform.rtpOverhead;
     this.rtcpOverhead = this.transform.rtcpOverhead;
   }
@@ -126,9 +126,14 @@ export class SrtpContext {
     return plain;
   }
 
-  /** The RTP session keys (RFC 3711 §4.3), derived anew, for the native fast path that takes over RTP (it copies them). */
+  /** Session keys (RFC 3711 §4.3) derived anew from the master key: the transform's SessionKeySource. */
+  sessionKeys(rtcp: boolean): SessionKeySet {
+    return deriveSessionKeySet(this.master, this.master.length - SRTP_MASTER_KEY_LENGTH, rtcp);
+  }
+
+  /** The RTP session keys for the native fast path that takes over RTP (it copies them). */
   get rtpSessionKeys(): { key: Buffer; salt: Buffer; auth: Buffer } {
-    const k = deriveSessionKeySet(this.master, this.master.length - SRTP_MASTER_KEY_LENGTH, false);
+    const k = this.sessionKeys(false);
     return this.profile === 'AEAD_AES_128_GCM' ? { key: k.key, salt: k.salt, auth: Buffer.alloc(0) } : k;
   }
 

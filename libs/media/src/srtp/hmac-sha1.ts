@@ -12,23 +12,30 @@ const SHA1_IV = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0] as 
 // re-entered): the message schedule, and the last two (padded) blocks of a message.
 const scratchW = new Int32Array(80);
 const scratchTail = new Uint8Array(128);
+/** Offsets of the three states in HmacSha1.s. */
+const INNER = 0;
+const OUTER = 5;
+const H = 10;
 
 export class HmacSha1 {
-  private readonly innerState = new Int32Array(5);
-  private readonly outerState = new Int32Array(5);
-  private readonly h = new Int32Array(5);
+  /**
+   * Inner pad state [0..5), outer pad state [5..10) and the running hash [10..15) in one
+   * array: a typed array costs an object and an ArrayBuffer of its own, per SRTP direction.
+   */
+  private readonly s = new Int32Array(15);
 
   constructor(key: Buffer) {
     if (key.length > 64) throw new Error('HMAC-SHA1 keys longer than a block are not used by SRTP');
     const pad = new Uint8Array(64);
     pad.fill(0x36);
     for (let i = 0; i < key.length; i++) pad[i] ^= key[i];
-    this.innerState.set(SHA1_IV);
-    this.compress(this.innerState, pad, 0);
+    const st = this.s;
+    for (let i = 0; i < 5; i++) st[INNER + i] = SHA1_IV[i]!;
+    this.compress(INNER, pad, 0);
     pad.fill(0x5c);
     for (let i = 0; i < key.length; i++) pad[i] ^= key[i];
-    this.outerState.set(SHA1_IV);
-    this.compress(this.outerState, pad, 0);
+    for (let i = 0; i < 5; i++) st[OUTER + i] = SHA1_IV[i]!;
+    this.compress(OUTER, pad, 0);
   }
 
   /**
@@ -37,10 +44,10 @@ export class HmacSha1 {
    * writeTag/equalsTag.
    */
   compute(buf: Uint8Array, len: number, suffix: number): void {
-    const h = this.h;
-    h.set(this.innerState);
+    const st = this.s;
+    for (let i = 0; i < 5; i++) st[H + i] = st[INNER + i]!;
     let off = 0;
-    for (; off + 64 <= len; off += 64) this.compress(h, buf, off);
+    for (; off + 64 <= len; off += 64) this.compress(H, buf, off);
     const tail = scratchTail;
     let n = 0;
     for (; off < len; off++) tail[n++] = buf[off];
@@ -59,32 +66,34 @@ export class HmacSha1 {
     const bits = (64 + total) * 8;
     writeBE32(tail, end - 8, Math.floor(bits / 0x100000000));
     writeBE32(tail, end - 4, bits >>> 0);
-    this.compress(h, tail, 0);
-    if (end === 128) this.compress(h, tail, 64);
+    this.compress(H, tail, 0);
+    if (end === 128) this.compress(H, tail, 64);
     // Outer hash: opad state, then the 20-byte inner digest as one padded block.
-    for (let i = 0; i < 5; i++) writeBE32(tail, i * 4, h[i]);
+    for (let i = 0; i < 5; i++) writeBE32(tail, i * 4, st[H + i]!);
     tail[20] = 0x80;
     tail.fill(0, 21, 60);
     writeBE32(tail, 60, (64 + 20) * 8);
-    h.set(this.outerState);
-    this.compress(h, tail, 0);
+    for (let i = 0; i < 5; i++) st[H + i] = st[OUTER + i]!;
+    this.compress(H, tail, 0);
   }
 
   /** Writes the first `n` bytes of the last MAC to `dst` at `off`. */
   writeTag(dst: Uint8Array, off: number, n: number): void {
-    const h = this.h;
-    for (let i = 0; i < n; i++) dst[off + i] = (h[i >> 2] >>> (24 - 8 * (i & 3))) & 0xff;
+    const st = this.s;
+    for (let i = 0; i < n; i++) dst[off + i] = (st[H + (i >> 2)]! >>> (24 - 8 * (i & 3))) & 0xff;
   }
 
   /** Compares the first `n` bytes of the last MAC with `src` at `off`, in constant time. */
   equalsTag(src: Uint8Array, off: number, n: number): boolean {
-    const h = this.h;
+    const st = this.s;
     let diff = 0;
-    for (let i = 0; i < n; i++) diff |= src[off + i] ^ ((h[i >> 2] >>> (24 - 8 * (i & 3))) & 0xff);
+    for (let i = 0; i < n; i++) diff |= src[off + i] ^ ((st[H + (i >> 2)]! >>> (24 - 8 * (i & 3))) & 0xff);
     return diff === 0;
   }
 
-  private compress(h: Int32Array, buf: Uint8Array, off: number): void {
+  /** One SHA-1 block of buf at `off` into the state at this.s[at..at + 5). */
+  private compress(at: number, buf: Uint8Array, off: number): void {
+    const h = this.s;
     const w = scratchW;
     for (let i = 0; i < 16; i++, off += 4) {
       w[i] = (buf[off] << 24) | (buf[off + 1] << 16) | (buf[off + 2] << 8) | buf[off + 3];
@@ -93,7 +102,7 @@ export class HmacSha1 {
       const x = w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16];
       w[i] = (x << 1) | (x >>> 31);
     }
-    let a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+    let a = h[at]!, b = h[at + 1]!, c = h[at + 2]!, d = h[at + 3]!, e = h[at + 4]!;
     for (let i = 0; i < 20; i++) {
       const t = (((a << 5) | (a >>> 27)) + ((b & c) | (~b & d)) + e + w[i] + 0x5a827999) | 0;
       e = d; d = c; c = (b << 30) | (b >>> 2); b = a; a = t;
@@ -110,7 +119,7 @@ export class HmacSha1 {
       const t = (((a << 5) | (a >>> 27)) + (b ^ c ^ d) + e + w[i] + 0xca62c1d6) | 0;
       e = d; d = c; c = (b << 30) | (b >>> 2); b = a; a = t;
     }
-    h[0] = (h[0] + a) | 0; h[1] = (h[1] + b) | 0; h[2] = (h[2] + c) | 0; h[3] = (h[3] + d) | 0; h[4] = (h[4] + e) | 0;
+    h[at] = (h[at]! + a) | 0; h[at + 1] = (h[at + 1]! + b) | 0; h[at + 2] = (h[at + 2]! + c) | 0; h[at + 3] = (h[at + 3]! + d) | 0; h[at + 4] = (h[at + 4]! + e) | 0;
   }
 }
 

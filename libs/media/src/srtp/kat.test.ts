@@ -71,7 +71,7 @@ test('HMAC-SHA1 from pad states equals node:crypto for every tail length', () =>
 
 const GCM_KEY = hex('000102030405060708090a0b0c0d0e0f');
 const GCM_SALT = hex('517569642070726f2071756f');
-const gcm = (): AesGcmTransform => new AesGcmTransform(() => ({ key: GCM_KEY, salt: GCM_SALT, auth: Buffer.alloc(0) }));
+const gcm = (): AesGcmTransform => new AesGcmTransform({ sessionKeys: () => ({ key: GCM_KEY, salt: GCM_SALT, auth: Buffer.alloc(0) }) });
 const RTP_PLAIN = hex('8040f17b8041f8d35501a0b2 47616c6c696120657374206f6d6e69732064697669736120696e207061727465732074726573');
 const RTP_PROTECTED = hex('8040f17b8041f8d35501a0b2 f24de3a3fb34de6cacba861c9d7e4bcabe633bd50d294e6f42a5f47a51c7d19b36de3adf8833 899d7f27beb16a9152cf765ee4390cce');
 const RTCP_PLAIN = hex('81c8000d4d617273 4e5450314e545032525450200000042a0000e9304c756e61deadbeefdeadbeefdeadbeefdeadbeefdeadbeef');

@@ -39,8 +39,11 @@ export interface SessionKeySet {
   auth: Buffer;
 }
 
-/** Derives a key set when a transform first needs it: `rtcp` picks SRTCP's labels. */
-export type SessionKeySource = (rtcp: boolean) => SessionKeySet;
+/** What a transform derives its key sets from when it first needs them (an SRTP context). */
+export interface SessionKeySource {
+  /** `rtcp` picks SRTCP's labels. */
+  sessionKeys(rtcp: boolean): SessionKeySet;
+}
 
 /**
  * One direction's session keys from `master` = master key (16 bytes) || master salt

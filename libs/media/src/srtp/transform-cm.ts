@@ -40,13 +40,13 @@ export class AesCmTransform implements SrtpTransform {
   }
 
   private buildRtp(): void {
-    const k = this.keys(false);
+    const k = this.keys.sessionKeys(false);
     this.rtpCipherState = new AesCmKeystream(k.key, k.salt);
     this.rtpMacState = new HmacSha1(k.auth);
   }
 
   private buildRtcp(): void {
-    const k = this.keys(true);
+    const k = this.keys.sessionKeys(true);
     this.rtcpCipherState = new AesCmKeystream(k.key, k.salt);
     this.rtcpMacState = new HmacSha1(k.auth);
   }

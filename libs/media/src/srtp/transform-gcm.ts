@@ -29,14 +29,14 @@ export class AesGcmTransform implements SrtpTransform {
 
   private rtpKeyObject(): KeyObject {
     if (this.rtpKey !== null) return this.rtpKey;
-    const k = this.keys(false);
+    const k = this.keys.sessionKeys(false);
     k.salt.copy(this.rtpSalt, 0, 0, 12);
     return (this.rtpKey = createSecretKey(k.key));
   }
 
   private rtcpKeyObject(): KeyObject {
     if (this.rtcpKey !== null) return this.rtcpKey;
-    const k = this.keys(true);
+    const k = this.keys.sessionKeys(true);
     k.salt.copy(this.rtcpSalt, 0, 0, 12);
     return (this.rtcpKey = createSecretKey(k.key));
   }
