@@ -88,17 +88,28 @@ async function closeLegs(legs: MediaLeg[]): Promise<void> {
   await Promise.all(legs.map((l) => factory.closeLeg(l)));
 }
 
+/** The bridge and side each leg's events are forwarded for (legs are never reused). */
+const legTags = new WeakMap<object, { id: string; index: number }>();
+
+/**
+ * One listener per forwarded event, shared by every leg (an EventEmitter calls it with
+ * the leg as `this`), instead of six closures and contexts per WebRTC leg.
+ */
+const forwarders = new Map(FORWARDED_LEG_EVENTS.map((name) => [name, function (this: object, detail?: unknown): void {
+  const tag = legTags.get(this);
+  if (tag === undefined || bridges.get(tag.id)?.legs[tag.index] !== this) return;
+  const plain = (detail instanceof Error ? { message: detail.message } : detail) as LegSignalEvent['detail'];
+  port?.postMessage({ event: 'leg', id: tag.id, leg: tag.index, name, ...(plain !== undefined ? { detail: plain } : {}) } satisfies WorkerEvent);
+}]));
+
 /** Relays a leg's signalling-relevant events (ICE connected, DTLS done, ...) to the main thread. */
 function forwardEvents(id: string, index: number, leg: MediaLeg): void {
   const emitter = leg as unknown as { on?: (name: string, fn: (detail?: unknown) => void) => void };
   if (typeof emitter.on !== 'function') return;
-  for (const name of FORWARDED_LEG_EVENTS) {
-    emitter.on(name, (detail?: unknown) => {
-      if (bridges.get(id)?.legs[index] !== leg) return;
-      const plain = (detail instanceof Error ? { message: detail.message } : detail) as LegSignalEvent['detail'];
-      port?.postMessage({ event: 'leg', id, leg: index, name, ...(plain !== undefined ? { detail: plain } : {}) } satisfies WorkerEvent);
-    });
-  }
+  const known = legTags.has(leg);
+  legTags.set(leg, { id, index });
+  if (known) return;
+  for (const [name, fn] of forwarders) emitter.on(name, fn);
 }
 
 async function create(spec: BridgeSpec & { id: string; reserved?: [number | null, number | null] }): Promise<BridgeDescription> {
