@@ -21,7 +21,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { Dialog, DialogState, IncomingRequest } from '@trapezoid/sip';
+import { ownString, type Dialog, type DialogState, type IncomingRequest } from '@trapezoid/sip';
 import type { Logger } from '../logging.js';
 import type { CallMedia } from '../media/call-media.js';
 import { checkMove, type CallState } from './call-state.js';
@@ -155,8 +155,10 @@ export class Call extends EventEmitter<CallEvents> {
 
   constructor(init: Pick<CallRecord, 'direction' | 'aCallId' | 'from' | 'to'> & { id?: string }, parentLog: Logger, private readonly onEnded: (call: Call) => void) {
     super();
-    this.record = { id: randomUUID(), state: 'routing', createdAt: Date.now(), ...init };
-    this.log = parentLog.child({ callId: this.record.id, aLeg: init.aCallId, direction: init.direction });
+    // Kept for the whole call: copies, not views into the INVITE's text (ownString).
+    const aCallId = ownString(init.aCallId);
+    this.record = { id: randomUUID(), state: 'routing', createdAt: Date.now(), ...init, aCallId, from: ownString(init.from), to: ownString(init.to) };
+    this.log = parentLog.child({ callId: this.record.id, aLeg: aCallId, direction: init.direction });
   }
 
   get id(): string {

@@ -8,7 +8,7 @@
 // CSeq moves are not reported), 'terminated' (DialogTerminationReason).
 
 import { EventEmitter } from 'node:events';
-import { Headers, SipRequest, type SipResponse } from '../message/index.js';
+import { Headers, ownString, SipRequest, type SipResponse } from '../message/index.js';
 import { parseCSeq } from '../parser/index.js';
 import type { ServerTransaction } from '../transaction/server.js';
 import { synthesizeResponse } from '../transaction/response.js';
@@ -181,9 +181,9 @@ export class Dialog extends EventEmitter {
 
   /** UAC: early dialog -> confirmed on a 2xx; the route set is recomputed (§12.1.2). */
   confirmFromResponse(res: SipResponse): void {
-    this.s.routeSet = res.headers.getAll('record-route').reverse();
+    this.s.routeSet = res.headers.getAll('record-route').reverse().map(ownString);
     const c = contactUri(res);
-    if (c !== undefined) this.s.remoteTarget = c;
+    if (c !== undefined) this.s.remoteTarget = ownString(c);
     this.s.state = 'confirmed';
     this.emit('updated');
   }
@@ -192,7 +192,7 @@ export class Dialog extends EventEmitter {
   updateTargetFromResponse(res: SipResponse): void {
     const c = contactUri(res);
     if (c !== undefined && c !== this.s.remoteTarget) {
-      this.s.remoteTarget = c;
+      this.s.remoteTarget = ownString(c);
       this.emit('updated');
     }
   }
@@ -345,7 +345,7 @@ export class Dialog extends EventEmitter {
     if (!TARGET_REFRESH.has(req.method)) return;
     const c = contactUri(req);
     if (c !== undefined && c !== this.s.remoteTarget) {
-      this.s.remoteTarget = c;
+      this.s.remoteTarget = ownString(c);
       this.emit('updated');
     }
   }

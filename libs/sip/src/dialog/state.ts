@@ -1,7 +1,7 @@
 // Dialog state (RFC 3261 §12): plain data, JSON round-trips it, so a call record in
 // a store can carry it and another node can rebuild the dialog from it.
 
-import type { SipRequest, SipResponse } from '../message/index.js';
+import { ownString, type SipRequest, type SipResponse } from '../message/index.js';
 import { formatNameAddr, parseCSeq, parseNameAddr, parseUri, tagOf } from '../parser/index.js';
 import type { Destination, TransportProtocol } from '../transport/types.js';
 
@@ -82,17 +82,18 @@ export function flowOf(msg: SipRequest | SipResponse): Destination | undefined {
 /** §12.1.1: the UAS side's state from the request and the To tag it answers with. */
 export function uasState(req: SipRequest, localTag: string, localContact: string, protocol: TransportProtocol): DialogState {
   const h = req.headers;
+  // Kept for the whole call: copies, not views into the INVITE's text (ownString).
   const s: DialogState = {
-    callId: req.callId,
+    callId: ownString(req.callId),
     localTag,
-    remoteTag: tagOf(h.get('from') ?? '') ?? '',
+    remoteTag: ownString(tagOf(h.get('from') ?? '') ?? ''),
     role: 'uas',
     state: 'early',
-    localUri: withoutTag(h.get('to') ?? ''),
-    remoteUri: withoutTag(h.get('from') ?? ''),
+    localUri: ownString(withoutTag(h.get('to') ?? '')),
+    remoteUri: ownString(withoutTag(h.get('from') ?? '')),
     localContact,
-    remoteTarget: contactUri(req) ?? req.uri,
-    routeSet: h.getAll('record-route'),
+    remoteTarget: ownString(contactUri(req) ?? req.uri),
+    routeSet: h.getAll('record-route').map(ownString),
     localSeq: 0,
     remoteSeq: parseCSeq(h.get('cseq') ?? '').seq,
     inviteSeq: parseCSeq(h.get('cseq') ?? '').seq,
@@ -108,17 +109,18 @@ export function uasState(req: SipRequest, localTag: string, localContact: string
 /** §12.1.2: the UAC side's state from its request and a 1xx/2xx carrying a To tag. */
 export function uacState(req: SipRequest, res: SipResponse, localContact: string, protocol: TransportProtocol, flow?: Destination): DialogState {
   const cseq = parseCSeq(req.headers.get('cseq') ?? '').seq;
+  // Kept for the whole call: copies, not views into the messages' text (ownString).
   const s: DialogState = {
-    callId: req.callId,
-    localTag: tagOf(req.headers.get('from') ?? '') ?? '',
-    remoteTag: tagOf(res.headers.get('to') ?? '') ?? '',
+    callId: ownString(req.callId),
+    localTag: ownString(tagOf(req.headers.get('from') ?? '') ?? ''),
+    remoteTag: ownString(tagOf(res.headers.get('to') ?? '') ?? ''),
     role: 'uac',
     state: res.status < 200 ? 'early' : 'confirmed',
-    localUri: withoutTag(req.headers.get('from') ?? ''),
-    remoteUri: withoutTag(req.headers.get('to') ?? ''),
+    localUri: ownString(withoutTag(req.headers.get('from') ?? '')),
+    remoteUri: ownString(withoutTag(req.headers.get('to') ?? '')),
     localContact,
-    remoteTarget: contactUri(res) ?? req.uri,
-    routeSet: res.headers.getAll('record-route').reverse(),
+    remoteTarget: ownString(contactUri(res) ?? req.uri),
+    routeSet: res.headers.getAll('record-route').reverse().map(ownString),
     localSeq: cseq,
     remoteSeq: null,
     inviteSeq: cseq,
