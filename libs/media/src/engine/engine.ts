@@ -6,79 +6,20 @@ import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import type { EventLoopUtilization } from 'node:perf_hooks';
 import type { LegStats } from '../leg.js';
 import type {
   BridgeCounters, BridgeDescription, BridgeSpec, BridgeState, BridgeStats, BridgeUpdate, CertificatePem, CountersTable, LegEvent, LegShape, WorkerEvent, WorkerInit,
-  WorkerLoad, WorkerReply, WorkerRequest, WorkerResults, WorkerUsage,
+  WorkerReply, WorkerRequest, WorkerResults, WorkerUsage,
 } from './protocol.js';
-import { sliceRange, type PortSlice } from './slices.js';
+import { sliceRange } from './slices.js';
 import { legStatsAt, mergeTables, unreadTable } from './counters.js';
 import { shapeKey } from './prebound.js';
-import { Reservations, reservedDescription, shapeOf } from './reservations.js';
+import { reservedDescription, shapeOf } from './reservations.js';
+import type { BridgesLost, MediaEngineOptions } from './options.js';
+import { EngineError, WorkerSlot, type Pending, type Request } from './worker-slot.js';
 
-export interface MediaEngineOptions {
-  /** Worker threads; default one per core (os.availableParallelism()). */
-  workers?: number;
-  /** Media port range shared out between workers, inclusive; default 20000-29999. */
-  portMin?: number;
-  portMax?: number;
-  /** Address media sockets bind to and advertise; default 127.0.0.1. */
-  address?: string;
-  /** Start a replacement worker on the same port slice after a crash; default true. */
-  respawn?: boolean;
-  /** Milliseconds a worker may take to answer one request; default 5000. */
-  requestTimeoutMs?: number;
-  /**
-   * Forward settled RTP in the native addon (libs/media/native) when it is built; default
-   * true. false keeps every packet on the TypeScript path (dgram sockets) and DTLS on werift.
-   */
-  native?: boolean;
-  /** DTLS handshakes on OpenSSL in the addon when `native` holds; default true. false = werift. */
-  nativeDtls?: boolean;
-  /** The DTLS certificate every worker uses (a cluster shares one); default: each worker makes its own. */
-  certificate?: CertificatePem;
-  /**
-   * Legs of each shape every worker keeps pre-bound, so createBridge answers without a
-   * round trip to a worker (engine/prebound.ts); default 4, 0 = off. Their ports are not
-   * in portsInUse (see portsPrebound).
-   */
-  prebound?: number;
-}
-
-/** Emitted as 'bridgesLost' when a worker dies with bridges on it. */
-export interface BridgesLost {
-  worker: number;
-  ids: string[];
-  reason: string;
-}
-
-type Pending = { resolve: (v: WorkerResults[keyof WorkerResults]) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
-
-/** A request without its sequence number (request() assigns it). */
-type Request = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, 'seq'> : never) : never;
-
-class WorkerSlot {
-  worker: Worker | null = null;
-  load: WorkerLoad = { bridges: 0, portsInUse: 0 };
-  /** Pre-bound legs this worker announced and nobody took yet. */
-  readonly reservations = new Reservations();
-  /** The worker's DTLS certificate fingerprint (its 'ready' event), for reserved WebRTC legs. */
-  fingerprint = '';
-  /** Creates sent but not answered: counted so least-loaded placement spreads a burst. */
-  inFlight = 0;
-  readonly pending = new Map<number, Pending>();
-  readonly bridges = new Set<string>();
-  lastElu: EventLoopUtilization | null = null;
-  constructor(readonly index: number, readonly slice: PortSlice) {}
-}
-
-export class EngineError extends Error {
-  constructor(message: string, readonly status?: number, readonly code?: string) {
-    super(message);
-    this.name = 'EngineError';
-  }
-}
+export type { BridgesLost, MediaEngineOptions } from './options.js';
+export { EngineError } from './worker-slot.js';
 
 export class MediaEngine extends EventEmitter {
   private readonly slots: WorkerSlot[] = [];
