@@ -12,9 +12,10 @@ import { parseCSeq, type TappedMessage, type TransportInfo, type TransportLayer 
 import { BRIDGE_COUNTERS_WIDTH, type BridgeCounters, type LegEvent, type MediaEngine } from '@trapezoid/media';
 import type { Call, CallRegistry } from '../calls/call.js';
 import type { Logger } from '../logging.js';
-import { countersRow, lastPacketAt, MEDIA_DIRECTIONS, readDirection, zeroCounters, type DirectionCounters, type MediaDirectionName, type MediaLegName } from './directions.js';
+import { countersRow, lastPacketAt, MEDIA_DIRECTIONS, zeroCounters, type DirectionCounters, type MediaDirectionName, type MediaLegName } from './directions.js';
 import type { MediaVerdict } from './one-way-audio.js';
 import { sdpFacts, sdpOf } from './sdp-facts.js';
+import { foldCounters, type FoldScratch } from './fold-counters.js';
 import { detached, identityOf, isHeld, newObservedCall, sameSilence, type LegIdentity, type ObservedCall, type WebRtcFailureStage } from './observed-call.js';
 
 export type { LegIdentity, ObservedCall, WebRtcFailureStage } from './observed-call.js';
@@ -85,8 +86,7 @@ export class CallObserver extends EventEmitter<ObserverEvents> {
     }
   };
   /** Scratch space of absorb(): each sample's counters and deltas, valid during its 'media' event only. */
-  private readonly next = zeroCounters();
-  private readonly delta = zeroCounters();
+  private readonly scratch: FoldScratch = { next: zeroCounters(), delta: zeroCounters() };
   private readonly packets = {} as Record<MediaDirectionName, number>;
 
   constructor(private readonly opts: CallObserverOptions) {
@@ -342,27 +342,8 @@ export class CallObserver extends EventEmitter<ObserverEvents> {
 
   /** Takes a sample of a call's legs' counters (row `row` of a counters table): deltas, first media, jitter. */
   private absorb(ob: ObservedCall, values: Float64Array, row: number, at: number): void {
-    const { next, delta } = this;
-    let moved = false;
-    for (const d of MEDIA_DIRECTIONS) {
-      const prev = ob.counters[d];
-      const n = readDirection(values, row, d, next[d]);
-      // A late sample can be older than the one before it (the final counters won the race).
-      const x = delta[d];
-      x.packets = Math.max(0, n.packets - prev.packets);
-      x.bytes = Math.max(0, n.bytes - prev.bytes);
-      x.lost = Math.max(0, n.lost - prev.lost);
-      x.jitter = n.jitter;
-      if (x.packets > 0 || x.bytes > 0 || x.lost > 0) moved = true;
-      prev.packets = Math.max(prev.packets, n.packets);
-      prev.bytes = Math.max(prev.bytes, n.bytes);
-      prev.lost = Math.max(prev.lost, n.lost);
-      prev.jitter = n.jitter;
-    }
-    const browserSide = ob.call.browserSide;
-    const trunkSide = browserSide === 'a' ? 'b' : 'a';
-    ob.jitterSeconds.browser = next['browser->gateway'].jitter / (ob.sdp[browserSide]?.clockRate ?? 8000);
-    ob.jitterSeconds.trunk = next['trunk->gateway'].jitter / (ob.sdp[trunkSide]?.clockRate ?? 8000);
+    const { next, delta } = this.scratch;
+    const moved = foldCounters(ob, values, row, this.scratch);
     const since = ob.answerSentAt;
     if (since !== undefined) {
       for (const [leg, d, index] of FIRST_MEDIA) {
