@@ -41,7 +41,7 @@ const { values: opt } = parseArgs({
   options: {
     systems: { type: 'string', default: 'trapezoid,kamailio' },
     phases: { type: 'string', default: 'rate,concurrent,memory' },
-    rates: { type: 'string', default: '40,60,80,100,120,140,160,200' },
+    rates: { type: 'string', default: '40,60,80,100,120,140,160,200,240,280' },
     'step-s': { type: 'string', default: '8' },
     concurrent: { type: 'string', default: '100,200,300,400,500,600,800,1000' },
     'window-s': { type: 'string', default: '8' },
